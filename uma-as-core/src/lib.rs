@@ -1,1 +1,90 @@
-//! placeholder
+//! # uma-as-core
+//!
+//! An [UMA 2.0](https://docs.kantarainitiative.org/uma/wg/rec-oauth-uma-grant-2.0.html)
+//! authorization server as a library: discovery, PATs by `client_credentials`, resource
+//! registration, the permission endpoint, the UMA grant decided by the owners' policies, and
+//! introspection with `permissions`. The wire types are [`uma_client`]'s.
+//!
+//! Start one on an ephemeral loopback port, for a test or a demo, in one statement:
+//!
+//! ```
+//! use uma_as_core::{AuthorizationServer, ClientConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), uma_as_core::Error> {
+//! let server = AuthorizationServer::builder()
+//!     .client(ClientConfig::new("photoz", "photoz-secret"))
+//!     .client(ClientConfig::new("doctor-app", "doctor-secret"))
+//!     .user("alice")
+//!     .user("bob")
+//!     .spawn()
+//!     .await?;
+//! let discovery = format!("{}/.well-known/uma2-configuration", server.issuer());
+//! // Point resource servers and clients at `server.issuer()`; dropping `server` stops it.
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod assessment;
+mod discovery;
+mod error;
+mod introspection;
+mod permission;
+mod protection;
+mod request;
+mod resource;
+mod secret;
+mod server;
+pub mod store;
+mod time;
+mod token;
+
+use axum::Router;
+use axum::routing::{MethodRouter, get, post};
+
+pub use error::Error;
+pub use secret::TokenHash;
+pub use server::{AuthorizationServer, AuthorizationServerBuilder, ClientConfig, RunningServer};
+
+use crate::error::ApiError;
+use crate::server::{AppState, paths};
+
+fn only(allow: &'static str, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.fallback(move || async move { ApiError::method_not_allowed(allow) })
+}
+
+fn routes(state: AppState) -> Router {
+    let resource_collection = || only("GET, POST", get(resource::list).post(resource::create));
+    Router::new()
+        .route(
+            uma_client::discovery::UMA_WELL_KNOWN_PATH,
+            only("GET", get(discovery::document)),
+        )
+        .route(
+            uma_client::discovery::OAUTH_WELL_KNOWN_PATH,
+            only("GET", get(discovery::document)),
+        )
+        .route(paths::TOKEN, only("POST", post(token::token)))
+        .route(
+            paths::INTROSPECTION,
+            only("POST", post(introspection::introspect)),
+        )
+        .route(paths::RESOURCE_REGISTRATION, resource_collection())
+        .route(
+            &format!("{}/", paths::RESOURCE_REGISTRATION),
+            resource_collection(),
+        )
+        .route(
+            &format!("{}/{{id}}", paths::RESOURCE_REGISTRATION),
+            only(
+                "GET, PUT, DELETE",
+                get(resource::read)
+                    .put(resource::update)
+                    .delete(resource::delete),
+            ),
+        )
+        .route(paths::PERMISSION, only("POST", post(permission::request)))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .with_state(state)
+}

@@ -1,0 +1,186 @@
+//! The authorization assessment of Grant §3.3.4: which scopes are requested of each resource in a
+//! ticket, and which of them the owner's policies grant to this requesting party.
+
+use std::collections::BTreeSet;
+
+use crate::store::{Policy, Resource};
+
+/// Step 1–2 of Grant §3.3.4 for every resource of a ticket:
+/// `RequestedScopes(resource) = TicketScopes(resource) ∪ {RegisteredScopes ∩ RequestedScopes}`,
+/// where a scope of the intersection applies to each resource on which it is available.
+///
+/// `Err(scope)` names a scope of the `scope` parameter that is available on none of the ticket's
+/// resources: the request is then `invalid_scope`.
+pub(crate) fn requested_scopes(
+    ticket: &[(&Resource, BTreeSet<String>)],
+    registered: &[String],
+    requested: &[String],
+) -> Result<Vec<BTreeSet<String>>, String> {
+    let available = |resource: &Resource, scope: &str| {
+        resource
+            .description
+            .resource_scopes
+            .iter()
+            .any(|s| s == scope)
+    };
+    if let Some(unavailable) = requested.iter().find(|scope| {
+        !ticket
+            .iter()
+            .any(|(resource, _)| available(resource, scope))
+    }) {
+        return Err(unavailable.clone());
+    }
+    // Scopes the client is not pre-registered for are not considered (Grant §3.3.1).
+    let extra: Vec<&String> = requested
+        .iter()
+        .filter(|s| registered.contains(s))
+        .collect();
+    Ok(ticket
+        .iter()
+        .map(|(resource, ticket_scopes)| {
+            let mut scopes = ticket_scopes.clone();
+            scopes.extend(
+                extra
+                    .iter()
+                    .filter(|s| available(resource, s))
+                    .map(|s| (*s).clone()),
+            );
+            scopes
+        })
+        .collect())
+}
+
+/// Step 3–4: `CandidateGrantedScopes(resource)`, or `None` when nothing on the resource is granted
+/// to the party at all.
+///
+/// The owner has every scope of their own resource. Anyone else gets the union of the scopes of
+/// the policies that name them. No policy means no access (Grant §5.6: default deny); a request
+/// for zero scopes is granted only to a party some policy names.
+pub(crate) fn granted_scopes(
+    resource: &Resource,
+    requested: &BTreeSet<String>,
+    policies: &[Policy],
+    party: &str,
+) -> Option<BTreeSet<String>> {
+    if resource.owner == party {
+        return Some(requested.clone());
+    }
+    let matching: Vec<&Policy> = policies
+        .iter()
+        .filter(|p| p.resource_id == resource.id && p.users.iter().any(|u| u == party))
+        .collect();
+    if matching.is_empty() {
+        return None;
+    }
+    Some(
+        requested
+            .iter()
+            .filter(|scope| matching.iter().any(|p| p.scopes.contains(scope)))
+            .cloned()
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uma_client::ResourceDescription;
+
+    fn resource(id: &str, scopes: &[&str]) -> Resource {
+        Resource {
+            id: id.to_owned(),
+            owner: "alice".to_owned(),
+            resource_server: "photoz".to_owned(),
+            description: ResourceDescription::new(scopes.iter().copied()),
+        }
+    }
+
+    fn set(scopes: &[&str]) -> BTreeSet<String> {
+        scopes.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Checklist §8, vector A-1: the Rec's worked example.
+    #[test]
+    fn worked_example_of_grant_3_3_4() {
+        let photo1 = resource("photo1", &["view", "resize", "print", "download"]);
+        let photo2 = resource("photo2", &["view", "resize", "print", "download"]);
+        let album = resource("album", &["view", "edit", "download"]);
+        let ticket = [
+            (&album, set(&["edit"])),
+            (&photo1, set(&["view"])),
+            (&photo2, set(&["view"])),
+        ];
+        let registered = vec!["download".to_owned()];
+        let requested = vec!["download".to_owned()];
+        let per_resource = requested_scopes(&ticket, &registered, &requested).unwrap();
+        assert_eq!(
+            per_resource,
+            [
+                set(&["edit", "download"]),
+                set(&["view", "download"]),
+                set(&["view", "download"])
+            ]
+        );
+
+        let policy = Policy {
+            id: "p".into(),
+            resource_id: "photo1".into(),
+            owner: "alice".into(),
+            scopes: vec!["view".into()],
+            users: vec!["bob".into()],
+        };
+        let policies = [policy];
+        let granted: Vec<_> = ticket
+            .iter()
+            .zip(&per_resource)
+            .map(|((r, _), requested)| granted_scopes(r, requested, &policies, "bob"))
+            .map(Option::unwrap_or_default)
+            .collect();
+        assert_eq!(granted, [set(&[]), set(&["view"]), set(&[])]);
+    }
+
+    #[test]
+    fn unregistered_client_scope_is_not_considered() {
+        let album = resource("album", &["view", "edit"]);
+        let ticket = [(&album, set(&["view"]))];
+        let per_resource = requested_scopes(&ticket, &[], &["edit".to_owned()]).unwrap();
+        assert_eq!(per_resource, [set(&["view"])]);
+    }
+
+    #[test]
+    fn scope_available_nowhere_is_invalid() {
+        let album = resource("album", &["view"]);
+        let ticket = [(&album, set(&["view"]))];
+        let error = requested_scopes(&ticket, &["print".to_owned()], &["print".to_owned()]);
+        assert_eq!(error, Err("print".to_owned()));
+    }
+
+    #[test]
+    fn default_deny_and_owner_access() {
+        let album = resource("album", &["view"]);
+        // No policy: nothing, not even for zero scopes (Grant §5.6).
+        assert_eq!(granted_scopes(&album, &set(&[]), &[], "bob"), None);
+        assert_eq!(granted_scopes(&album, &set(&["view"]), &[], "bob"), None);
+        // The owner has every scope of her resource.
+        assert_eq!(
+            granted_scopes(&album, &set(&["view"]), &[], "alice"),
+            Some(set(&["view"]))
+        );
+    }
+
+    #[test]
+    fn a_policy_for_someone_else_grants_nothing() {
+        let album = resource("album", &["view"]);
+        let policies = [Policy {
+            id: "p".into(),
+            resource_id: "album".into(),
+            owner: "alice".into(),
+            scopes: vec!["view".into()],
+            users: vec!["carol".into()],
+        }];
+        assert_eq!(
+            granted_scopes(&album, &set(&["view"]), &policies, "bob"),
+            None
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! The introspection endpoint (RFC 7662, FedAuthz §5): a resource server asks, with its PAT, what
+//! an RPT grants.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use uma_client::{Introspection, Permission};
+
+use crate::error::ApiError;
+use crate::protection::ProtectionAuth;
+use crate::request::FormParams;
+use crate::secret::TokenHash;
+use crate::server::AppState;
+use crate::store::{TokenKind, TokenRecord};
+use crate::time::now;
+
+pub(crate) async fn introspect(
+    State(state): State<AppState>,
+    auth: ProtectionAuth,
+    params: FormParams,
+) -> Result<Response, ApiError> {
+    let token = params.require("token")?;
+    let record = state
+        .store
+        .token(&TokenHash::of(token))
+        .await?
+        .filter(|r| r.expires_at > now());
+    let body = match record {
+        Some(record) => describe(&state, &auth, record),
+        None => Introspection::inactive(),
+    };
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// What this PAT may learn of a live token. An RPT for another resource server or owner is
+/// reported inactive (RFC 7662 §2.2: "not allowed to introspect this particular token").
+fn describe(state: &AppState, auth: &ProtectionAuth, record: TokenRecord) -> Introspection {
+    let base = Introspection {
+        active: true,
+        exp: Some(record.expires_at),
+        iat: Some(record.issued_at),
+        sub: Some(record.subject.clone()),
+        client_id: Some(record.client_id.clone()),
+        iss: Some(state.issuer.clone()),
+        token_type: Some("Bearer".to_owned()),
+        ..Introspection::default()
+    };
+    match record.kind {
+        TokenKind::Rpt {
+            permissions,
+            resource_server,
+            owner,
+        } => {
+            if resource_server != auth.resource_server
+                || (!auth.is_client_pat() && owner != auth.owner)
+            {
+                return Introspection::inactive();
+            }
+            let permissions: Vec<Permission> = permissions
+                .into_iter()
+                .map(|p| Permission {
+                    // FedAuthz §5.1.1: a permission never outlives its token.
+                    exp: Some(
+                        p.exp
+                            .map_or(record.expires_at, |e| e.min(record.expires_at)),
+                    ),
+                    ..p
+                })
+                .collect();
+            // No `scope` member for an RPT (FedAuthz §5.1.1).
+            Introspection {
+                permissions: Some(permissions),
+                ..base
+            }
+        }
+        TokenKind::Access { scopes } => Introspection {
+            scope: Some(scopes.join(" ")),
+            username: Some(record.subject),
+            ..base
+        },
+    }
+}

@@ -1,0 +1,63 @@
+//! Authorization of the protection API: every call carries a valid PAT (FedAuthz §1.3).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::error::ApiError;
+use crate::request::Authorization;
+use crate::secret::TokenHash;
+use crate::server::{AppState, is_pat};
+use crate::store::TokenRecord;
+use crate::time::now;
+
+/// The PAT of a protection API call: who the resource server is and for which owner it acts.
+#[derive(Debug)]
+pub(crate) struct ProtectionAuth {
+    /// The resource server's client id.
+    pub(crate) resource_server: String,
+    /// The resource owner the PAT represents; the client itself for a `client_credentials` PAT.
+    pub(crate) owner: String,
+}
+
+impl ProtectionAuth {
+    /// Whether the PAT is the resource server's own (from `client_credentials`), which acts for
+    /// every owner it registers resources for.
+    pub(crate) fn is_client_pat(&self) -> bool {
+        self.owner == self.resource_server
+    }
+
+    /// Whether this PAT may see and change a resource: one its resource server registered, for
+    /// its owner.
+    pub(crate) fn may_manage(&self, resource: &crate::store::Resource) -> bool {
+        resource.resource_server == self.resource_server
+            && (self.is_client_pat() || resource.owner == self.owner)
+    }
+}
+
+impl FromRequestParts<AppState> for ProtectionAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = match Authorization::from_headers(&parts.headers) {
+            Authorization::Bearer(token) => token,
+            Authorization::None => return Err(ApiError::bearer_unauthorized(state.realm(), false)),
+            _ => return Err(ApiError::bearer_unauthorized(state.realm(), true)),
+        };
+        let record: TokenRecord = state
+            .store
+            .token(&TokenHash::of(&token))
+            .await?
+            .filter(|record| record.expires_at > now())
+            .ok_or_else(|| ApiError::bearer_unauthorized(state.realm(), true))?;
+        if !is_pat(&record) {
+            return Err(ApiError::insufficient_scope(
+                state.realm(),
+                uma_client::UMA_PROTECTION_SCOPE,
+            ));
+        }
+        Ok(Self {
+            resource_server: record.client_id,
+            owner: record.subject,
+        })
+    }
+}

@@ -1,0 +1,476 @@
+//! Building, configuring and running the authorization server.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use uma_client::{AccessToken, ClientSecret, UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT_TYPE};
+
+use crate::error::Error;
+use crate::secret::{self, TokenHash};
+use crate::store::{MemoryStore, Policy, Store, TokenKind, TokenRecord};
+use crate::time::now;
+
+/// A client registered at the server: a resource server, or a client of requesting parties.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    client_id: String,
+    client_secret: ClientSecret,
+    grant_types: Vec<String>,
+    scopes: Vec<String>,
+}
+
+impl ClientConfig {
+    /// A confidential client allowed every grant this server supports.
+    pub fn new(client_id: impl Into<String>, client_secret: impl Into<ClientSecret>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            grant_types: vec![
+                "client_credentials".to_owned(),
+                UMA_TICKET_GRANT_TYPE.to_owned(),
+            ],
+            scopes: Vec::new(),
+        }
+    }
+
+    /// Limits the client to these grant types.
+    pub fn grant_types<S: Into<String>>(
+        mut self,
+        grant_types: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.grant_types = grant_types.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The scopes the client is pre-registered for: the `RegisteredScopes` of Grant §3.3.4, which
+    /// a `scope` parameter of an UMA grant request may add to a ticket's.
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// What the server keeps of a client: the secret only as a hash.
+#[derive(Debug)]
+pub(crate) struct RegisteredClient {
+    pub(crate) secret_hash: TokenHash,
+    pub(crate) grant_types: Vec<String>,
+    pub(crate) scopes: Vec<String>,
+}
+
+/// Lifetimes of what the server issues.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lifetimes {
+    pub(crate) ticket: Duration,
+    pub(crate) rpt: Duration,
+    pub(crate) access_token: Duration,
+}
+
+/// The shared state of every handler.
+#[derive(Clone)]
+pub(crate) struct AppState(Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub(crate) issuer: String,
+    pub(crate) clients: HashMap<String, RegisteredClient>,
+    pub(crate) users: Vec<String>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) lifetimes: Lifetimes,
+    pub(crate) max_body_bytes: usize,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub(crate) fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    /// The URL of an endpoint of this server.
+    pub(crate) fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    /// The realm named in `WWW-Authenticate` challenges.
+    pub(crate) fn realm(&self) -> &str {
+        "uma"
+    }
+
+    pub(crate) fn is_user(&self, name: &str) -> bool {
+        self.users.iter().any(|u| u == name)
+    }
+
+    /// Issues and stores a token, returning its value.
+    pub(crate) async fn issue_token(
+        &self,
+        kind: TokenKind,
+        client_id: &str,
+        subject: &str,
+        lifetime: Duration,
+    ) -> Result<(String, TokenRecord), crate::store::StoreError> {
+        let token = secret::new_token();
+        let issued_at = now();
+        let record = TokenRecord {
+            kind,
+            client_id: client_id.to_owned(),
+            subject: subject.to_owned(),
+            issued_at,
+            expires_at: issued_at + lifetime.as_secs(),
+        };
+        self.store
+            .put_token(TokenHash::of(&token), record.clone())
+            .await?;
+        Ok((token, record))
+    }
+}
+
+/// Paths of the endpoints, relative to the issuer.
+pub(crate) mod paths {
+    pub(crate) const TOKEN: &str = "/token";
+    pub(crate) const INTROSPECTION: &str = "/introspect";
+    pub(crate) const RESOURCE_REGISTRATION: &str = "/resource_set";
+    pub(crate) const PERMISSION: &str = "/permission";
+}
+
+/// An UMA 2.0 authorization server, ready to serve.
+///
+/// ```
+/// use uma_as_core::{AuthorizationServer, ClientConfig};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), uma_as_core::Error> {
+/// let server = AuthorizationServer::builder()
+///     .client(ClientConfig::new("photoz", "photoz-secret"))
+///     .user("alice")
+///     .spawn()
+///     .await?;
+/// assert!(server.issuer().starts_with("http://127.0.0.1:"));
+/// # Ok(()) }
+/// ```
+pub struct AuthorizationServer {
+    state: AppState,
+}
+
+impl std::fmt::Debug for AuthorizationServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizationServer")
+            .field("issuer", &self.state.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`AuthorizationServer`].
+#[must_use]
+pub struct AuthorizationServerBuilder {
+    issuer: Option<String>,
+    clients: Vec<ClientConfig>,
+    users: Vec<String>,
+    store: Option<Arc<dyn Store>>,
+    lifetimes: Lifetimes,
+    max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for AuthorizationServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizationServerBuilder")
+            .field("issuer", &self.issuer)
+            .field("clients", &self.clients.len())
+            .field("users", &self.users)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthorizationServer {
+    /// Starts a configuration: no clients, no users, in-memory storage, tickets valid for 5
+    /// minutes, RPTs for 5 minutes, access tokens for an hour, request bodies up to 64 KiB.
+    pub fn builder() -> AuthorizationServerBuilder {
+        AuthorizationServerBuilder {
+            issuer: None,
+            clients: Vec::new(),
+            users: Vec::new(),
+            store: None,
+            lifetimes: Lifetimes {
+                ticket: Duration::from_secs(300),
+                rpt: Duration::from_secs(300),
+                access_token: Duration::from_secs(3600),
+            },
+            max_body_bytes: 64 * 1024,
+        }
+    }
+
+    /// The issuer identifier.
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    /// The server as an axum router, to serve or to nest in an application.
+    pub fn router(&self) -> Router {
+        let routes = crate::routes(self.state.clone());
+        match url::Url::parse(&self.state.issuer)
+            .ok()
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+        {
+            Some(path) if !path.is_empty() => Router::new().nest(&path, routes),
+            _ => routes,
+        }
+    }
+
+    /// Serves on `listener` until `shutdown` completes.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    }
+}
+
+impl AuthorizationServerBuilder {
+    /// The issuer identifier (default for [`spawn`](Self::spawn): `http://{bound address}`).
+    /// No trailing slash; the endpoints are served below its path.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Registers a client.
+    pub fn client(mut self, client: ClientConfig) -> Self {
+        self.clients.push(client);
+        self
+    }
+
+    /// Adds a user: a resource owner or a requesting party.
+    pub fn user(mut self, username: impl Into<String>) -> Self {
+        self.users.push(username.into());
+        self
+    }
+
+    /// Keeps state in this store (default: [`MemoryStore`]).
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// How long a permission ticket stays redeemable (default 5 minutes).
+    pub fn ticket_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetimes.ticket = lifetime;
+        self
+    }
+
+    /// How long an RPT stays valid (default 5 minutes).
+    pub fn rpt_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetimes.rpt = lifetime;
+        self
+    }
+
+    /// How long PATs and other access tokens stay valid (default 1 hour).
+    pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetimes.access_token = lifetime;
+        self
+    }
+
+    /// The largest request body any endpoint reads (default 64 KiB).
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// Checks the configuration and builds the server; the issuer must be set.
+    pub fn build(self) -> Result<AuthorizationServer, Error> {
+        let issuer = self
+            .issuer
+            .clone()
+            .ok_or_else(|| Error::Config("issuer is required".to_owned()))?;
+        self.build_with_issuer(issuer)
+    }
+
+    fn build_with_issuer(self, issuer: String) -> Result<AuthorizationServer, Error> {
+        let parsed = url::Url::parse(&issuer)
+            .map_err(|e| Error::Config(format!("issuer {issuer:?} is not a URL: {e}")))?;
+        if issuer.ends_with('/') || parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(Error::Config(format!(
+                "issuer {issuer:?} must have no trailing slash, query or fragment"
+            )));
+        }
+        let mut clients = HashMap::new();
+        for client in self.clients {
+            if client.client_id.is_empty() || client.client_secret.as_str().is_empty() {
+                return Err(Error::Config(
+                    "clients need a client_id and a client_secret".to_owned(),
+                ));
+            }
+            let registered = RegisteredClient {
+                secret_hash: TokenHash::of(client.client_secret.as_str()),
+                grant_types: client.grant_types,
+                scopes: client.scopes,
+            };
+            if clients
+                .insert(client.client_id.clone(), registered)
+                .is_some()
+            {
+                return Err(Error::Config(format!(
+                    "client {:?} is configured twice",
+                    client.client_id
+                )));
+            }
+        }
+        Ok(AuthorizationServer {
+            state: AppState(Arc::new(Inner {
+                issuer,
+                clients,
+                users: self.users,
+                store: self
+                    .store
+                    .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn Store>),
+                lifetimes: self.lifetimes,
+                max_body_bytes: self.max_body_bytes,
+            })),
+        })
+    }
+
+    /// Starts the server on an ephemeral port of `127.0.0.1` in a background task and returns a
+    /// handle; dropping the handle shuts the server down.
+    pub async fn spawn(self) -> Result<RunningServer, Error> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let issuer = self
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let server = self.build_with_issuer(issuer)?;
+        let state = server.state.clone();
+        let (shutdown, on_shutdown) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let stopped = async {
+                let _ = on_shutdown.await;
+            };
+            if let Err(error) = server.serve(listener, stopped).await {
+                tracing::error!(%error, "authorization server stopped");
+            }
+        });
+        Ok(RunningServer {
+            addr,
+            state,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+}
+
+/// A server started by [`AuthorizationServerBuilder::spawn`], with helpers for tests and demos.
+pub struct RunningServer {
+    addr: SocketAddr,
+    state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("issuer", &self.state.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// The issuer identifier: `as_uri` in challenges, the base of discovery.
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Issues an access token for a configured user, as if they had signed in at `client_id`.
+    /// The client presents it as `Authorization: Bearer` in the UMA grant to act for the user.
+    pub async fn access_token(
+        &self,
+        username: &str,
+        client_id: &str,
+    ) -> Result<AccessToken, Error> {
+        if !self.state.is_user(username) {
+            return Err(Error::UnknownParty(username.to_owned()));
+        }
+        if !self.state.clients.contains_key(client_id) {
+            return Err(Error::UnknownParty(client_id.to_owned()));
+        }
+        let kind = TokenKind::Access {
+            scopes: vec!["openid".to_owned()],
+        };
+        let (token, _) = self
+            .state
+            .issue_token(kind, client_id, username, self.state.lifetimes.access_token)
+            .await?;
+        Ok(AccessToken::new(token))
+    }
+
+    /// Records the owner's decision to let `party` use `scopes` on a resource: a policy on it.
+    /// Returns the policy's id.
+    pub async fn share<S: Into<String>>(
+        &self,
+        resource_id: &str,
+        party: &str,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Result<String, Error> {
+        let resource = self
+            .state
+            .store
+            .resource(resource_id)
+            .await?
+            .ok_or_else(|| Error::UnknownResource(resource_id.to_owned()))?;
+        if !self.state.is_user(party) && !self.state.clients.contains_key(party) {
+            return Err(Error::UnknownParty(party.to_owned()));
+        }
+        let policy = Policy {
+            id: secret::new_id(),
+            resource_id: resource.id,
+            owner: resource.owner,
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            users: vec![party.to_owned()],
+        };
+        let id = policy.id.clone();
+        self.state.store.put_policy(policy).await?;
+        Ok(id)
+    }
+
+    /// Stops the server and waits until it has stopped.
+    pub async fn shutdown(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Whether a token's scopes include `uma_protection`.
+pub(crate) fn is_pat(record: &TokenRecord) -> bool {
+    matches!(&record.kind, TokenKind::Access { scopes } if scopes.iter().any(|s| s == UMA_PROTECTION_SCOPE))
+}

@@ -1,0 +1,133 @@
+//! The in-memory store, for tests and embedding.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use super::{Policy, Resource, Store, StoreError, Ticket, TokenRecord};
+use crate::secret::TokenHash;
+use crate::time::now;
+
+/// Keeps everything in this process's memory; gone when it exits.
+///
+/// Expired tickets and tokens are purged as new ones arrive, so memory stays bounded by what is
+/// live.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    resources: HashMap<String, Resource>,
+    // Keyed by resource id: a grant reads only the policies of the resources in its ticket.
+    policies: HashMap<String, Vec<Policy>>,
+    tickets: HashMap<TokenHash, Ticket>,
+    tokens: HashMap<TokenHash, TokenRecord>,
+    writes_since_purge: usize,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every critical section below is a single map operation, so a panic elsewhere cannot
+        // leave the state half-updated; keep serving after poisoning.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    /// Drops expired tickets and tokens once every 1,024 writes: amortized O(1) per write.
+    fn purge_now_and_then(&mut self) {
+        self.writes_since_purge += 1;
+        if self.writes_since_purge < 1024 {
+            return;
+        }
+        self.writes_since_purge = 0;
+        let now = now();
+        self.tickets.retain(|_, t| t.expires_at > now);
+        self.tokens.retain(|_, t| t.expires_at > now);
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn put_resource(&self, resource: Resource) -> Result<(), StoreError> {
+        self.lock().resources.insert(resource.id.clone(), resource);
+        Ok(())
+    }
+
+    async fn resource(&self, id: &str) -> Result<Option<Resource>, StoreError> {
+        Ok(self.lock().resources.get(id).cloned())
+    }
+
+    async fn delete_resource(&self, id: &str) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        state.policies.remove(id);
+        Ok(state.resources.remove(id).is_some())
+    }
+
+    async fn resource_ids(
+        &self,
+        resource_server: &str,
+        owner: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let state = self.lock();
+        let mut ids: Vec<String> = state
+            .resources
+            .values()
+            .filter(|r| r.resource_server == resource_server)
+            .filter(|r| owner.is_none_or(|o| r.owner == o))
+            .map(|r| r.id.clone())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn put_policy(&self, policy: Policy) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let policies = state
+            .policies
+            .entry(policy.resource_id.clone())
+            .or_default();
+        policies.retain(|p| p.id != policy.id);
+        policies.push(policy);
+        Ok(())
+    }
+
+    async fn policies_for(&self, resource_id: &str) -> Result<Vec<Policy>, StoreError> {
+        Ok(self
+            .lock()
+            .policies
+            .get(resource_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn put_ticket(&self, hash: TokenHash, ticket: Ticket) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.purge_now_and_then();
+        state.tickets.insert(hash, ticket);
+        Ok(())
+    }
+
+    async fn take_ticket(&self, hash: &TokenHash) -> Result<Option<Ticket>, StoreError> {
+        Ok(self.lock().tickets.remove(hash))
+    }
+
+    async fn put_token(&self, hash: TokenHash, token: TokenRecord) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.purge_now_and_then();
+        state.tokens.insert(hash, token);
+        Ok(())
+    }
+
+    async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(self.lock().tokens.get(hash).cloned())
+    }
+}

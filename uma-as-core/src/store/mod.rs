@@ -1,0 +1,127 @@
+//! Storage: the records the server keeps, and the [`Store`] trait behind which they live.
+//!
+//! Every method is one atomic operation on shared storage, so that several server processes can
+//! share one database: nothing a decision depends on lives only in one process's memory.
+
+mod memory;
+
+use async_trait::async_trait;
+use uma_client::{Permission, PermissionRequest, ResourceDescription};
+
+pub use memory::MemoryStore;
+
+use crate::secret::TokenHash;
+
+/// A registered resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    /// The `_id` assigned at registration.
+    pub id: String,
+    /// The resource owner (a username, or a client id for a resource server's own resources).
+    pub owner: String,
+    /// The client id of the resource server that registered it.
+    pub resource_server: String,
+    /// What was registered.
+    pub description: ResourceDescription,
+}
+
+/// An owner's policy on one of their resources: the listed users may use these scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// The policy's identifier.
+    pub id: String,
+    /// The resource it applies to.
+    pub resource_id: String,
+    /// The owner who set it.
+    pub owner: String,
+    /// The scopes it grants.
+    pub scopes: Vec<String>,
+    /// The requesting parties (usernames or client ids) it grants them to.
+    pub users: Vec<String>,
+}
+
+/// A permission ticket: the permissions a resource server asked for, bound to that resource
+/// server and the resources' owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    /// The requested permissions.
+    pub permissions: Vec<PermissionRequest>,
+    /// The owner of every resource in it.
+    pub owner: String,
+    /// The client id of the resource server that asked for it.
+    pub resource_server: String,
+    /// Expiry, seconds since the epoch.
+    pub expires_at: u64,
+}
+
+/// What an issued token is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An OAuth access token with scopes: a PAT has `uma_protection`.
+    Access {
+        /// The granted scopes.
+        scopes: Vec<String>,
+    },
+    /// A requesting party token.
+    Rpt {
+        /// The granted permissions.
+        permissions: Vec<Permission>,
+        /// The client id of the resource server the permissions are for.
+        resource_server: String,
+        /// The owner of the resources.
+        owner: String,
+    },
+}
+
+/// An issued token, stored under the hash of its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// What it is.
+    pub kind: TokenKind,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// Whom it represents: a user, or the client itself.
+    pub subject: String,
+    /// Issued at, seconds since the epoch.
+    pub issued_at: u64,
+    /// Expires at, seconds since the epoch.
+    pub expires_at: u64,
+}
+
+/// A storage failure. The server answers it with `500 server_error` and changes nothing else.
+#[derive(Debug, thiserror::Error)]
+#[error("storage failed: {0}")]
+pub struct StoreError(pub String);
+
+/// Where the server keeps its state.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Inserts a resource, or replaces the one with the same id.
+    async fn put_resource(&self, resource: Resource) -> Result<(), StoreError>;
+    /// The resource with this id.
+    async fn resource(&self, id: &str) -> Result<Option<Resource>, StoreError>;
+    /// Deletes a resource and its policies; `false` if there was none.
+    async fn delete_resource(&self, id: &str) -> Result<bool, StoreError>;
+    /// The ids of the resources a resource server registered, for one owner or for all.
+    async fn resource_ids(
+        &self,
+        resource_server: &str,
+        owner: Option<&str>,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Inserts a policy, or replaces the one with the same id.
+    async fn put_policy(&self, policy: Policy) -> Result<(), StoreError>;
+    /// The policies on a resource.
+    async fn policies_for(&self, resource_id: &str) -> Result<Vec<Policy>, StoreError>;
+
+    /// Stores a new ticket.
+    async fn put_ticket(&self, hash: TokenHash, ticket: Ticket) -> Result<(), StoreError>;
+    /// Removes and returns a ticket in one atomic step, so that of any number of concurrent
+    /// redemptions exactly one gets it (Grant §5.5: tickets are single-use).
+    async fn take_ticket(&self, hash: &TokenHash) -> Result<Option<Ticket>, StoreError>;
+
+    /// Stores a new token.
+    async fn put_token(&self, hash: TokenHash, token: TokenRecord) -> Result<(), StoreError>;
+    /// The token with this hash, expired or not.
+    async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
+}
