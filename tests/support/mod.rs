@@ -1,0 +1,136 @@
+//! A bundled authorization server and a guarded resource server on ephemeral loopback ports.
+
+#![allow(dead_code)] // each test file uses a different part of the support module
+
+use std::net::SocketAddr;
+
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use http::Method;
+use serde_json::json;
+use uma_as_core::{AuthorizationServer, ClientConfig, RunningServer};
+use uma_client::{
+    AccessToken, ClientCredentials, GrantAuth, ProtectionClient, ResourceDescription, UmaClient,
+};
+use uma_rs_guard::{GrantedPermissions, StaticResolver, UmaGuardLayer};
+
+pub const RS_ID: &str = "photoz";
+pub const RS_SECRET: &str = "photoz-secret";
+pub const CLIENT_ID: &str = "doctor-app";
+pub const CLIENT_SECRET: &str = "doctor-secret";
+
+/// Alice's album on the `photoz` resource server, guarded, with nothing shared yet.
+pub struct World {
+    pub authorization_server: RunningServer,
+    pub issuer: String,
+    pub protection: ProtectionClient,
+    pub resource_id: String,
+    pub album_url: String,
+    pub rs_addr: SocketAddr,
+}
+
+impl World {
+    pub async fn start() -> Self {
+        let authorization_server = AuthorizationServer::builder()
+            .client(ClientConfig::new(RS_ID, RS_SECRET))
+            .client(ClientConfig::new(CLIENT_ID, CLIENT_SECRET))
+            .user("alice")
+            .user("bob")
+            .user("carol")
+            .spawn()
+            .await
+            .expect("the authorization server starts");
+        let issuer = authorization_server.issuer().to_owned();
+        let protection = ProtectionClient::builder(&issuer)
+            .credentials(ClientCredentials::new(RS_ID, RS_SECRET))
+            .build()
+            .unwrap();
+        let resource_id = protection
+            .create_resource(
+                &ResourceDescription::new(["view", "edit"])
+                    .name("Alice's album")
+                    .owner("alice"),
+            )
+            .await
+            .expect("the resource registers");
+        let (rs_addr, album_url) = serve_album(&issuer, protection.clone(), &resource_id).await;
+        Self {
+            authorization_server,
+            issuer,
+            protection,
+            resource_id,
+            album_url,
+            rs_addr,
+        }
+    }
+
+    pub async fn token(&self, user: &str) -> AccessToken {
+        self.authorization_server
+            .access_token(user, CLIENT_ID)
+            .await
+            .unwrap()
+    }
+
+    pub async fn client_for(&self, user: &str) -> UmaClient {
+        UmaClient::builder()
+            .trust(&self.issuer)
+            .auth(GrantAuth::Bearer(self.token(user).await))
+            .build()
+            .unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+/// Serves `GET`/`PUT /albums/alice` behind a guard for `resource_id`; returns its address and URL.
+pub async fn serve_album(
+    issuer: &str,
+    protection: ProtectionClient,
+    resource_id: &str,
+) -> (SocketAddr, String) {
+    let guard = UmaGuardLayer::builder(issuer)
+        .protection_client(protection)
+        .realm("photoz")
+        .resolver(
+            StaticResolver::new()
+                .route(
+                    "/albums/alice",
+                    resource_id,
+                    [(Method::GET, vec!["view"]), (Method::PUT, vec!["edit"])],
+                )
+                .unprotected("/health"),
+        )
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/albums/alice",
+            get(
+                |Extension(granted): Extension<GrantedPermissions>| async move {
+                    Json(json!({"album": "Alice's album", "viewer": granted.subject}))
+                },
+            )
+            .put(|| async { "edited" }),
+        )
+        .route("/health", get(|| async { "ok" }))
+        .route("/unlisted", get(|| async { "should never be served" }))
+        .layer(guard);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, format!("http://{addr}/albums/alice"))
+}
+
+/// A fresh ticket for `view` on the album, straight from the permission endpoint.
+pub async fn ticket(world: &World) -> uma_client::PermissionTicket {
+    world
+        .protection
+        .request_permissions(vec![uma_client::PermissionRequest::new(
+            world.resource_id.clone(),
+            ["view"],
+        )])
+        .await
+        .unwrap()
+}
