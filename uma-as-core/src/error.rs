@@ -8,9 +8,13 @@ use uma_client::{ErrorCode, ErrorResponse};
 
 use crate::store::StoreError;
 
-/// An error answer of any endpoint.
+/// An error answer of any endpoint. Boxed: it travels in every handler's `Result`, which should
+/// stay small on the success path.
 #[derive(Debug)]
-pub(crate) struct ApiError {
+pub(crate) struct ApiError(Box<Parts>);
+
+#[derive(Debug)]
+struct Parts {
     status: StatusCode,
     body: ErrorResponse,
     www_authenticate: Option<String>,
@@ -19,12 +23,12 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: ErrorCode, description: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Parts {
             status,
             body: ErrorResponse::new(code).with_description(description),
             www_authenticate: None,
             allow: None,
-        }
+        }))
     }
 
     /// `400 invalid_request`: malformed, missing or repeated parameters.
@@ -66,7 +70,7 @@ impl ApiError {
             ErrorCode::UnsupportedMethodType,
             format!("this endpoint allows {allow}"),
         );
-        error.allow = Some(allow);
+        error.0.allow = Some(allow);
         error
     }
 
@@ -92,7 +96,7 @@ impl ApiError {
             ErrorCode::InvalidToken,
             description,
         );
-        error.www_authenticate = Some(challenge);
+        error.0.www_authenticate = Some(challenge);
         error
     }
 
@@ -103,7 +107,7 @@ impl ApiError {
             ErrorCode::InsufficientScope,
             format!("the access token lacks scope {scope}"),
         );
-        error.www_authenticate = Some(format!(
+        error.0.www_authenticate = Some(format!(
             "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{scope}\""
         ));
         error
@@ -116,7 +120,7 @@ impl ApiError {
             ErrorCode::InvalidClient,
             "client authentication failed",
         );
-        error.www_authenticate = challenge.map(|scheme| match scheme {
+        error.0.www_authenticate = challenge.map(|scheme| match scheme {
             "Bearer" => format!("Bearer realm=\"{realm}\", error=\"invalid_token\""),
             other => format!("{other} realm=\"{realm}\""),
         });
@@ -124,7 +128,7 @@ impl ApiError {
     }
 
     pub(crate) fn code(&self) -> &ErrorCode {
-        &self.body.error
+        &self.0.body.error
     }
 }
 
@@ -141,17 +145,23 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(self.body)).into_response();
+        let Parts {
+            status,
+            body,
+            www_authenticate,
+            allow,
+        } = *self.0;
+        let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         // Error bodies can carry tickets; never let a cache keep them (Grant §3.3.6 examples).
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        if let Some(challenge) = self.www_authenticate {
+        if let Some(challenge) = www_authenticate {
             if let Ok(value) = HeaderValue::try_from(challenge) {
                 headers.insert(header::WWW_AUTHENTICATE, value);
             }
         }
-        if let Some(allow) = self.allow {
+        if let Some(allow) = allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         response

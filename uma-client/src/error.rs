@@ -26,7 +26,7 @@ pub enum Error {
         /// The HTTP status.
         status: StatusCode,
         /// The error body.
-        body: ErrorResponse,
+        body: Box<ErrorResponse>,
     },
     /// A response that is not what the spec says the endpoint answers: wrong status, a body that
     /// does not parse, or one larger than the limit.
@@ -68,7 +68,7 @@ impl Error {
     /// The OAuth or UMA error body, when the authorization server sent one.
     pub fn oauth_error(&self) -> Option<&ErrorResponse> {
         match self {
-            Self::Oauth { body, .. } => Some(body),
+            Self::Oauth { body, .. } => Some(body.as_ref()),
             _ => None,
         }
     }

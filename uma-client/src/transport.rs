@@ -149,7 +149,7 @@ fn error_from(status: StatusCode, body: &[u8], endpoint: &'static str) -> Error 
         Ok(body) => Error::Oauth {
             endpoint,
             status,
-            body,
+            body: Box::new(body),
         },
         Err(_) => Error::UnexpectedResponse {
             endpoint,
