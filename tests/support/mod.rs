@@ -18,6 +18,8 @@ pub const RS_ID: &str = "photoz";
 pub const RS_SECRET: &str = "photoz-secret";
 pub const CLIENT_ID: &str = "doctor-app";
 pub const CLIENT_SECRET: &str = "doctor-secret";
+pub const OTHER_RS_ID: &str = "other-rs";
+pub const OTHER_RS_SECRET: &str = "other-secret";
 
 /// Alice's album on the `photoz` resource server, guarded, with nothing shared yet.
 pub struct World {
@@ -34,6 +36,7 @@ impl World {
         let authorization_server = AuthorizationServer::builder()
             .client(ClientConfig::new(RS_ID, RS_SECRET))
             .client(ClientConfig::new(CLIENT_ID, CLIENT_SECRET))
+            .client(ClientConfig::new(OTHER_RS_ID, OTHER_RS_SECRET))
             .user("alice")
             .user("bob")
             .user("carol")
