@@ -480,7 +480,13 @@ async fn token_endpoint_errors() {
     let ticket = support::ticket(&world).await.into_string();
     let uma = UMA_TICKET_GRANT_TYPE;
     let client = Some((CLIENT_ID, CLIENT_SECRET));
-    let cases: Vec<(Option<(&str, &str)>, Vec<(&str, &str)>, StatusCode, &str)> = vec![
+    type Case<'a> = (
+        Option<(&'a str, &'a str)>,
+        Vec<(&'a str, &'a str)>,
+        StatusCode,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (client, vec![], StatusCode::BAD_REQUEST, "invalid_request"),
         (
             client,
