@@ -58,9 +58,12 @@ async fn discovery_publishes_absolute_endpoints_and_no_empty_arrays() {
                 "introspection_endpoint": world.url("/introspect"),
                 "resource_registration_endpoint": world.url("/resource_set"),
                 "permission_endpoint": world.url("/permission"),
-                "grant_types_supported": ["client_credentials", UMA_TICKET_GRANT_TYPE],
+                "jwks_uri": world.url("/jwks"),
+                "revocation_endpoint": world.url("/revoke"),
+                "policy_endpoint": world.url("/policy"),
+                "grant_types_supported": ["client_credentials", "refresh_token", UMA_TICKET_GRANT_TYPE],
                 "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-                "scopes_supported": ["uma_protection"],
+                "scopes_supported": ["uma_protection", "openid", "profile", "email"],
             })
         );
     }

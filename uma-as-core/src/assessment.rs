@@ -1,9 +1,44 @@
 //! The authorization assessment of Grant §3.3.4: which scopes are requested of each resource in a
 //! ticket, and which of them the owner's policies grant to this requesting party.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::store::{Policy, Resource};
+
+/// The requesting party as the policies see it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Party<'a> {
+    /// A username, or the client id of a client acting for itself.
+    pub(crate) id: &'a str,
+    /// The client the request comes through.
+    pub(crate) client_id: &'a str,
+    /// The party's groups.
+    pub(crate) groups: &'a [String],
+    /// The party's claims.
+    pub(crate) claims: &'a BTreeMap<String, String>,
+}
+
+impl Policy {
+    /// Whether this policy grants its scopes to `party` at time `now`: every condition it names
+    /// holds. A policy that names no one (no users, groups, clients or claims) grants nothing:
+    /// an empty condition is never "everyone" (Grant §5.6).
+    pub(crate) fn grants_to(&self, party: &Party<'_>, now: u64) -> bool {
+        let names_someone = !(self.users.is_empty()
+            && self.groups.is_empty()
+            && self.clients.is_empty()
+            && self.claims.is_empty());
+        names_someone
+            && (self.users.is_empty() || self.users.iter().any(|u| u == party.id))
+            && (self.groups.is_empty() || self.groups.iter().any(|g| party.groups.contains(g)))
+            && (self.clients.is_empty() || self.clients.iter().any(|c| c == party.client_id))
+            && self
+                .claims
+                .iter()
+                .all(|(name, value)| party.claims.get(name) == Some(value))
+            && self.not_before.is_none_or(|t| t <= now)
+            && self.not_after.is_none_or(|t| now <= t)
+    }
+}
 
 /// Step 1–2 of Grant §3.3.4 for every resource of a ticket:
 /// `RequestedScopes(resource) = TicketScopes(resource) ∪ {RegisteredScopes ∩ RequestedScopes}`,
@@ -60,14 +95,15 @@ pub(crate) fn granted_scopes(
     resource: &Resource,
     requested: &BTreeSet<String>,
     policies: &[Policy],
-    party: &str,
+    party: &Party<'_>,
+    now: u64,
 ) -> Option<BTreeSet<String>> {
-    if resource.owner == party {
+    if resource.owner == party.id {
         return Some(requested.clone());
     }
     let matching: Vec<&Policy> = policies
         .iter()
-        .filter(|p| p.resource_id == resource.id && p.users.iter().any(|u| u == party))
+        .filter(|p| p.resource_id == resource.id && p.grants_to(party, now))
         .collect();
     if matching.is_empty() {
         return None;
@@ -99,6 +135,28 @@ mod tests {
         scopes.iter().map(|s| s.to_string()).collect()
     }
 
+    const NO_CLAIMS: &BTreeMap<String, String> = &BTreeMap::new();
+
+    fn party(id: &str) -> Party<'_> {
+        Party {
+            id,
+            client_id: "doctor-app",
+            groups: &[],
+            claims: NO_CLAIMS,
+        }
+    }
+
+    fn policy(users: &[&str], scopes: &[&str]) -> Policy {
+        Policy {
+            id: "p".into(),
+            resource_id: "album".into(),
+            owner: "alice".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            users: users.iter().map(|s| s.to_string()).collect(),
+            ..Policy::default()
+        }
+    }
+
     /// Checklist §8, vector A-1: the Rec's worked example.
     #[test]
     fn worked_example_of_grant_3_3_4() {
@@ -122,18 +180,14 @@ mod tests {
             ]
         );
 
-        let policy = Policy {
-            id: "p".into(),
+        let policies = [Policy {
             resource_id: "photo1".into(),
-            owner: "alice".into(),
-            scopes: vec!["view".into()],
-            users: vec!["bob".into()],
-        };
-        let policies = [policy];
+            ..policy(&["bob"], &["view"])
+        }];
         let granted: Vec<_> = ticket
             .iter()
             .zip(&per_resource)
-            .map(|((r, _), requested)| granted_scopes(r, requested, &policies, "bob"))
+            .map(|((r, _), requested)| granted_scopes(r, requested, &policies, &party("bob"), 0))
             .map(Option::unwrap_or_default)
             .collect();
         assert_eq!(granted, [set(&[]), set(&["view"]), set(&[])]);
@@ -159,11 +213,23 @@ mod tests {
     fn default_deny_and_owner_access() {
         let album = resource("album", &["view"]);
         // No policy: nothing, not even for zero scopes (Grant §5.6).
-        assert_eq!(granted_scopes(&album, &set(&[]), &[], "bob"), None);
-        assert_eq!(granted_scopes(&album, &set(&["view"]), &[], "bob"), None);
+        assert_eq!(
+            granted_scopes(&album, &set(&[]), &[], &party("bob"), 0),
+            None
+        );
+        assert_eq!(
+            granted_scopes(&album, &set(&["view"]), &[], &party("bob"), 0),
+            None
+        );
+        // A policy that names no one grants nothing.
+        let nobody = [policy(&[], &["view"])];
+        assert_eq!(
+            granted_scopes(&album, &set(&["view"]), &nobody, &party("bob"), 0),
+            None
+        );
         // The owner has every scope of her resource.
         assert_eq!(
-            granted_scopes(&album, &set(&["view"]), &[], "alice"),
+            granted_scopes(&album, &set(&["view"]), &[], &party("alice"), 0),
             Some(set(&["view"]))
         );
     }
@@ -171,16 +237,120 @@ mod tests {
     #[test]
     fn a_policy_for_someone_else_grants_nothing() {
         let album = resource("album", &["view"]);
-        let policies = [Policy {
-            id: "p".into(),
-            resource_id: "album".into(),
-            owner: "alice".into(),
-            scopes: vec!["view".into()],
-            users: vec!["carol".into()],
-        }];
+        let policies = [policy(&["carol"], &["view"])];
         assert_eq!(
-            granted_scopes(&album, &set(&["view"]), &policies, "bob"),
+            granted_scopes(&album, &set(&["view"]), &policies, &party("bob"), 0),
             None
+        );
+    }
+
+    #[test]
+    fn every_named_condition_must_hold() {
+        let groups = ["doctors".to_owned()];
+        let claims: BTreeMap<String, String> =
+            [("email_verified".to_owned(), "true".to_owned())].into();
+        let bob = Party {
+            id: "bob",
+            client_id: "doctor-app",
+            groups: &groups,
+            claims: &claims,
+        };
+        let base = policy(&[], &["view"]);
+        let cases = [
+            (
+                Policy {
+                    groups: vec!["doctors".into()],
+                    ..base.clone()
+                },
+                true,
+            ),
+            (
+                Policy {
+                    groups: vec!["nurses".into()],
+                    ..base.clone()
+                },
+                false,
+            ),
+            (
+                Policy {
+                    clients: vec!["doctor-app".into()],
+                    ..base.clone()
+                },
+                true,
+            ),
+            (
+                Policy {
+                    clients: vec!["other-app".into()],
+                    ..base.clone()
+                },
+                false,
+            ),
+            (
+                Policy {
+                    claims: claims.clone(),
+                    ..base.clone()
+                },
+                true,
+            ),
+            (
+                Policy {
+                    claims: [("email_verified".to_owned(), "false".to_owned())].into(),
+                    ..base.clone()
+                },
+                false,
+            ),
+            (
+                Policy {
+                    users: vec!["bob".into()],
+                    groups: vec!["nurses".into()],
+                    ..base.clone()
+                },
+                false,
+            ),
+            (
+                Policy {
+                    users: vec!["bob".into()],
+                    not_before: Some(101),
+                    ..base.clone()
+                },
+                false,
+            ),
+            (
+                Policy {
+                    users: vec!["bob".into()],
+                    not_after: Some(99),
+                    ..base.clone()
+                },
+                false,
+            ),
+            (
+                Policy {
+                    users: vec!["bob".into()],
+                    not_before: Some(100),
+                    not_after: Some(100),
+                    ..base.clone()
+                },
+                true,
+            ),
+        ];
+        for (policy, expected) in cases {
+            assert_eq!(policy.grants_to(&bob, 100), expected, "{policy:?}");
+        }
+    }
+
+    #[test]
+    fn scopes_are_the_union_over_matching_policies() {
+        let album = resource("album", &["view", "edit", "delete"]);
+        let policies = [policy(&["bob"], &["view"]), policy(&["bob"], &["edit"])];
+        assert_eq!(
+            granted_scopes(
+                &album,
+                &set(&["view", "edit", "delete"]),
+                &policies,
+                &party("bob"),
+                0
+            ),
+            Some(set(&["view", "edit"]))
         );
     }
 }

@@ -2,9 +2,25 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use uma_client::{DiscoveryDocument, UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT_TYPE};
 
+use crate::error::ApiError;
+use crate::keys::KeyRing;
 use crate::server::{AppState, paths};
+
+/// The JWKS: the public keys of every token that may still be alive.
+pub(crate) async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let keys = KeyRing::jwks(state.store.as_ref(), state.lifetimes.longest_signed()).await?;
+    let mut response = Json(keys).into_response();
+    // Short enough that a rotation is seen soon, long enough to spare the store.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=60"),
+    );
+    Ok(response)
+}
 
 pub(crate) async fn document(State(state): State<AppState>) -> Json<DiscoveryDocument> {
     Json(DiscoveryDocument {
@@ -13,15 +29,28 @@ pub(crate) async fn document(State(state): State<AppState>) -> Json<DiscoveryDoc
         introspection_endpoint: Some(state.endpoint(paths::INTROSPECTION)),
         resource_registration_endpoint: Some(state.endpoint(paths::RESOURCE_REGISTRATION)),
         permission_endpoint: Some(state.endpoint(paths::PERMISSION)),
-        grant_types_supported: vec![
-            "client_credentials".to_owned(),
-            UMA_TICKET_GRANT_TYPE.to_owned(),
-        ],
+        jwks_uri: Some(state.endpoint(paths::JWKS)),
+        revocation_endpoint: Some(state.endpoint(paths::REVOCATION)),
+        policy_endpoint: Some(state.endpoint(paths::POLICY)),
+        grant_types_supported: grant_types(&state),
         token_endpoint_auth_methods_supported: vec![
             "client_secret_basic".to_owned(),
             "client_secret_post".to_owned(),
         ],
-        scopes_supported: vec![UMA_PROTECTION_SCOPE.to_owned()],
+        scopes_supported: vec![
+            UMA_PROTECTION_SCOPE.to_owned(),
+            "openid".to_owned(),
+            "profile".to_owned(),
+            "email".to_owned(),
+        ],
         ..DiscoveryDocument::default()
     })
+}
+
+fn grant_types(state: &AppState) -> Vec<String> {
+    let mut grants = vec!["client_credentials", "refresh_token", UMA_TICKET_GRANT_TYPE];
+    if state.password_grant {
+        grants.insert(1, "password");
+    }
+    grants.into_iter().map(str::to_owned).collect()
 }

@@ -78,6 +78,8 @@ fn describe(state: &AppState, auth: &ProtectionAuth, record: TokenRecord) -> Int
                 ..base
             }
         }
+        // A refresh token is for its client only; a resource server has no business with it.
+        TokenKind::Refresh { .. } => Introspection::inactive(),
         TokenKind::Access { scopes } => Introspection {
             scope: Some(scopes.join(" ")),
             username: Some(record.subject),

@@ -30,7 +30,10 @@ mod assessment;
 mod discovery;
 mod error;
 mod introspection;
+mod keys;
+mod password;
 mod permission;
+mod policy;
 mod protection;
 mod request;
 mod resource;
@@ -45,7 +48,10 @@ use axum::routing::{MethodRouter, get, post};
 
 pub use error::Error;
 pub use secret::TokenHash;
-pub use server::{AuthorizationServer, AuthorizationServerBuilder, ClientConfig, RunningServer};
+pub use server::{
+    AuthorizationServer, AuthorizationServerBuilder, ClientConfig, RptFormat, RunningServer,
+    UserConfig,
+};
 
 use crate::error::ApiError;
 use crate::server::{AppState, paths};
@@ -85,6 +91,19 @@ fn routes(state: AppState) -> Router {
             ),
         )
         .route(paths::PERMISSION, only("POST", post(permission::request)))
+        .route(paths::JWKS, only("GET", get(discovery::jwks)))
+        .route(paths::REVOCATION, only("POST", post(token::revoke)))
+        .route(paths::POLICY, only("GET", get(policy::list)))
+        .route(
+            &format!("{}/{{id}}", paths::POLICY),
+            only(
+                "GET, POST, PUT, DELETE",
+                get(policy::read)
+                    .post(policy::create)
+                    .put(policy::update)
+                    .delete(policy::delete),
+            ),
+        )
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)
 }

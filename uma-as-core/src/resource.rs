@@ -1,7 +1,7 @@
 //! The resource registration endpoint (FedAuthz §3.2): create, read, update, delete, list.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use uma_client::{RegisteredResource, ResourceDescription, ResourceRegistration};
@@ -140,15 +140,34 @@ pub(crate) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Filters of the list operation (Keycloak's names); each given one must match exactly.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct ListFilter {
+    name: Option<String>,
+    #[serde(rename = "type")]
+    resource_type: Option<String>,
+    owner: Option<String>,
+}
+
 pub(crate) async fn list(
     State(state): State<AppState>,
     auth: ProtectionAuth,
+    filter: Result<Query<ListFilter>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<String>>, ApiError> {
+    let Query(filter) =
+        filter.map_err(|e| ApiError::invalid_request(format!("bad list filter: {e}")))?;
     let owner = (!auth.is_client_pat()).then_some(auth.owner.as_str());
+    let resources = state.store.resources(&auth.resource_server, owner).await?;
+    let matches = |wanted: &Option<String>, actual: Option<&String>| {
+        wanted.as_ref().is_none_or(|w| Some(w) == actual)
+    };
     Ok(Json(
-        state
-            .store
-            .resource_ids(&auth.resource_server, owner)
-            .await?,
+        resources
+            .into_iter()
+            .filter(|r| matches(&filter.name, r.description.name.as_ref()))
+            .filter(|r| matches(&filter.resource_type, r.description.resource_type.as_ref()))
+            .filter(|r| matches(&filter.owner, Some(&r.owner)))
+            .map(|r| r.id)
+            .collect(),
     ))
 }

@@ -1,6 +1,6 @@
 //! Building, configuring and running the authorization server.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use uma_client::{AccessToken, ClientSecret, UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT_TYPE};
 
 use crate::error::Error;
+use crate::keys::KeyRing;
 use crate::secret::{self, TokenHash};
 use crate::store::{MemoryStore, Policy, Store, TokenKind, TokenRecord};
 use crate::time::now;
@@ -31,10 +32,14 @@ impl ClientConfig {
         Self {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
-            grant_types: vec![
-                "client_credentials".to_owned(),
-                UMA_TICKET_GRANT_TYPE.to_owned(),
-            ],
+            grant_types: [
+                "client_credentials",
+                "password",
+                "refresh_token",
+                UMA_TICKET_GRANT_TYPE,
+            ]
+            .map(str::to_owned)
+            .to_vec(),
             scopes: Vec::new(),
         }
     }
@@ -56,6 +61,77 @@ impl ClientConfig {
     }
 }
 
+/// A user: a resource owner or a requesting party.
+#[derive(Debug, Clone)]
+pub struct UserConfig {
+    username: String,
+    password: Option<ClientSecret>,
+    groups: Vec<String>,
+    claims: BTreeMap<String, String>,
+}
+
+impl UserConfig {
+    /// A user with no password (tokens only through [`RunningServer::access_token`]), no
+    /// groups and no claims.
+    pub fn new(username: impl Into<String>) -> Self {
+        Self {
+            username: username.into(),
+            password: None,
+            groups: Vec::new(),
+            claims: BTreeMap::new(),
+        }
+    }
+
+    /// The password for the `password` grant; kept only as an argon2id hash.
+    pub fn password(mut self, password: impl Into<ClientSecret>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// The groups the user is in, for policies that name groups.
+    pub fn groups<S: Into<String>>(mut self, groups: impl IntoIterator<Item = S>) -> Self {
+        self.groups = groups.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// A claim about the user (such as `email`), for policies that name claims and ID tokens.
+    pub fn claim(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.claims.insert(name.into(), value.into());
+        self
+    }
+}
+
+impl From<&str> for UserConfig {
+    fn from(username: &str) -> Self {
+        Self::new(username)
+    }
+}
+
+impl From<String> for UserConfig {
+    fn from(username: String) -> Self {
+        Self::new(username)
+    }
+}
+
+/// What the server keeps of a user: the password only as an argon2id hash.
+#[derive(Debug)]
+pub(crate) struct RegisteredUser {
+    pub(crate) password_hash: Option<String>,
+    pub(crate) groups: Vec<String>,
+    pub(crate) claims: BTreeMap<String, String>,
+}
+
+/// How RPTs are issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RptFormat {
+    /// A JWT signed with the server's Ed25519 key, carrying Keycloak's
+    /// `authorization.permissions`; resource servers can check it offline against the JWKS.
+    #[default]
+    Jwt,
+    /// A random handle; resource servers must introspect it.
+    Opaque,
+}
+
 /// What the server keeps of a client: the secret only as a hash.
 #[derive(Debug)]
 pub(crate) struct RegisteredClient {
@@ -70,6 +146,14 @@ pub(crate) struct Lifetimes {
     pub(crate) ticket: Duration,
     pub(crate) rpt: Duration,
     pub(crate) access_token: Duration,
+    pub(crate) refresh_token: Duration,
+}
+
+impl Lifetimes {
+    /// The longest any signed token lives: how long a retired key stays in the JWKS.
+    pub(crate) fn longest_signed(&self) -> u64 {
+        self.rpt.max(self.access_token).as_secs()
+    }
 }
 
 /// The shared state of every handler.
@@ -79,9 +163,12 @@ pub(crate) struct AppState(Arc<Inner>);
 pub(crate) struct Inner {
     pub(crate) issuer: String,
     pub(crate) clients: HashMap<String, RegisteredClient>,
-    pub(crate) users: Vec<String>,
+    pub(crate) users: HashMap<String, RegisteredUser>,
     pub(crate) store: Arc<dyn Store>,
+    pub(crate) keys: KeyRing,
     pub(crate) lifetimes: Lifetimes,
+    pub(crate) rpt_format: RptFormat,
+    pub(crate) password_grant: bool,
     pub(crate) max_body_bytes: usize,
 }
 
@@ -109,7 +196,7 @@ impl AppState {
     }
 
     pub(crate) fn is_user(&self, name: &str) -> bool {
-        self.users.iter().any(|u| u == name)
+        self.users.contains_key(name)
     }
 
     /// Issues and stores a token, returning its value.
@@ -142,6 +229,9 @@ pub(crate) mod paths {
     pub(crate) const INTROSPECTION: &str = "/introspect";
     pub(crate) const RESOURCE_REGISTRATION: &str = "/resource_set";
     pub(crate) const PERMISSION: &str = "/permission";
+    pub(crate) const JWKS: &str = "/jwks";
+    pub(crate) const REVOCATION: &str = "/revoke";
+    pub(crate) const POLICY: &str = "/policy";
 }
 
 /// An UMA 2.0 authorization server, ready to serve.
@@ -176,9 +266,11 @@ impl std::fmt::Debug for AuthorizationServer {
 pub struct AuthorizationServerBuilder {
     issuer: Option<String>,
     clients: Vec<ClientConfig>,
-    users: Vec<String>,
+    users: Vec<UserConfig>,
     store: Option<Arc<dyn Store>>,
     lifetimes: Lifetimes,
+    rpt_format: RptFormat,
+    password_grant: bool,
     max_body_bytes: usize,
 }
 
@@ -187,14 +279,15 @@ impl std::fmt::Debug for AuthorizationServerBuilder {
         f.debug_struct("AuthorizationServerBuilder")
             .field("issuer", &self.issuer)
             .field("clients", &self.clients.len())
-            .field("users", &self.users)
+            .field("users", &self.users.len())
             .finish_non_exhaustive()
     }
 }
 
 impl AuthorizationServer {
-    /// Starts a configuration: no clients, no users, in-memory storage, tickets valid for 5
-    /// minutes, RPTs for 5 minutes, access tokens for an hour, request bodies up to 64 KiB.
+    /// Starts a configuration: no clients, no users, in-memory storage, JWT RPTs, no password
+    /// grant; tickets valid for 5 minutes, RPTs for 5 minutes, access tokens for an hour,
+    /// refresh tokens for a day; request bodies up to 64 KiB.
     pub fn builder() -> AuthorizationServerBuilder {
         AuthorizationServerBuilder {
             issuer: None,
@@ -205,9 +298,18 @@ impl AuthorizationServer {
                 ticket: Duration::from_secs(300),
                 rpt: Duration::from_secs(300),
                 access_token: Duration::from_secs(3600),
+                refresh_token: Duration::from_secs(86_400),
             },
+            rpt_format: RptFormat::Jwt,
+            password_grant: false,
             max_body_bytes: 64 * 1024,
         }
+    }
+
+    /// Replaces the signing key; the old one stays in the JWKS while tokens it signed can live.
+    /// Returns the new key's `kid`.
+    pub async fn rotate_signing_key(&self) -> Result<String, Error> {
+        Ok(self.state.keys.rotate(self.state.store.as_ref()).await?)
     }
 
     /// The issuer identifier.
@@ -255,8 +357,26 @@ impl AuthorizationServerBuilder {
     }
 
     /// Adds a user: a resource owner or a requesting party.
-    pub fn user(mut self, username: impl Into<String>) -> Self {
-        self.users.push(username.into());
+    pub fn user(mut self, user: impl Into<UserConfig>) -> Self {
+        self.users.push(user.into());
+        self
+    }
+
+    /// Issues RPTs as signed JWTs (the default) or as opaque handles.
+    pub fn rpt_format(mut self, format: RptFormat) -> Self {
+        self.rpt_format = format;
+        self
+    }
+
+    /// Enables the `password` grant for users with a password (default: off).
+    pub fn password_grant(mut self, enabled: bool) -> Self {
+        self.password_grant = enabled;
+        self
+    }
+
+    /// How long refresh tokens stay valid (default 1 day).
+    pub fn refresh_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetimes.refresh_token = lifetime;
         self
     }
 
@@ -290,16 +410,23 @@ impl AuthorizationServerBuilder {
         self
     }
 
-    /// Checks the configuration and builds the server; the issuer must be set.
-    pub fn build(self) -> Result<AuthorizationServer, Error> {
+    /// Checks the configuration, opens the signing keys (making one at first start) and builds
+    /// the server; the issuer must be set.
+    pub async fn build(self) -> Result<AuthorizationServer, Error> {
         let issuer = self
             .issuer
             .clone()
             .ok_or_else(|| Error::Config("issuer is required".to_owned()))?;
-        self.build_with_issuer(issuer)
+        self.build_with_issuer(issuer).await
     }
 
-    fn build_with_issuer(self, issuer: String) -> Result<AuthorizationServer, Error> {
+    async fn build_with_issuer(self, issuer: String) -> Result<AuthorizationServer, Error> {
+        if jsonwebtoken::crypto::CryptoProvider::try_get_default().is_none() {
+            return Err(Error::Config(
+                "jsonwebtoken has no crypto provider: enable exactly one of its backends"
+                    .to_owned(),
+            ));
+        }
         let parsed = url::Url::parse(&issuer)
             .map_err(|e| Error::Config(format!("issuer {issuer:?} is not a URL: {e}")))?;
         if issuer.ends_with('/') || parsed.query().is_some() || parsed.fragment().is_some() {
@@ -329,15 +456,47 @@ impl AuthorizationServerBuilder {
                 )));
             }
         }
+        let mut users = HashMap::new();
+        for user in self.users {
+            if user.username.is_empty() {
+                return Err(Error::Config("users need a username".to_owned()));
+            }
+            if clients.contains_key(&user.username) {
+                return Err(Error::Config(format!(
+                    "{:?} is both a user and a client",
+                    user.username
+                )));
+            }
+            let password_hash = user
+                .password
+                .map(|p| crate::password::hash(p.as_str()))
+                .transpose()?;
+            let registered = RegisteredUser {
+                password_hash,
+                groups: user.groups,
+                claims: user.claims,
+            };
+            if users.insert(user.username.clone(), registered).is_some() {
+                return Err(Error::Config(format!(
+                    "user {:?} is configured twice",
+                    user.username
+                )));
+            }
+        }
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn Store>);
+        let keys = KeyRing::load_or_create(store.as_ref()).await?;
         Ok(AuthorizationServer {
             state: AppState(Arc::new(Inner {
                 issuer,
                 clients,
-                users: self.users,
-                store: self
-                    .store
-                    .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn Store>),
+                users,
+                store,
+                keys,
                 lifetimes: self.lifetimes,
+                rpt_format: self.rpt_format,
+                password_grant: self.password_grant,
                 max_body_bytes: self.max_body_bytes,
             })),
         })
@@ -352,7 +511,7 @@ impl AuthorizationServerBuilder {
             .issuer
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
-        let server = self.build_with_issuer(issuer)?;
+        let server = self.build_with_issuer(issuer).await?;
         let state = server.state.clone();
         let (shutdown, on_shutdown) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -445,10 +604,47 @@ impl RunningServer {
             owner: resource.owner,
             scopes: scopes.into_iter().map(Into::into).collect(),
             users: vec![party.to_owned()],
+            ..Policy::default()
         };
         let id = policy.id.clone();
         self.state.store.put_policy(policy).await?;
         Ok(id)
+    }
+
+    /// Issues an OpenID Connect ID token for a configured user, audience `client_id`: what a
+    /// client pushes as a claim token (`claim_token_format` =
+    /// `http://openid.net/specs/openid-connect-core-1_0.html#IDToken`).
+    pub async fn id_token(&self, username: &str, client_id: &str) -> Result<String, Error> {
+        if !self.state.clients.contains_key(client_id) {
+            return Err(Error::UnknownParty(client_id.to_owned()));
+        }
+        crate::token::id_token(&self.state, username, client_id)
+            .map_err(|_| Error::UnknownParty(username.to_owned()))
+    }
+
+    /// A PAT of a configured client, as `client_credentials` with scope `uma_protection` gives.
+    pub async fn pat(&self, client_id: &str) -> Result<AccessToken, Error> {
+        if !self.state.clients.contains_key(client_id) {
+            return Err(Error::UnknownParty(client_id.to_owned()));
+        }
+        let kind = TokenKind::Access {
+            scopes: vec![UMA_PROTECTION_SCOPE.to_owned()],
+        };
+        let (token, _) = self
+            .state
+            .issue_token(
+                kind,
+                client_id,
+                client_id,
+                self.state.lifetimes.access_token,
+            )
+            .await?;
+        Ok(AccessToken::new(token))
+    }
+
+    /// Replaces the signing key (see [`AuthorizationServer::rotate_signing_key`]).
+    pub async fn rotate_signing_key(&self) -> Result<String, Error> {
+        Ok(self.state.keys.rotate(self.state.store.as_ref()).await?)
     }
 
     /// Stops the server and waits until it has stopped.

@@ -1,5 +1,5 @@
-//! The token endpoint (RFC 6749 §3.2): `client_credentials` for PATs and the UMA grant for RPTs
-//! (Grant §3.3).
+//! The token endpoint (RFC 6749 §3.2): `client_credentials` for PATs, `password` and
+//! `refresh_token` for users' access tokens, and the UMA grant for RPTs (Grant §3.3).
 
 use std::collections::BTreeSet;
 
@@ -7,27 +7,33 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uma_client::token::ID_TOKEN_FORMAT;
 use uma_client::{
-    AccessToken, ErrorCode, Permission, TokenResponse, UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT_TYPE,
+    AccessToken, ClaimToken, ErrorCode, Permission, TokenResponse, UMA_PROTECTION_SCOPE,
+    UMA_TICKET_GRANT_TYPE,
 };
 
-use crate::assessment::{granted_scopes, requested_scopes};
+use crate::assessment::{Party, granted_scopes, requested_scopes};
 use crate::error::ApiError;
 use crate::request::{Authorization, FormParams};
-use crate::secret::TokenHash;
+use crate::secret::{self, TokenHash};
 use crate::server::{AppState, RegisteredClient, is_pat};
-use crate::store::{Resource, TokenKind};
+use crate::store::{Resource, StoreError, TokenKind, TokenRecord};
 use crate::time::now;
+
+const EMPTY_CLAIMS: &std::collections::BTreeMap<String, String> =
+    &std::collections::BTreeMap::new();
 
 /// Who is calling the token endpoint.
 #[derive(Debug)]
 struct Caller {
     /// The client making the request.
     client_id: String,
-    /// The requesting party: a user whose access token the client presented, or the client itself.
-    party: String,
-    /// Whether the client authenticated with its own credentials (not with a user's token).
-    authenticated_client: bool,
+    /// The user whose access token the client presented (Keycloak's dialect), if it did.
+    bearer_subject: Option<String>,
 }
 
 pub(crate) async fn token(
@@ -36,7 +42,13 @@ pub(crate) async fn token(
     params: FormParams,
 ) -> Result<Response, ApiError> {
     let grant_type = params.require("grant_type")?;
-    if grant_type != "client_credentials" && grant_type != UMA_TICKET_GRANT_TYPE {
+    let supported = [
+        "client_credentials",
+        "password",
+        "refresh_token",
+        UMA_TICKET_GRANT_TYPE,
+    ];
+    if !supported.contains(&grant_type) || (grant_type == "password" && !state.password_grant) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             ErrorCode::UnsupportedGrantType,
@@ -55,13 +67,14 @@ pub(crate) async fn token(
             format!("this client may not use the {grant_type} grant"),
         ));
     }
-    let response = if grant_type == UMA_TICKET_GRANT_TYPE {
-        uma_grant(&state, &caller, client, &params).await
-    } else {
-        client_credentials(&state, &caller, &params).await
+    let response = match grant_type {
+        UMA_TICKET_GRANT_TYPE => uma_grant(&state, &caller, client, &params).await,
+        "password" => password(&state, &caller, &params).await,
+        "refresh_token" => refresh(&state, &caller, &params).await,
+        _ => client_credentials(&state, &caller, &params).await,
     };
     if let Err(error) = &response {
-        tracing::info!(grant_type, client = %caller.client_id, party = %caller.party, error = %error.code(), "token request refused");
+        tracing::info!(grant_type, client = %caller.client_id, error = %error.code(), "token request refused");
     }
     response
 }
@@ -74,6 +87,36 @@ async fn authenticate(
     params: &FormParams,
     grant_type: &str,
 ) -> Result<Caller, ApiError> {
+    if let Authorization::Bearer(token) = Authorization::from_headers(headers) {
+        if grant_type != UMA_TICKET_GRANT_TYPE || params.get("client_secret").is_some() {
+            return Err(ApiError::invalid_request(
+                "a bearer token authenticates only the UMA grant, and alone",
+            ));
+        }
+        let record = state
+            .store
+            .token(&TokenHash::of(&token))
+            .await?
+            .filter(|r| r.expires_at > now())
+            .filter(|r| matches!(r.kind, TokenKind::Access { .. }) && !is_pat(r))
+            .ok_or_else(|| ApiError::invalid_client(state.realm(), Some("Bearer")))?;
+        return Ok(Caller {
+            client_id: record.client_id,
+            bearer_subject: Some(record.subject),
+        });
+    }
+    Ok(Caller {
+        client_id: authenticate_client(state, headers, params)?,
+        bearer_subject: None,
+    })
+}
+
+/// `client_secret_basic` or `client_secret_post`, exactly one of them; returns the client id.
+pub(crate) fn authenticate_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &FormParams,
+) -> Result<String, ApiError> {
     let authorization = Authorization::from_headers(headers);
     let posted = params.get("client_secret").is_some();
     if posted && !matches!(authorization, Authorization::None) {
@@ -94,20 +137,6 @@ async fn authenticate(
             verify_client(state, &id, &secret)
                 .ok_or_else(|| ApiError::invalid_client(state.realm(), Some("Basic")))
         }
-        Authorization::Bearer(token) if grant_type == UMA_TICKET_GRANT_TYPE => {
-            let record = state
-                .store
-                .token(&TokenHash::of(&token))
-                .await?
-                .filter(|r| r.expires_at > now())
-                .filter(|r| matches!(r.kind, TokenKind::Access { .. }) && !is_pat(r))
-                .ok_or_else(|| ApiError::invalid_client(state.realm(), Some("Bearer")))?;
-            Ok(Caller {
-                client_id: record.client_id,
-                party: record.subject,
-                authenticated_client: false,
-            })
-        }
         Authorization::Bearer(_) | Authorization::Malformed => {
             Err(ApiError::invalid_client(state.realm(), Some("Basic")))
         }
@@ -122,16 +151,12 @@ async fn authenticate(
     }
 }
 
-fn verify_client(state: &AppState, id: &str, secret: &str) -> Option<Caller> {
+fn verify_client(state: &AppState, id: &str, secret: &str) -> Option<String> {
     let presented = TokenHash::of(secret);
     // Hash and compare even for an unknown client id, so that timing does not tell which ids exist.
     let unknown = TokenHash::of("");
     let expected = state.clients.get(id).map_or(&unknown, |c| &c.secret_hash);
-    (presented.ct_eq(expected) && state.clients.contains_key(id)).then(|| Caller {
-        client_id: id.to_owned(),
-        party: id.to_owned(),
-        authenticated_client: true,
-    })
+    (presented.ct_eq(expected) && state.clients.contains_key(id)).then(|| id.to_owned())
 }
 
 /// A successful token response with the headers RFC 6749 §5.1 requires.
@@ -143,22 +168,49 @@ fn token_response(body: TokenResponse) -> Response {
     response
 }
 
+fn bearer_response(token: String, lifetime: u64) -> TokenResponse {
+    TokenResponse {
+        access_token: AccessToken::new(token),
+        token_type: "Bearer".to_owned(),
+        expires_in: Some(lifetime),
+        refresh_token: None,
+        scope: None,
+        id_token: None,
+        pct: None,
+        upgraded: None,
+    }
+}
+
+fn scopes_of(params: &FormParams) -> Vec<String> {
+    params
+        .get("scope")
+        .map(|s| {
+            s.split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn caller_is_client(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    match caller.bearer_subject {
+        None => Ok(()),
+        Some(_) => Err(ApiError::invalid_client(state.realm(), None)),
+    }
+}
+
 /// `client_credentials` (RFC 6749 §4.4): a PAT when `uma_protection` is asked for, or by default.
 async fn client_credentials(
     state: &AppState,
     caller: &Caller,
     params: &FormParams,
 ) -> Result<Response, ApiError> {
-    if !caller.authenticated_client {
-        return Err(ApiError::invalid_client(state.realm(), None));
+    caller_is_client(state, caller)?;
+    let mut scopes = scopes_of(params);
+    if scopes.is_empty() {
+        scopes.push(UMA_PROTECTION_SCOPE.to_owned());
     }
-    let scopes: Vec<String> = params
-        .get("scope")
-        .unwrap_or(UMA_PROTECTION_SCOPE)
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
     if let Some(unknown) = scopes.iter().find(|s| *s != UMA_PROTECTION_SCOPE) {
         return Err(ApiError::invalid_scope(format!(
             "scope {unknown:?} is not available to clients"
@@ -175,15 +227,220 @@ async fn client_credentials(
         )
         .await?;
     Ok(token_response(TokenResponse {
-        access_token: AccessToken::new(token),
-        token_type: "Bearer".to_owned(),
-        expires_in: Some(lifetime.as_secs()),
-        refresh_token: None,
         scope: Some(scope),
-        id_token: None,
-        pct: None,
-        upgraded: None,
+        ..bearer_response(token, lifetime.as_secs())
     }))
+}
+
+/// The scopes a user's access token may carry.
+const USER_SCOPES: [&str; 4] = ["openid", "profile", "email", UMA_PROTECTION_SCOPE];
+
+/// `password` (RFC 6749 §4.3), for configured users, when enabled: an access token, a refresh
+/// token, and an ID token when `scope` has `openid`. With `uma_protection` the access token is
+/// the user's own PAT.
+async fn password(
+    state: &AppState,
+    caller: &Caller,
+    params: &FormParams,
+) -> Result<Response, ApiError> {
+    caller_is_client(state, caller)?;
+    let username = params.require("username")?;
+    let password = params.require("password")?;
+    let user = state.users.get(username);
+    let hash = user.and_then(|u| u.password_hash.as_deref());
+    // Verify against a hash even for an unknown user, so that timing does not tell who exists.
+    let valid = match hash {
+        Some(hash) => crate::password::verify(password, hash),
+        None => {
+            crate::password::verify(password, crate::password::DUMMY_HASH);
+            false
+        }
+    };
+    if !valid {
+        return Err(ApiError::invalid_grant("the username or password is wrong"));
+    }
+    let scopes = scopes_of(params);
+    if let Some(unknown) = scopes.iter().find(|s| !USER_SCOPES.contains(&s.as_str())) {
+        return Err(ApiError::invalid_scope(format!(
+            "scope {unknown:?} is not available"
+        )));
+    }
+    issue_user_tokens(state, &caller.client_id, username, scopes).await
+}
+
+async fn issue_user_tokens(
+    state: &AppState,
+    client_id: &str,
+    username: &str,
+    scopes: Vec<String>,
+) -> Result<Response, ApiError> {
+    let lifetime = state.lifetimes.access_token;
+    let id_token = if scopes.iter().any(|s| s == "openid") {
+        Some(ClaimToken::new(id_token(state, username, client_id)?))
+    } else {
+        None
+    };
+    let scope = scopes.join(" ");
+    let (access, _) = state
+        .issue_token(
+            TokenKind::Access {
+                scopes: scopes.clone(),
+            },
+            client_id,
+            username,
+            lifetime,
+        )
+        .await?;
+    let (refresh, _) = state
+        .issue_token(
+            TokenKind::Refresh { scopes },
+            client_id,
+            username,
+            state.lifetimes.refresh_token,
+        )
+        .await?;
+    Ok(token_response(TokenResponse {
+        refresh_token: Some(AccessToken::new(refresh)),
+        scope: (!scope.is_empty()).then_some(scope),
+        id_token,
+        ..bearer_response(access, lifetime.as_secs())
+    }))
+}
+
+/// `refresh_token` (RFC 6749 §6): a new access token and a new refresh token; the presented one
+/// is spent, so a stolen copy stops working once the client uses its own.
+async fn refresh(
+    state: &AppState,
+    caller: &Caller,
+    params: &FormParams,
+) -> Result<Response, ApiError> {
+    caller_is_client(state, caller)?;
+    let presented = TokenHash::of(params.require("refresh_token")?);
+    let record = state
+        .store
+        .token(&presented)
+        .await?
+        .filter(|r| r.expires_at > now() && r.client_id == caller.client_id);
+    let Some(TokenRecord {
+        kind: TokenKind::Refresh { scopes: granted },
+        subject,
+        ..
+    }) = record
+    else {
+        return Err(ApiError::invalid_grant(
+            "the refresh token is unknown, expired, revoked or another client's",
+        ));
+    };
+    // Deleting is the atomic step: of two concurrent refreshes with one token, one wins.
+    if !state.store.delete_token(&presented).await? {
+        return Err(ApiError::invalid_grant(
+            "the refresh token was already used",
+        ));
+    }
+    let requested = scopes_of(params);
+    if let Some(extra) = requested.iter().find(|s| !granted.contains(s)) {
+        return Err(ApiError::invalid_scope(format!(
+            "scope {extra:?} was not granted originally"
+        )));
+    }
+    let scopes = if requested.is_empty() {
+        granted
+    } else {
+        requested
+    };
+    issue_user_tokens(state, &caller.client_id, &subject, scopes).await
+}
+
+/// The claims of the ID tokens this server issues and accepts back as claim tokens.
+#[derive(Debug, Serialize, Deserialize)]
+struct IdTokenClaims {
+    iss: String,
+    sub: String,
+    aud: String,
+    exp: u64,
+    iat: u64,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, Value>,
+}
+
+/// An ID token for `username`, audience `client_id`, with the user's configured claims.
+pub(crate) fn id_token(
+    state: &AppState,
+    username: &str,
+    client_id: &str,
+) -> Result<String, ApiError> {
+    let user = state
+        .users
+        .get(username)
+        .ok_or_else(|| ApiError::invalid_grant("unknown user"))?;
+    let iat = now();
+    let mut extra = serde_json::Map::new();
+    extra.insert("preferred_username".to_owned(), Value::from(username));
+    for (name, value) in &user.claims {
+        extra.insert(name.clone(), Value::from(value.as_str()));
+    }
+    let claims = IdTokenClaims {
+        iss: state.issuer.clone(),
+        sub: username.to_owned(),
+        aud: client_id.to_owned(),
+        exp: iat + state.lifetimes.access_token.as_secs(),
+        iat,
+        extra,
+    };
+    Ok(state.keys.sign(&claims)?)
+}
+
+/// Checks a pushed ID token (Grant §3.3.1, §5.7): our signature by a published key with the
+/// algorithm pinned to EdDSA, our `iss`, `aud` = the presenting client, not expired.
+/// Returns the user it names.
+async fn verify_id_token(
+    state: &AppState,
+    token: &str,
+    client_id: &str,
+) -> Result<String, ApiError> {
+    let invalid =
+        |why: &str| ApiError::invalid_grant(format!("the claim token is not usable: {why}"));
+    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("not a JWT"))?;
+    if header.alg != Algorithm::EdDSA {
+        return Err(invalid("unexpected algorithm"));
+    }
+    let kid = header.kid.ok_or_else(|| invalid("no kid"))?;
+    let keys = state.store.signing_keys().await?;
+    let key = keys
+        .iter()
+        .find(|k| k.kid == kid)
+        .ok_or_else(|| invalid("unknown signing key"))?;
+    let decoding = DecodingKey::from_ed_der(&key.public);
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[&state.issuer]);
+    validation.set_audience(&[client_id]);
+    validation.leeway = 5;
+    let claims = jsonwebtoken::decode::<IdTokenClaims>(token, &decoding, &validation)
+        .map_err(|e| invalid(&e.to_string()))?
+        .claims;
+    if !state.is_user(&claims.sub) {
+        return Err(invalid("unknown subject"));
+    }
+    Ok(claims.sub)
+}
+
+/// The claims of a JWT RPT: RFC 9068-like registered claims plus Keycloak's
+/// `authorization.permissions`, which enforcers written for Keycloak read.
+#[derive(Debug, Serialize)]
+struct RptClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    azp: &'a str,
+    exp: u64,
+    iat: u64,
+    jti: String,
+    authorization: RptAuthorization<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct RptAuthorization<'a> {
+    permissions: &'a [Permission],
 }
 
 /// The UMA grant (Grant §3.3.1–§3.3.6).
@@ -194,28 +451,35 @@ async fn uma_grant(
     params: &FormParams,
 ) -> Result<Response, ApiError> {
     let ticket = params.require("ticket")?;
-    match (params.get("claim_token"), params.get("claim_token_format")) {
+    let pushed = match (params.get("claim_token"), params.get("claim_token_format")) {
         (Some(_), None) | (None, Some(_)) => {
             return Err(ApiError::invalid_request(
                 "claim_token and claim_token_format must be sent together",
             ));
+        }
+        (Some(token), Some(ID_TOKEN_FORMAT)) => {
+            Some(verify_id_token(state, token, &caller.client_id).await?)
         }
         (Some(_), Some(format)) => {
             return Err(ApiError::invalid_request(format!(
                 "claim token format {format:?} is not supported"
             )));
         }
-        (None, None) => {}
+        (None, None) => None,
+    };
+    if let (Some(pushed), Some(bearer)) = (&pushed, &caller.bearer_subject) {
+        if pushed != bearer {
+            return Err(ApiError::invalid_request(
+                "the claim token and the bearer token name different users",
+            ));
+        }
     }
-    let requested: Vec<String> = params
-        .get("scope")
-        .map(|s| {
-            s.split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    // The requesting party: the user of a pushed ID token, else of the bearer token, else the
+    // client itself.
+    let party_id = pushed
+        .or_else(|| caller.bearer_subject.clone())
+        .unwrap_or_else(|| caller.client_id.clone());
+    let requested = scopes_of(params);
 
     // Presenting a ticket spends it, whatever the outcome (Grant §5.5): take it out of the store
     // in one atomic step before anything else can fail.
@@ -252,10 +516,18 @@ async fn uma_grant(
             ))
         })?;
 
+    let user = state.users.get(&party_id);
+    let party = Party {
+        id: &party_id,
+        client_id: &caller.client_id,
+        groups: user.map_or(&[], |u| u.groups.as_slice()),
+        claims: user.map_or(EMPTY_CLAIMS, |u| &u.claims),
+    };
+    let now = now();
     let mut permissions = Vec::with_capacity(resources.len());
     for ((resource, _), requested) in resources.iter().zip(&per_resource) {
         let policies = state.store.policies_for(&resource.id).await?;
-        match granted_scopes(resource, requested, &policies, &caller.party) {
+        match granted_scopes(resource, requested, &policies, &party, now) {
             Some(granted) if granted == *requested => {
                 let mut permission = Permission::new(resource.id.clone(), granted);
                 permission.resource_name = resource.description.name.clone();
@@ -271,26 +543,85 @@ async fn uma_grant(
         }
     }
 
-    let lifetime = state.lifetimes.rpt;
-    let kind = TokenKind::Rpt {
+    let rpt = issue_rpt(
+        state,
+        caller,
+        &party_id,
         permissions,
-        resource_server: ticket.resource_server,
-        owner: ticket.owner,
-    };
-    let (rpt, _) = state
-        .issue_token(kind, &caller.client_id, &caller.party, lifetime)
-        .await?;
-    tracing::info!(client = %caller.client_id, party = %caller.party, "RPT issued");
+        ticket.resource_server,
+        ticket.owner,
+    )
+    .await?;
+    tracing::info!(client = %caller.client_id, party = %party_id, "RPT issued");
     // No `scope` member: an RPT's scopes belong to resources, which the client does not see
     // (Grant §3.3.5).
-    Ok(token_response(TokenResponse {
-        access_token: AccessToken::new(rpt),
-        token_type: "Bearer".to_owned(),
-        expires_in: Some(lifetime.as_secs()),
-        refresh_token: None,
-        scope: None,
-        id_token: None,
-        pct: None,
-        upgraded: None,
-    }))
+    Ok(token_response(bearer_response(
+        rpt,
+        state.lifetimes.rpt.as_secs(),
+    )))
+}
+
+/// Mints an RPT (a JWT or a handle, as configured) and records it for introspection and
+/// revocation.
+async fn issue_rpt(
+    state: &AppState,
+    caller: &Caller,
+    party: &str,
+    permissions: Vec<Permission>,
+    resource_server: String,
+    owner: String,
+) -> Result<String, StoreError> {
+    let issued_at = now();
+    let expires_at = issued_at + state.lifetimes.rpt.as_secs();
+    let token = match state.rpt_format {
+        crate::server::RptFormat::Opaque => secret::new_token(),
+        crate::server::RptFormat::Jwt => state.keys.sign(&RptClaims {
+            iss: &state.issuer,
+            sub: party,
+            aud: &resource_server,
+            azp: &caller.client_id,
+            exp: expires_at,
+            iat: issued_at,
+            jti: secret::new_id(),
+            authorization: RptAuthorization {
+                permissions: &permissions,
+            },
+        })?,
+    };
+    let record = TokenRecord {
+        kind: TokenKind::Rpt {
+            permissions,
+            resource_server,
+            owner,
+        },
+        client_id: caller.client_id.clone(),
+        subject: party.to_owned(),
+        issued_at,
+        expires_at,
+    };
+    state.store.put_token(TokenHash::of(&token), record).await?;
+    Ok(token)
+}
+
+/// The revocation endpoint (RFC 7009): the client a token was issued to, or the resource server
+/// an RPT is for, may revoke it. An unknown token is not an error (RFC 7009 §2.2).
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: FormParams,
+) -> Result<Response, ApiError> {
+    let client_id = authenticate_client(&state, &headers, &params)?;
+    let hash = TokenHash::of(params.require("token")?);
+    if let Some(record) = state.store.token(&hash).await? {
+        let may_revoke = record.client_id == client_id
+            || matches!(&record.kind, TokenKind::Rpt { resource_server, .. } if *resource_server == client_id);
+        if may_revoke {
+            state.store.delete_token(&hash).await?;
+        }
+    }
+    let mut response = StatusCode::OK.into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }

@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::{Policy, Resource, Store, StoreError, Ticket, TokenRecord};
+use super::{Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord};
 use crate::secret::TokenHash;
 use crate::time::now;
 
@@ -21,10 +21,12 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     resources: HashMap<String, Resource>,
-    // Keyed by resource id: a grant reads only the policies of the resources in its ticket.
-    policies: HashMap<String, Vec<Policy>>,
+    policies: HashMap<String, Policy>,
+    // Policy ids by resource id: a grant reads only the policies of the resources in its ticket.
+    policies_by_resource: HashMap<String, Vec<String>>,
     tickets: HashMap<TokenHash, Ticket>,
     tokens: HashMap<TokenHash, TokenRecord>,
+    signing_keys: Vec<SigningKey>,
     writes_since_purge: usize,
 }
 
@@ -68,45 +70,66 @@ impl Store for MemoryStore {
 
     async fn delete_resource(&self, id: &str) -> Result<bool, StoreError> {
         let mut state = self.lock();
-        state.policies.remove(id);
+        for policy in state.policies_by_resource.remove(id).unwrap_or_default() {
+            state.policies.remove(&policy);
+        }
         Ok(state.resources.remove(id).is_some())
     }
 
-    async fn resource_ids(
+    async fn resources(
         &self,
         resource_server: &str,
         owner: Option<&str>,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<Resource>, StoreError> {
         let state = self.lock();
-        let mut ids: Vec<String> = state
+        let mut resources: Vec<Resource> = state
             .resources
             .values()
             .filter(|r| r.resource_server == resource_server)
             .filter(|r| owner.is_none_or(|o| r.owner == o))
-            .map(|r| r.id.clone())
+            .cloned()
             .collect();
-        ids.sort();
-        Ok(ids)
+        resources.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(resources)
     }
 
     async fn put_policy(&self, policy: Policy) -> Result<(), StoreError> {
         let mut state = self.lock();
-        let policies = state
-            .policies
-            .entry(policy.resource_id.clone())
-            .or_default();
-        policies.retain(|p| p.id != policy.id);
-        policies.push(policy);
+        if !state.policies.contains_key(&policy.id) {
+            state
+                .policies_by_resource
+                .entry(policy.resource_id.clone())
+                .or_default()
+                .push(policy.id.clone());
+        }
+        state.policies.insert(policy.id.clone(), policy);
         Ok(())
     }
 
+    async fn policy(&self, id: &str) -> Result<Option<Policy>, StoreError> {
+        Ok(self.lock().policies.get(id).cloned())
+    }
+
+    async fn delete_policy(&self, id: &str) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let Some(policy) = state.policies.remove(id) else {
+            return Ok(false);
+        };
+        if let Some(ids) = state.policies_by_resource.get_mut(&policy.resource_id) {
+            ids.retain(|p| p != id);
+        }
+        Ok(true)
+    }
+
     async fn policies_for(&self, resource_id: &str) -> Result<Vec<Policy>, StoreError> {
-        Ok(self
-            .lock()
-            .policies
+        let state = self.lock();
+        Ok(state
+            .policies_by_resource
             .get(resource_id)
-            .cloned()
-            .unwrap_or_default())
+            .into_iter()
+            .flatten()
+            .filter_map(|id| state.policies.get(id).cloned())
+            .collect())
     }
 
     async fn put_ticket(&self, hash: TokenHash, ticket: Ticket) -> Result<(), StoreError> {
@@ -129,5 +152,20 @@ impl Store for MemoryStore {
 
     async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         Ok(self.lock().tokens.get(hash).cloned())
+    }
+
+    async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        Ok(self.lock().tokens.remove(hash).is_some())
+    }
+
+    async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.signing_keys.retain(|k| k.kid != key.kid);
+        state.signing_keys.push(key);
+        Ok(())
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
+        Ok(self.lock().signing_keys.clone())
     }
 }

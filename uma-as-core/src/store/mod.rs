@@ -5,15 +5,19 @@
 
 mod memory;
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use uma_client::{Permission, PermissionRequest, ResourceDescription};
 
+pub use crate::keys::SigningKey;
 pub use memory::MemoryStore;
 
 use crate::secret::TokenHash;
 
 /// A registered resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resource {
     /// The `_id` assigned at registration.
     pub id: String,
@@ -25,8 +29,9 @@ pub struct Resource {
     pub description: ResourceDescription,
 }
 
-/// An owner's policy on one of their resources: the listed users may use these scopes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An owner's policy on one of their resources: it grants its scopes to a requesting party when
+/// every condition it names holds.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Policy {
     /// The policy's identifier.
     pub id: String,
@@ -34,15 +39,29 @@ pub struct Policy {
     pub resource_id: String,
     /// The owner who set it.
     pub owner: String,
+    /// A name for the owner's own use.
+    pub name: Option<String>,
+    /// A description for the owner's own use.
+    pub description: Option<String>,
     /// The scopes it grants.
     pub scopes: Vec<String>,
-    /// The requesting parties (usernames or client ids) it grants them to.
+    /// The party must be one of these users (or clients acting for themselves), if any are named.
     pub users: Vec<String>,
+    /// The party must be in one of these groups, if any are named.
+    pub groups: Vec<String>,
+    /// The request must come through one of these clients, if any are named.
+    pub clients: Vec<String>,
+    /// The party must have each of these claims with exactly this value.
+    pub claims: BTreeMap<String, String>,
+    /// Not valid before, seconds since the epoch.
+    pub not_before: Option<u64>,
+    /// Not valid after, seconds since the epoch.
+    pub not_after: Option<u64>,
 }
 
 /// A permission ticket: the permissions a resource server asked for, bound to that resource
 /// server and the resources' owner.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {
     /// The requested permissions.
     pub permissions: Vec<PermissionRequest>,
@@ -55,11 +74,16 @@ pub struct Ticket {
 }
 
 /// What an issued token is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TokenKind {
     /// An OAuth access token with scopes: a PAT has `uma_protection`.
     Access {
         /// The granted scopes.
+        scopes: Vec<String>,
+    },
+    /// A refresh token for an access token with these scopes (RFC 6749 §6).
+    Refresh {
+        /// The scopes of the access tokens it refreshes to.
         scopes: Vec<String>,
     },
     /// A requesting party token.
@@ -74,7 +98,7 @@ pub enum TokenKind {
 }
 
 /// An issued token, stored under the hash of its value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {
     /// What it is.
     pub kind: TokenKind,
@@ -102,15 +126,19 @@ pub trait Store: Send + Sync + 'static {
     async fn resource(&self, id: &str) -> Result<Option<Resource>, StoreError>;
     /// Deletes a resource and its policies; `false` if there was none.
     async fn delete_resource(&self, id: &str) -> Result<bool, StoreError>;
-    /// The ids of the resources a resource server registered, for one owner or for all.
-    async fn resource_ids(
+    /// The resources a resource server registered, for one owner or for all, ordered by id.
+    async fn resources(
         &self,
         resource_server: &str,
         owner: Option<&str>,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> Result<Vec<Resource>, StoreError>;
 
     /// Inserts a policy, or replaces the one with the same id.
     async fn put_policy(&self, policy: Policy) -> Result<(), StoreError>;
+    /// The policy with this id.
+    async fn policy(&self, id: &str) -> Result<Option<Policy>, StoreError>;
+    /// Deletes a policy; `false` if there was none.
+    async fn delete_policy(&self, id: &str) -> Result<bool, StoreError>;
     /// The policies on a resource.
     async fn policies_for(&self, resource_id: &str) -> Result<Vec<Policy>, StoreError>;
 
@@ -124,4 +152,11 @@ pub trait Store: Send + Sync + 'static {
     async fn put_token(&self, hash: TokenHash, token: TokenRecord) -> Result<(), StoreError>;
     /// The token with this hash, expired or not.
     async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
+    /// Deletes a token (revocation); `false` if there was none.
+    async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError>;
+
+    /// Inserts a signing key, or replaces the one with the same `kid`.
+    async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError>;
+    /// Every signing key, retired ones included.
+    async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
 }

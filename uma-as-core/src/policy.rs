@@ -1,0 +1,236 @@
+//! The owners' policy API at `policy_endpoint` (the shape of Keycloak's uma-policy API), called
+//! with the owner's own access token. A change takes effect for the next token request.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::request::{Authorization, JsonBody};
+use crate::secret::{self, TokenHash};
+use crate::server::AppState;
+use crate::store::{Policy, TokenKind};
+use crate::time::now;
+
+/// A policy as the owner writes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PolicyInput {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    scopes: Vec<String>,
+    #[serde(default)]
+    users: Vec<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    clients: Vec<String>,
+    #[serde(default)]
+    claims: BTreeMap<String, String>,
+    #[serde(default)]
+    not_before: Option<u64>,
+    #[serde(default)]
+    not_after: Option<u64>,
+}
+
+/// A policy as the API answers it.
+#[derive(Debug, Serialize)]
+pub(crate) struct PolicyOutput {
+    id: String,
+    resource: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    scopes: Vec<String>,
+    users: Vec<String>,
+    groups: Vec<String>,
+    clients: Vec<String>,
+    claims: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_before: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_after: Option<u64>,
+}
+
+impl From<Policy> for PolicyOutput {
+    fn from(p: Policy) -> Self {
+        Self {
+            id: p.id,
+            resource: p.resource_id,
+            name: p.name,
+            description: p.description,
+            scopes: p.scopes,
+            users: p.users,
+            groups: p.groups,
+            clients: p.clients,
+            claims: p.claims,
+            not_before: p.not_before,
+            not_after: p.not_after,
+        }
+    }
+}
+
+/// The resource owner calling the policy API: the subject of a live access token.
+#[derive(Debug)]
+pub(crate) struct Owner(String);
+
+impl FromRequestParts<AppState> for Owner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = match Authorization::from_headers(&parts.headers) {
+            Authorization::Bearer(token) => token,
+            Authorization::None => return Err(ApiError::bearer_unauthorized(state.realm(), false)),
+            _ => return Err(ApiError::bearer_unauthorized(state.realm(), true)),
+        };
+        let record = state
+            .store
+            .token(&TokenHash::of(&token))
+            .await?
+            .filter(|r| r.expires_at > now() && matches!(r.kind, TokenKind::Access { .. }))
+            .ok_or_else(|| ApiError::bearer_unauthorized(state.realm(), true))?;
+        Ok(Self(record.subject))
+    }
+}
+
+/// Checks a policy against its resource; fills a [`Policy`].
+async fn build(
+    state: &AppState,
+    owner: &Owner,
+    resource_id: &str,
+    id: String,
+    input: PolicyInput,
+) -> Result<Policy, ApiError> {
+    let resource = state
+        .store
+        .resource(resource_id)
+        .await?
+        .filter(|r| r.owner == owner.0)
+        .ok_or_else(|| ApiError::not_found("no such resource of yours"))?;
+    if input.scopes.is_empty() {
+        return Err(ApiError::invalid_request(
+            "a policy grants at least one scope",
+        ));
+    }
+    if let Some(scope) = input.scopes.iter().find(|s| {
+        !resource
+            .description
+            .resource_scopes
+            .iter()
+            .any(|r| r == s.as_str())
+    }) {
+        return Err(ApiError::invalid_scope(format!(
+            "scope {scope:?} is not registered for the resource"
+        )));
+    }
+    if input.users.is_empty()
+        && input.groups.is_empty()
+        && input.clients.is_empty()
+        && input.claims.is_empty()
+    {
+        // Grant §5.6: an empty condition must not mean "everyone".
+        return Err(ApiError::invalid_request(
+            "a policy names at least one of users, groups, clients or claims",
+        ));
+    }
+    if let (Some(from), Some(to)) = (input.not_before, input.not_after) {
+        if from > to {
+            return Err(ApiError::invalid_request("not_before is after not_after"));
+        }
+    }
+    Ok(Policy {
+        id,
+        resource_id: resource.id,
+        owner: owner.0.clone(),
+        name: input.name,
+        description: input.description,
+        scopes: input.scopes,
+        users: input.users,
+        groups: input.groups,
+        clients: input.clients,
+        claims: input.claims,
+        not_before: input.not_before,
+        not_after: input.not_after,
+    })
+}
+
+/// The owner's policy with this id, or `404`.
+async fn owned(state: &AppState, owner: &Owner, id: &str) -> Result<Policy, ApiError> {
+    state
+        .store
+        .policy(id)
+        .await?
+        .filter(|p| p.owner == owner.0)
+        .ok_or_else(|| ApiError::not_found("no such policy of yours"))
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    owner: Owner,
+    Path(resource_id): Path<String>,
+    JsonBody(input): JsonBody<PolicyInput>,
+) -> Result<(StatusCode, Json<PolicyOutput>), ApiError> {
+    let policy = build(&state, &owner, &resource_id, secret::new_id(), input).await?;
+    state.store.put_policy(policy.clone()).await?;
+    Ok((StatusCode::CREATED, Json(policy.into())))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    resource: String,
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    owner: Owner,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<PolicyOutput>>, ApiError> {
+    let Query(query) =
+        query.map_err(|_| ApiError::invalid_request("the query parameter resource is required"))?;
+    let resource = state
+        .store
+        .resource(&query.resource)
+        .await?
+        .filter(|r| r.owner == owner.0)
+        .ok_or_else(|| ApiError::not_found("no such resource of yours"))?;
+    let mut policies = state.store.policies_for(&resource.id).await?;
+    policies.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Json(policies.into_iter().map(Into::into).collect()))
+}
+
+pub(crate) async fn read(
+    State(state): State<AppState>,
+    owner: Owner,
+    Path(id): Path<String>,
+) -> Result<Json<PolicyOutput>, ApiError> {
+    Ok(Json(owned(&state, &owner, &id).await?.into()))
+}
+
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    owner: Owner,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<PolicyInput>,
+) -> Result<Json<PolicyOutput>, ApiError> {
+    let existing = owned(&state, &owner, &id).await?;
+    let policy = build(&state, &owner, &existing.resource_id, existing.id, input).await?;
+    state.store.put_policy(policy.clone()).await?;
+    Ok(Json(policy.into()))
+}
+
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    owner: Owner,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    owned(&state, &owner, &id).await?;
+    state.store.delete_policy(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
