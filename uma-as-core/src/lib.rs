@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 mod assessment;
+pub mod config;
 mod discovery;
 mod error;
 mod introspection;

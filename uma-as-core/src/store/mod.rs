@@ -4,6 +4,9 @@
 //! share one database: nothing a decision depends on lives only in one process's memory.
 
 mod memory;
+mod sqlite;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
@@ -13,6 +16,7 @@ use uma_client::{Permission, PermissionRequest, ResourceDescription};
 
 pub use crate::keys::SigningKey;
 pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
 
 use crate::secret::TokenHash;
 

@@ -1,0 +1,372 @@
+//! The TOML configuration of the `uma-as` binary, and its translation to a server builder.
+//!
+//! ```
+//! let config = uma_as_core::config::Config::from_toml(r#"
+//!     listen = "127.0.0.1:9000"
+//!     storage = "memory"
+//!     password_grant = true
+//!
+//!     [[clients]]
+//!     client_id = "photoz"
+//!     client_secret = "photoz-secret"
+//!
+//!     [[users]]
+//!     username = "alice"
+//!     password = "alice-password"
+//!     groups = ["family"]
+//!     claims = { email = "alice@example.com" }
+//! "#).unwrap();
+//! assert_eq!(config.issuer(), "http://127.0.0.1:9000");
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::server::{
+    AuthorizationServer, AuthorizationServerBuilder, ClientConfig, RptFormat, UserConfig,
+};
+use crate::store::{MemoryStore, SqliteStore, Store};
+
+/// Where the server keeps its state: `memory`, or `sqlite:PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// In this process only; gone at exit.
+    Memory,
+    /// One SQLite file.
+    Sqlite(PathBuf),
+}
+
+impl std::str::FromStr for Storage {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.split_once(':') {
+            _ if value == "memory" => Ok(Self::Memory),
+            Some(("sqlite", path)) if !path.is_empty() => Ok(Self::Sqlite(path.into())),
+            _ => Err(format!(
+                "storage {value:?} is neither \"memory\" nor \"sqlite:PATH\""
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Storage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Storage {
+    /// Opens the store.
+    pub async fn open(&self) -> Result<Arc<dyn Store>, Error> {
+        Ok(match self {
+            Self::Memory => Arc::new(MemoryStore::new()),
+            Self::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
+        })
+    }
+}
+
+/// The configuration file. Unknown keys are errors, so that a typo is not silently ignored.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The issuer identifier (default `http://{listen}`).
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// The address to listen on (default `127.0.0.1:8080`).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Where state is kept (default `sqlite:./uma-as.db`).
+    #[serde(default = "default_storage")]
+    pub storage: Storage,
+    /// Whether the `password` grant is enabled (default `false`).
+    #[serde(default)]
+    pub password_grant: bool,
+    /// `jwt` (default) or `opaque`.
+    #[serde(default)]
+    pub rpt_format: RptFormatName,
+    /// Seconds a permission ticket stays redeemable (default 300).
+    #[serde(default = "default_ticket_lifetime")]
+    pub ticket_lifetime: u64,
+    /// Seconds an RPT stays valid (default 300).
+    #[serde(default = "default_rpt_lifetime")]
+    pub rpt_lifetime: u64,
+    /// Seconds an access token or PAT stays valid (default 3600).
+    #[serde(default = "default_access_token_lifetime")]
+    pub access_token_lifetime: u64,
+    /// Seconds a refresh token stays valid (default 86400).
+    #[serde(default = "default_refresh_token_lifetime")]
+    pub refresh_token_lifetime: u64,
+    /// The largest request body read, in bytes (default 65536).
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// The clients.
+    #[serde(default)]
+    pub clients: Vec<ClientEntry>,
+    /// The users.
+    #[serde(default)]
+    pub users: Vec<UserEntry>,
+}
+
+/// `rpt_format`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RptFormatName {
+    /// Signed JWTs.
+    #[default]
+    Jwt,
+    /// Random handles.
+    Opaque,
+}
+
+/// One `[[clients]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientEntry {
+    /// The client identifier.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: String,
+    /// The grant types it may use (default: all).
+    #[serde(default)]
+    pub grant_types: Option<Vec<String>>,
+    /// Scopes it is pre-registered for (Grant §3.3.4 `RegisteredScopes`).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Where claims gathering may send requesting parties back to (Grant §3.3.2).
+    #[serde(default)]
+    pub claims_redirect_uris: Vec<String>,
+}
+
+/// One `[[users]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    /// The username.
+    pub username: String,
+    /// The password, for the `password` grant.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Groups, for policies.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Claims, for policies and ID tokens.
+    #[serde(default)]
+    pub claims: BTreeMap<String, String>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_storage() -> Storage {
+    Storage::Sqlite("./uma-as.db".into())
+}
+fn default_ticket_lifetime() -> u64 {
+    300
+}
+fn default_rpt_lifetime() -> u64 {
+    300
+}
+fn default_access_token_lifetime() -> u64 {
+    3600
+}
+fn default_refresh_token_lifetime() -> u64 {
+    86_400
+}
+fn default_max_body_bytes() -> usize {
+    64 * 1024
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // Parsing an empty document applies every default above; it cannot fail.
+        Self::from_toml("").unwrap_or_else(|e| unreachable!("defaults parse: {e}"))
+    }
+}
+
+impl Config {
+    /// Parses and checks a configuration. The error names the offending key.
+    pub fn from_toml(text: &str) -> Result<Self, Error> {
+        let config: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a configuration file.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_toml(&text).map_err(|e| match e {
+            Error::Config(message) => Error::Config(format!("{}: {message}", path.display())),
+            other => other,
+        })
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        let key = |section: &str, i: usize, name: &str, problem: &str| {
+            Err(Error::Config(format!("{section}[{i}].{name} {problem}")))
+        };
+        for (i, client) in self.clients.iter().enumerate() {
+            if client.client_id.is_empty() {
+                return key("clients", i, "client_id", "is empty");
+            }
+            if client.client_secret.is_empty() {
+                return key("clients", i, "client_secret", "is empty");
+            }
+            if let Some(grant) = client.grant_types.iter().flatten().find(|g| {
+                ![
+                    "client_credentials",
+                    "password",
+                    "refresh_token",
+                    uma_client::UMA_TICKET_GRANT_TYPE,
+                ]
+                .contains(&g.as_str())
+            }) {
+                return key(
+                    "clients",
+                    i,
+                    "grant_types",
+                    &format!("has unknown grant type {grant:?}"),
+                );
+            }
+            if let Some(uri) = client
+                .claims_redirect_uris
+                .iter()
+                .find(|u| url::Url::parse(u).map_or(true, |u| u.fragment().is_some()))
+            {
+                return key(
+                    "clients",
+                    i,
+                    "claims_redirect_uris",
+                    &format!("has {uri:?}, which is not an absolute URI without a fragment"),
+                );
+            }
+        }
+        for (i, user) in self.users.iter().enumerate() {
+            if user.username.is_empty() {
+                return key("users", i, "username", "is empty");
+            }
+        }
+        if let Some(issuer) = &self.issuer {
+            if url::Url::parse(issuer).is_err() || issuer.ends_with('/') {
+                return Err(Error::Config(format!(
+                    "issuer {issuer:?} must be an absolute URL without a trailing slash"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The issuer: as configured, or `http://{listen}`.
+    pub fn issuer(&self) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// A server builder with everything this configuration says, the store opened.
+    pub async fn builder(&self) -> Result<AuthorizationServerBuilder, Error> {
+        let mut builder = AuthorizationServer::builder()
+            .issuer(self.issuer())
+            .store(self.storage.open().await?)
+            .password_grant(self.password_grant)
+            .rpt_format(match self.rpt_format {
+                RptFormatName::Jwt => RptFormat::Jwt,
+                RptFormatName::Opaque => RptFormat::Opaque,
+            })
+            .ticket_lifetime(Duration::from_secs(self.ticket_lifetime))
+            .rpt_lifetime(Duration::from_secs(self.rpt_lifetime))
+            .access_token_lifetime(Duration::from_secs(self.access_token_lifetime))
+            .refresh_token_lifetime(Duration::from_secs(self.refresh_token_lifetime))
+            .max_body_bytes(self.max_body_bytes);
+        for client in &self.clients {
+            let mut config = ClientConfig::new(&client.client_id, client.client_secret.as_str())
+                .scopes(client.scopes.iter().cloned());
+            if let Some(grants) = &client.grant_types {
+                config = config.grant_types(grants.iter().cloned());
+            }
+            builder = builder.client(config);
+        }
+        for user in &self.users {
+            let mut config = UserConfig::new(&user.username).groups(user.groups.iter().cloned());
+            if let Some(password) = &user.password {
+                config = config.password(password.as_str());
+            }
+            for (name, value) in &user.claims {
+                config = config.claim(name, value);
+            }
+            builder = builder.user(config);
+        }
+        Ok(builder)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let config = Config::default();
+        assert_eq!(config.listen, default_listen());
+        assert_eq!(config.storage, Storage::Sqlite("./uma-as.db".into()));
+        assert_eq!(config.issuer(), "http://127.0.0.1:8080");
+        assert!(!config.password_grant);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        for (text, key) in [
+            ("listen = \"nowhere\"", "listen"),
+            ("storage = \"postgres://x\"", "storage"),
+            ("pasword_grant = true", "pasword_grant"),
+            ("password_grant = \"yes\"", "password_grant"),
+            ("rpt_format = \"paseto\"", "rpt_format"),
+            ("[[clients]]\nclient_id = \"a\"", "client_secret"),
+            (
+                "[[clients]]\nclient_id = \"\"\nclient_secret = \"s\"",
+                "clients[0].client_id",
+            ),
+            (
+                "[[clients]]\nclient_id = \"a\"\nclient_secret = \"s\"\ngrant_types = [\"implicit\"]",
+                "clients[0].grant_types",
+            ),
+            (
+                "[[clients]]\nclient_id = \"a\"\nclient_secret = \"s\"\nclaims_redirect_uris = [\"/relative\"]",
+                "clients[0].claims_redirect_uris",
+            ),
+            ("[[users]]\nusername = \"\"", "users[0].username"),
+            ("[[users]]\nusername = \"a\"\ncolour = \"red\"", "colour"),
+            ("issuer = \"http://as/\"", "issuer"),
+        ] {
+            let message = Config::from_toml(text).unwrap_err().to_string();
+            assert!(message.contains(key), "{text:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn storage_forms() {
+        assert_eq!("memory".parse::<Storage>(), Ok(Storage::Memory));
+        assert_eq!(
+            "sqlite:/tmp/x.db".parse::<Storage>(),
+            Ok(Storage::Sqlite("/tmp/x.db".into()))
+        );
+        assert!("sqlite:".parse::<Storage>().is_err());
+    }
+
+    #[test]
+    fn the_shipped_example_config_parses() {
+        let text = include_str!("../../examples/uma-as.toml");
+        let config = Config::from_toml(text).unwrap();
+        assert!(config.password_grant);
+        assert!(!config.clients.is_empty() && !config.users.is_empty());
+    }
+}

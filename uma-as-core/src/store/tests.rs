@@ -1,0 +1,184 @@
+//! One behaviour, two stores: every test runs against the memory store and SQLite.
+
+use std::sync::Arc;
+
+use uma_client::{PermissionRequest, ResourceDescription};
+
+use super::*;
+use crate::time::now;
+
+async fn stores() -> Vec<(Arc<dyn Store>, Option<TempDb>)> {
+    let db = TempDb::new();
+    let sqlite = SqliteStore::open(&db.path).await.unwrap();
+    vec![
+        (Arc::new(MemoryStore::new()) as Arc<dyn Store>, None),
+        (Arc::new(sqlite) as Arc<dyn Store>, Some(db)),
+    ]
+}
+
+/// A database file removed when the test ends.
+pub(crate) struct TempDb {
+    pub(crate) path: std::path::PathBuf,
+}
+
+impl TempDb {
+    pub(crate) fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("uma-as-test-{}.db", crate::secret::new_id()));
+        Self { path }
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
+}
+
+fn resource(id: &str, owner: &str) -> Resource {
+    Resource {
+        id: id.into(),
+        owner: owner.into(),
+        resource_server: "photoz".into(),
+        description: ResourceDescription::new(["view"]).name(id),
+    }
+}
+
+#[tokio::test]
+async fn resources_and_policies() {
+    for (store, _db) in stores().await {
+        store.put_resource(resource("r1", "alice")).await.unwrap();
+        store.put_resource(resource("r2", "bob")).await.unwrap();
+        let mut updated = resource("r1", "alice");
+        updated.description = ResourceDescription::new(["view", "edit"]);
+        store.put_resource(updated.clone()).await.unwrap();
+        assert_eq!(store.resource("r1").await.unwrap(), Some(updated));
+        assert_eq!(store.resource("nope").await.unwrap(), None);
+        let ids = |v: Vec<Resource>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.resources("photoz", None).await.unwrap()),
+            ["r1", "r2"]
+        );
+        assert_eq!(
+            ids(store.resources("photoz", Some("bob")).await.unwrap()),
+            ["r2"]
+        );
+        assert!(store.resources("other", None).await.unwrap().is_empty());
+
+        let policy = Policy {
+            id: "p1".into(),
+            resource_id: "r1".into(),
+            owner: "alice".into(),
+            scopes: vec!["view".into()],
+            users: vec!["bob".into()],
+            ..Policy::default()
+        };
+        store.put_policy(policy.clone()).await.unwrap();
+        let changed = Policy {
+            scopes: vec!["edit".into()],
+            ..policy.clone()
+        };
+        store.put_policy(changed.clone()).await.unwrap();
+        assert_eq!(store.policy("p1").await.unwrap(), Some(changed.clone()));
+        assert_eq!(store.policies_for("r1").await.unwrap(), [changed]);
+        assert!(store.policies_for("r2").await.unwrap().is_empty());
+        assert!(store.delete_policy("p1").await.unwrap());
+        assert!(!store.delete_policy("p1").await.unwrap());
+
+        // Deleting a resource deletes its policies.
+        store.put_policy(policy).await.unwrap();
+        assert!(store.delete_resource("r1").await.unwrap());
+        assert!(!store.delete_resource("r1").await.unwrap());
+        assert_eq!(store.policy("p1").await.unwrap(), None);
+        assert!(store.policies_for("r1").await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn tickets_are_taken_once() {
+    for (store, _db) in stores().await {
+        let hash = TokenHash::of("ticket");
+        let ticket = Ticket {
+            permissions: vec![PermissionRequest::new("r1", ["view"])],
+            owner: "alice".into(),
+            resource_server: "photoz".into(),
+            expires_at: now() + 60,
+        };
+        store.put_ticket(hash, ticket.clone()).await.unwrap();
+        let takers: Vec<_> = (0..20)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.take_ticket(&hash).await.unwrap() })
+            })
+            .collect();
+        let mut taken = Vec::new();
+        for taker in takers {
+            taken.extend(taker.await.unwrap());
+        }
+        assert_eq!(taken, [ticket]);
+    }
+}
+
+#[tokio::test]
+async fn tokens_and_keys() {
+    for (store, _db) in stores().await {
+        let hash = TokenHash::of("token");
+        let record = TokenRecord {
+            kind: TokenKind::Access {
+                scopes: vec!["uma_protection".into()],
+            },
+            client_id: "photoz".into(),
+            subject: "photoz".into(),
+            issued_at: 1,
+            expires_at: now() + 60,
+        };
+        store.put_token(hash, record.clone()).await.unwrap();
+        assert_eq!(store.token(&hash).await.unwrap(), Some(record));
+        assert!(store.delete_token(&hash).await.unwrap());
+        assert_eq!(store.token(&hash).await.unwrap(), None);
+
+        let key = SigningKey {
+            kid: "k1".into(),
+            private_pkcs8: vec![1, 2, 3],
+            public: vec![4],
+            created_at: 1,
+            retired_at: None,
+        };
+        store.put_signing_key(key.clone()).await.unwrap();
+        let retired = SigningKey {
+            retired_at: Some(2),
+            ..key
+        };
+        store.put_signing_key(retired.clone()).await.unwrap();
+        assert_eq!(store.signing_keys().await.unwrap(), [retired]);
+    }
+}
+
+#[tokio::test]
+async fn sqlite_keeps_everything_across_reopening() {
+    let db = TempDb::new();
+    {
+        let store = SqliteStore::open(&db.path).await.unwrap();
+        store.put_resource(resource("r1", "alice")).await.unwrap();
+        store
+            .put_token(
+                TokenHash::of("t"),
+                TokenRecord {
+                    kind: TokenKind::Access { scopes: vec![] },
+                    client_id: "c".into(),
+                    subject: "s".into(),
+                    issued_at: 1,
+                    expires_at: now() + 60,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let store = SqliteStore::open(&db.path).await.unwrap();
+    assert_eq!(
+        store.resource("r1").await.unwrap(),
+        Some(resource("r1", "alice"))
+    );
+    assert!(store.token(&TokenHash::of("t")).await.unwrap().is_some());
+}
