@@ -634,3 +634,51 @@ async fn ticket_lifetime_is_configurable_and_expired_tickets_are_invalid_grant()
         uma_client::ErrorCode::InvalidGrant
     );
 }
+
+#[tokio::test]
+async fn access_and_refresh_tokens_can_be_revoked() {
+    let f = fixture(|b| b.password_grant(true)).await;
+    let body: Value = f
+        .password_grant("bob", "bob-pw", "openid")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (access, refresh) = (
+        body["access_token"].as_str().unwrap(),
+        body["refresh_token"].as_str().unwrap(),
+    );
+    for token in [access, refresh] {
+        let status = reqwest::Client::new()
+            .post(f.url("/revoke"))
+            .form(&[
+                ("token", token),
+                ("client_id", APP.0),
+                ("client_secret", APP.1),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::OK);
+    }
+    assert!(
+        !f.protection
+            .introspect(&access.into())
+            .await
+            .unwrap()
+            .active
+    );
+    let refreshed = reqwest::Client::new()
+        .post(f.url("/token"))
+        .basic_auth(APP.0, Some(APP.1))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        refreshed.json::<Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+}

@@ -14,7 +14,6 @@ const JSON: &str = "application/json";
 /// How a request authenticates.
 #[derive(Clone, Copy, Debug)]
 enum Auth {
-    None,
     Pat,
     Owner,
     Client,
@@ -180,7 +179,6 @@ async fn every_endpoint_refuses_bad_input_cleanly() {
                 .header(CONTENT_TYPE, content_type)
                 .body(body);
             request = match endpoint.auth {
-                Auth::None => request,
                 Auth::Pat => request.bearer_auth(&pat),
                 Auth::Owner => request.bearer_auth(&owner),
                 Auth::Client => request.basic_auth(CLIENT_ID, Some(CLIENT_SECRET)),

@@ -9,8 +9,11 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
+use sqlx::{Connection, Row};
+use tokio::sync::{mpsc, oneshot};
 
 use super::{Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord};
 use crate::secret::TokenHash;
@@ -18,6 +21,9 @@ use crate::time::now;
 
 /// Expired tickets and tokens are deleted once every this many inserts.
 const PURGE_EVERY: usize = 1024;
+
+/// The most writes committed together in one transaction.
+const MAX_BATCH: usize = 256;
 
 /// Keeps the server's state in one SQLite database file.
 ///
@@ -28,8 +34,120 @@ const PURGE_EVERY: usize = 1024;
 /// ```
 #[derive(Debug)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    // SQLite admits one writer at a time and makes the others sleep and retry. Here one task owns
+    // the only writing connection: writes queue for it, and it commits whatever has queued in one
+    // transaction (group commit), so that one fsync acknowledges many writes. Reads run beside it
+    // on their own connections, as WAL mode allows.
+    writer: mpsc::Sender<Job>,
+    readers: SqlitePool,
     inserts: AtomicUsize,
+}
+
+/// A value bound to a statement parameter.
+#[derive(Debug)]
+enum Bind {
+    Text(String),
+    Blob(Vec<u8>),
+    Int(i64),
+}
+
+/// One write: a statement, and whether it returns the `body` of a row.
+#[derive(Debug)]
+struct Write {
+    sql: &'static str,
+    binds: Vec<Bind>,
+    returning: bool,
+}
+
+/// What a write did.
+#[derive(Debug)]
+struct Outcome {
+    rows_affected: u64,
+    body: Option<String>,
+}
+
+#[derive(Debug)]
+struct Job {
+    write: Write,
+    reply: oneshot::Sender<Result<Outcome, StoreError>>,
+}
+
+/// The writer task: takes what has queued (up to [`MAX_BATCH`]), commits it in one transaction,
+/// and answers each job only after the commit is durable. If the batch fails, each job is retried
+/// alone, so that one bad write cannot fail the others.
+async fn write_loop(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match commit(&mut connection, batch.iter().map(|j| &j.write)).await {
+            Ok(outcomes) => {
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            Err(_) if batch.len() > 1 => {
+                for job in batch {
+                    let result = commit(&mut connection, std::iter::once(&job.write))
+                        .await
+                        .map(|mut outcomes| outcomes.remove(0));
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(error) => {
+                for job in batch {
+                    let _ = job.reply.send(Err(StoreError(error.0.clone())));
+                }
+            }
+        }
+    }
+}
+
+async fn commit<'a>(
+    connection: &mut SqliteConnection,
+    writes: impl Iterator<Item = &'a Write>,
+) -> Result<Vec<Outcome>, StoreError> {
+    let mut transaction = connection.begin().await.map_err(failed)?;
+    let mut outcomes = Vec::new();
+    for write in writes {
+        let mut query = sqlx::query(write.sql);
+        for bind in &write.binds {
+            query = match bind {
+                Bind::Text(text) => query.bind(text.as_str()),
+                Bind::Blob(blob) => query.bind(blob.as_slice()),
+                Bind::Int(int) => query.bind(*int),
+            };
+        }
+        let outcome = if write.returning {
+            let row = query
+                .fetch_optional(&mut *transaction)
+                .await
+                .map_err(failed)?;
+            Outcome {
+                rows_affected: u64::from(row.is_some()),
+                body: row
+                    .map(|r| r.try_get::<String, _>(0))
+                    .transpose()
+                    .map_err(failed)?,
+            }
+        } else {
+            Outcome {
+                rows_affected: query
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(failed)?
+                    .rows_affected(),
+                body: None,
+            }
+        };
+        outcomes.push(outcome);
+    }
+    transaction.commit().await.map_err(failed)?;
+    Ok(outcomes)
 }
 
 fn failed(error: impl std::fmt::Display) -> StoreError {
@@ -56,19 +174,53 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        let open = |connections: u32, options: SqliteConnectOptions| {
+            SqlitePoolOptions::new()
+                .max_connections(connections)
+                .connect_with(options)
+        };
+        let mut connection = SqliteConnection::connect_with(&options)
             .await
             .map_err(|e| StoreError(format!("cannot open the database: {e}")))?;
         sqlx::migrate!("./migrations")
-            .run(&pool)
+            .run(&mut connection)
             .await
             .map_err(|e| StoreError(format!("cannot migrate the database: {e}")))?;
+        let readers = open(4, options.read_only(true))
+            .await
+            .map_err(|e| StoreError(format!("cannot open the database: {e}")))?;
+        let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(write_loop(connection, jobs));
         Ok(Self {
-            pool,
+            writer,
+            readers,
             inserts: AtomicUsize::new(0),
         })
+    }
+
+    /// Queues a write and waits until it is durable.
+    async fn write(
+        &self,
+        sql: &'static str,
+        binds: Vec<Bind>,
+        returning: bool,
+    ) -> Result<Outcome, StoreError> {
+        let (reply, outcome) = oneshot::channel();
+        let job = Job {
+            write: Write {
+                sql,
+                binds,
+                returning,
+            },
+            reply,
+        };
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| StoreError("the database writer stopped".to_owned()))?;
+        outcome
+            .await
+            .map_err(|_| StoreError("the database writer stopped".to_owned()))?
     }
 
     async fn purge_now_and_then(&self) -> Result<(), StoreError> {
@@ -76,13 +228,18 @@ impl SqliteStore {
             return Ok(());
         }
         let now = now() as i64;
-        for table in ["tickets", "tokens"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= ?1"))
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .map_err(failed)?;
-        }
+        self.write(
+            "DELETE FROM tickets WHERE expires_at <= ?1",
+            vec![Bind::Int(now)],
+            false,
+        )
+        .await?;
+        self.write(
+            "DELETE FROM tokens WHERE expires_at <= ?1",
+            vec![Bind::Int(now)],
+            false,
+        )
+        .await?;
         Ok(())
     }
 
@@ -93,7 +250,7 @@ impl SqliteStore {
     {
         let row: Option<(String,)> = sqlx::query_as(sql)
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await
             .map_err(failed)?;
         row.map(|(body,)| from_json(&body)).transpose()
@@ -104,43 +261,40 @@ impl SqliteStore {
         query: sqlx::query::QueryAs<'q, sqlx::Sqlite, (String,), sqlx::sqlite::SqliteArguments<'q>>,
     ) -> Result<Vec<T>, StoreError> {
         query
-            .fetch_all(&self.pool)
+            .fetch_all(&self.readers)
             .await
             .map_err(failed)?
             .iter()
             .map(|(body,)| from_json(body))
             .collect()
     }
+}
 
-    async fn delete<'q, K>(&self, sql: &'q str, key: K) -> Result<bool, StoreError>
-    where
-        K: 'q + sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send,
-    {
-        let result = sqlx::query(sql)
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(failed)?;
-        Ok(result.rows_affected() > 0)
-    }
+fn text(value: &str) -> Bind {
+    Bind::Text(value.to_owned())
+}
+
+fn hash(hash: &TokenHash) -> Bind {
+    Bind::Blob(hash.as_bytes().to_vec())
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn put_resource(&self, resource: Resource) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write(
             "INSERT INTO resources (id, resource_server, owner, body) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (id) DO UPDATE SET resource_server = excluded.resource_server,
                  owner = excluded.owner, body = excluded.body",
+            vec![
+                text(&resource.id),
+                text(&resource.resource_server),
+                text(&resource.owner),
+                Bind::Text(to_json(&resource)?),
+            ],
+            false,
         )
-        .bind(&resource.id)
-        .bind(&resource.resource_server)
-        .bind(&resource.owner)
-        .bind(to_json(&resource)?)
-        .execute(&self.pool)
         .await
-        .map_err(failed)?;
-        Ok(())
+        .map(drop)
     }
 
     async fn resource(&self, id: &str) -> Result<Option<Resource>, StoreError> {
@@ -150,7 +304,10 @@ impl Store for SqliteStore {
 
     async fn delete_resource(&self, id: &str) -> Result<bool, StoreError> {
         // Policies go with it (ON DELETE CASCADE).
-        self.delete("DELETE FROM resources WHERE id = ?1", id).await
+        let outcome = self
+            .write("DELETE FROM resources WHERE id = ?1", vec![text(id)], false)
+            .await?;
+        Ok(outcome.rows_affected > 0)
     }
 
     async fn resources(
@@ -173,17 +330,18 @@ impl Store for SqliteStore {
     }
 
     async fn put_policy(&self, policy: Policy) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write(
             "INSERT INTO policies (id, resource_id, body) VALUES (?1, ?2, ?3)
              ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            vec![
+                text(&policy.id),
+                text(&policy.resource_id),
+                Bind::Text(to_json(&policy)?),
+            ],
+            false,
         )
-        .bind(&policy.id)
-        .bind(&policy.resource_id)
-        .bind(to_json(&policy)?)
-        .execute(&self.pool)
         .await
-        .map_err(failed)?;
-        Ok(())
+        .map(drop)
     }
 
     async fn policy(&self, id: &str) -> Result<Option<Policy>, StoreError> {
@@ -192,7 +350,10 @@ impl Store for SqliteStore {
     }
 
     async fn delete_policy(&self, id: &str) -> Result<bool, StoreError> {
-        self.delete("DELETE FROM policies WHERE id = ?1", id).await
+        let outcome = self
+            .write("DELETE FROM policies WHERE id = ?1", vec![text(id)], false)
+            .await?;
+        Ok(outcome.rows_affected > 0)
     }
 
     async fn policies_for(&self, resource_id: &str) -> Result<Vec<Policy>, StoreError> {
@@ -202,61 +363,71 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_ticket(&self, hash: TokenHash, ticket: Ticket) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO tickets (hash, expires_at, body) VALUES (?1, ?2, ?3)")
-            .bind(&hash.as_bytes()[..])
-            .bind(ticket.expires_at as i64)
-            .bind(to_json(&ticket)?)
-            .execute(&self.pool)
-            .await
-            .map_err(failed)?;
-        self.purge_now_and_then().await
-    }
-
-    async fn take_ticket(&self, hash: &TokenHash) -> Result<Option<Ticket>, StoreError> {
-        // One statement: of concurrent redemptions exactly one deletes the row and gets it back.
-        self.one(
-            "DELETE FROM tickets WHERE hash = ?1 RETURNING body",
-            &hash.as_bytes()[..],
+    async fn put_ticket(&self, key: TokenHash, ticket: Ticket) -> Result<(), StoreError> {
+        self.write(
+            "INSERT INTO tickets (hash, expires_at, body) VALUES (?1, ?2, ?3)",
+            vec![
+                hash(&key),
+                Bind::Int(ticket.expires_at as i64),
+                Bind::Text(to_json(&ticket)?),
+            ],
+            false,
         )
-        .await
-    }
-
-    async fn put_token(&self, hash: TokenHash, token: TokenRecord) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO tokens (hash, expires_at, body) VALUES (?1, ?2, ?3)")
-            .bind(&hash.as_bytes()[..])
-            .bind(token.expires_at as i64)
-            .bind(to_json(&token)?)
-            .execute(&self.pool)
-            .await
-            .map_err(failed)?;
+        .await?;
         self.purge_now_and_then().await
     }
 
-    async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+    async fn take_ticket(&self, key: &TokenHash) -> Result<Option<Ticket>, StoreError> {
+        // One statement, through the one writer: of concurrent redemptions exactly one deletes
+        // the row and gets it back.
+        let outcome = self
+            .write(
+                "DELETE FROM tickets WHERE hash = ?1 RETURNING body",
+                vec![hash(key)],
+                true,
+            )
+            .await?;
+        outcome.body.as_deref().map(from_json).transpose()
+    }
+
+    async fn put_token(&self, key: TokenHash, token: TokenRecord) -> Result<(), StoreError> {
+        self.write(
+            "INSERT INTO tokens (hash, expires_at, body) VALUES (?1, ?2, ?3)",
+            vec![
+                hash(&key),
+                Bind::Int(token.expires_at as i64),
+                Bind::Text(to_json(&token)?),
+            ],
+            false,
+        )
+        .await?;
+        self.purge_now_and_then().await
+    }
+
+    async fn token(&self, key: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         self.one(
             "SELECT body FROM tokens WHERE hash = ?1",
-            &hash.as_bytes()[..],
+            &key.as_bytes()[..],
         )
         .await
     }
 
-    async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError> {
-        self.delete("DELETE FROM tokens WHERE hash = ?1", &hash.as_bytes()[..])
-            .await
+    async fn delete_token(&self, key: &TokenHash) -> Result<bool, StoreError> {
+        let outcome = self
+            .write("DELETE FROM tokens WHERE hash = ?1", vec![hash(key)], false)
+            .await?;
+        Ok(outcome.rows_affected > 0)
     }
 
     async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write(
             "INSERT INTO signing_keys (kid, body) VALUES (?1, ?2)
              ON CONFLICT (kid) DO UPDATE SET body = excluded.body",
+            vec![text(&key.kid), Bind::Text(to_json(&key)?)],
+            false,
         )
-        .bind(&key.kid)
-        .bind(to_json(&key)?)
-        .execute(&self.pool)
         .await
-        .map_err(failed)?;
-        Ok(())
+        .map(drop)
     }
 
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {

@@ -182,3 +182,45 @@ async fn sqlite_keeps_everything_across_reopening() {
     );
     assert!(store.token(&TokenHash::of("t")).await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn a_failing_write_does_not_fail_the_writes_committed_with_it() {
+    let db = TempDb::new();
+    let store = Arc::new(SqliteStore::open(&db.path).await.unwrap());
+    let ticket = Ticket {
+        permissions: vec![],
+        owner: "alice".into(),
+        resource_server: "photoz".into(),
+        expires_at: now() + 60,
+    };
+    store
+        .put_ticket(TokenHash::of("dup"), ticket.clone())
+        .await
+        .unwrap();
+    // Many writes at once, so that they share transactions; one of them breaks a primary key.
+    let writes: Vec<_> = (0..100)
+        .map(|i| {
+            let (store, ticket) = (Arc::clone(&store), ticket.clone());
+            let key = if i == 50 {
+                "dup".to_owned()
+            } else {
+                format!("t{i}")
+            };
+            tokio::spawn(async move { store.put_ticket(TokenHash::of(&key), ticket).await })
+        })
+        .collect();
+    let mut failures = 0;
+    for write in writes {
+        failures += usize::from(write.await.unwrap().is_err());
+    }
+    assert_eq!(failures, 1);
+    for i in (0..100).filter(|i| *i != 50) {
+        assert!(
+            store
+                .take_ticket(&TokenHash::of(&format!("t{i}")))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}
