@@ -17,7 +17,7 @@ use uma_as_core::{AuthorizationServer, ClientConfig};
 use uma_client::{
     ClientCredentials, GrantAuth, ProtectionClient, ResourceDescription, UmaChallenge, UmaClient,
 };
-use uma_rs_guard::{GrantedPermissions, StaticResolver, UmaGuardLayer};
+use uma_rs_guard::{GrantedPermissions, ResourceId, RouteResolver, UmaGuardLayer};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn Error>>;
 
@@ -59,11 +59,11 @@ async fn main() -> Result {
     let guard = UmaGuardLayer::builder(&issuer)
         .protection_client(protection.clone())
         .realm("photoz")
-        .resolver(StaticResolver::new().route(
+        .resolver(RouteResolver::new().route(
             "/albums/holiday",
-            &resource_id,
+            ResourceId::fixed(&resource_id),
             [(Method::GET, vec!["view"]), (Method::PUT, vec!["edit"])],
-        ))
+        )?)
         .build()?;
     let app = Router::new()
         .route(

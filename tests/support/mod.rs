@@ -12,7 +12,7 @@ use uma_as_core::{AuthorizationServer, ClientConfig, RunningServer};
 use uma_client::{
     AccessToken, ClientCredentials, GrantAuth, ProtectionClient, ResourceDescription, UmaClient,
 };
-use uma_rs_guard::{GrantedPermissions, StaticResolver, UmaGuardLayer};
+use uma_rs_guard::{GrantedPermissions, ResourceId, RouteResolver, UmaGuardLayer};
 
 pub const RS_ID: &str = "photoz";
 pub const RS_SECRET: &str = "photoz-secret";
@@ -97,13 +97,15 @@ pub async fn serve_album(
         .protection_client(protection)
         .realm("photoz")
         .resolver(
-            StaticResolver::new()
+            RouteResolver::new()
                 .route(
                     "/albums/alice",
-                    resource_id,
+                    ResourceId::fixed(resource_id),
                     [(Method::GET, vec!["view"]), (Method::PUT, vec!["edit"])],
                 )
-                .unprotected("/health"),
+                .unwrap()
+                .unprotected("/health")
+                .unwrap(),
         )
         .build()
         .unwrap();

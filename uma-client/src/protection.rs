@@ -50,12 +50,21 @@ pub struct ProtectionClient {
 struct Inner {
     http: reqwest::Client,
     issuer: String,
-    credentials: ClientCredentials,
+    pat_source: PatSource,
     discovery: OnceCell<Arc<DiscoveryDocument>>,
     pat: RwLock<Option<CachedPat>>,
     // Held only while fetching a PAT, so that concurrent callers wait for one fetch rather than
     // each making their own.
     pat_refresh: Mutex<()>,
+}
+
+/// Where PATs come from.
+#[derive(Debug, Clone)]
+enum PatSource {
+    /// `client_credentials` with these credentials, as often as needed.
+    Credentials(ClientCredentials),
+    /// One PAT obtained elsewhere (such as by an owner's interactive authorization), used as is.
+    Fixed(Pat),
 }
 
 #[derive(Debug, Clone)]
@@ -69,7 +78,7 @@ struct CachedPat {
 #[must_use]
 pub struct ProtectionClientBuilder {
     issuer: String,
-    credentials: Option<ClientCredentials>,
+    pat_source: Option<PatSource>,
     http: Option<reqwest::Client>,
     timeout: Duration,
 }
@@ -79,7 +88,7 @@ impl ProtectionClient {
     pub fn builder(issuer: impl Into<String>) -> ProtectionClientBuilder {
         ProtectionClientBuilder {
             issuer: issuer.into(),
-            credentials: None,
+            pat_source: None,
             http: None,
             timeout: Duration::from_secs(10),
         }
@@ -112,15 +121,16 @@ impl ProtectionClient {
         if let Some(pat) = self.cached_pat() {
             return Ok(pat);
         }
+        let credentials = match &self.inner.pat_source {
+            PatSource::Fixed(pat) => return Ok(pat.clone()),
+            PatSource::Credentials(credentials) => credentials,
+        };
         let discovery = self.discovery().await?;
         let mut form = vec![
             ("grant_type", "client_credentials".to_owned()),
             ("scope", UMA_PROTECTION_SCOPE.to_owned()),
         ];
-        let request = self
-            .inner
-            .credentials
-            .apply(self.inner.http.post(&discovery.token_endpoint), &mut form);
+        let request = credentials.apply(self.inner.http.post(&discovery.token_endpoint), &mut form);
         let response = transport::send(request.form(&form), "token endpoint").await?;
         let token: TokenResponse =
             transport::expect_json(response, StatusCode::OK, "token endpoint").await?;
@@ -162,7 +172,8 @@ impl ProtectionClient {
             let request = build(&self.inner.http, &discovery)?
                 .header(AUTHORIZATION, format!("Bearer {}", pat.as_str()));
             let response = transport::send(request, endpoint).await?;
-            if response.status() != StatusCode::UNAUTHORIZED || attempt == 1 {
+            let renewable = matches!(self.inner.pat_source, PatSource::Credentials(_));
+            if response.status() != StatusCode::UNAUTHORIZED || attempt == 1 || !renewable {
                 return Ok(response);
             }
             let mut cached = self.write_pat();
@@ -248,6 +259,20 @@ impl ProtectionClient {
         transport::expect_json(response, StatusCode::OK, ENDPOINT).await
     }
 
+    /// The `_id`s of the resources with exactly this name, using the list filter `name` that
+    /// uma-rs's and Keycloak's servers support.
+    pub async fn find_resources_by_name(&self, name: &str) -> Result<Vec<String>> {
+        const ENDPOINT: &str = "resource registration endpoint";
+        let response = self
+            .with_pat(ENDPOINT, |http, d| {
+                Ok(http
+                    .get(d.require(&d.resource_registration_endpoint, ENDPOINT)?)
+                    .query(&[("name", name), ("exactName", "true")]))
+            })
+            .await?;
+        transport::expect_json(response, StatusCode::OK, ENDPOINT).await
+    }
+
     /// Requests a permission ticket for these permissions (FedAuthz §4).
     pub async fn request_permissions(
         &self,
@@ -294,9 +319,16 @@ fn resource_url(endpoint: &str, id: &str) -> Result<url::Url> {
 }
 
 impl ProtectionClientBuilder {
-    /// The resource server's client credentials, used to obtain PATs. Required.
+    /// The resource server's client credentials, used to obtain PATs (by `client_credentials`,
+    /// renewed before they expire). This or [`pat`](Self::pat) is required.
     pub fn credentials(mut self, credentials: ClientCredentials) -> Self {
-        self.credentials = Some(credentials);
+        self.pat_source = Some(PatSource::Credentials(credentials));
+        self
+    }
+
+    /// A PAT obtained elsewhere, used as it is and never renewed.
+    pub fn pat(mut self, pat: Pat) -> Self {
+        self.pat_source = Some(PatSource::Fixed(pat));
         self
     }
 
@@ -315,9 +347,9 @@ impl ProtectionClientBuilder {
 
     /// Builds the client; fails if the credentials are missing or the issuer is not a URL.
     pub fn build(self) -> Result<ProtectionClient> {
-        let credentials = self
-            .credentials
-            .ok_or_else(|| Error::Config("client credentials are required".to_owned()))?;
+        let pat_source = self
+            .pat_source
+            .ok_or_else(|| Error::Config("client credentials or a PAT are required".to_owned()))?;
         url::Url::parse(&self.issuer)
             .map_err(|e| Error::Config(format!("issuer {:?} is not a URL: {e}", self.issuer)))?;
         let http = match self.http {
@@ -328,7 +360,7 @@ impl ProtectionClientBuilder {
             inner: Arc::new(Inner {
                 http,
                 issuer: self.issuer,
-                credentials,
+                pat_source,
                 discovery: OnceCell::new(),
                 pat: RwLock::new(None),
                 pat_refresh: Mutex::new(()),

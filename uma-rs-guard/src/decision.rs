@@ -1,103 +1,135 @@
-//! The decision for one request: let it through with its permissions, or answer it.
+//! The decision for one request.
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use http::header::{AUTHORIZATION, WARNING, WWW_AUTHENTICATE};
+use http::header::AUTHORIZATION;
 use http::request::Parts;
-use http::{HeaderValue, Response, StatusCode};
-use uma_client::challenge::AS_UNREACHABLE_WARNING;
-use uma_client::{Introspection, PermissionRequest, ProtectionClient, Rpt, UmaChallenge};
+use tracing::Instrument;
+use tracing::field::Empty;
+use uma_client::{PermissionRequest, ProtectionClient, Rpt, UmaChallenge};
 
+use crate::outcome::{Mode, Rejection, RejectionKind};
 use crate::permissions::GrantedPermissions;
 use crate::resolver::{Resolution, ResourceResolver};
+use crate::validation::{Validator, Verdict};
 
 /// What the guard was configured with, shared by every clone of the service.
 pub(crate) struct Shared {
     pub(crate) protection: ProtectionClient,
     pub(crate) resolver: Arc<dyn ResourceResolver>,
+    pub(crate) validator: Validator,
     pub(crate) realm: String,
     pub(crate) allow_unmatched: bool,
+    pub(crate) mode: Mode,
 }
 
 /// The outcome for one request.
 pub(crate) enum Decision {
-    /// Call the inner service, with these permissions in the extensions if there are any.
-    Pass(Option<GrantedPermissions>),
-    /// Answer with this response, without calling the inner service.
-    Reject(Response<()>),
+    Unprotected,
+    Granted(GrantedPermissions),
+    Refused(Rejection),
 }
 
 impl Shared {
     pub(crate) async fn decide(&self, request: &Parts) -> Decision {
-        let required = match self.resolver.resolve(request).await {
-            Resolution::Protected(required) => required,
-            Resolution::Unprotected => return Decision::Pass(None),
-            Resolution::Unmatched if self.allow_unmatched => return Decision::Pass(None),
-            Resolution::Unmatched => {
-                tracing::debug!(path = request.uri.path(), "unmatched request denied");
-                return Decision::Reject(status_only(StatusCode::FORBIDDEN));
-            }
-        };
-        if let Some(rpt) = bearer_token(request) {
-            match self.protection.introspect(&rpt).await {
-                Ok(introspection) => {
-                    if let Some(granted) = grants(&introspection, &required) {
-                        tracing::debug!("request granted");
-                        return Decision::Pass(Some(granted));
-                    }
-                    tracing::debug!(
-                        active = introspection.active,
-                        "RPT does not grant the request"
-                    );
-                }
-                // Fail closed: with introspection down, treat the RPT as absent. The ticket request
-                // below will most likely fail too and answer 403 + Warning.
-                Err(error) => tracing::warn!(%error, "introspection failed"),
-            }
+        let span = tracing::debug_span!(
+            "uma_guard",
+            method = %request.method,
+            path = request.uri.path(),
+            resource = Empty,
+            scopes = Empty,
+            outcome = Empty,
+            cache = Empty,
+            as_latency_ms = Empty,
+        );
+        async {
+            let decision = self.decide_inner(request).await;
+            let outcome = match &decision {
+                Decision::Unprotected => "unprotected",
+                Decision::Granted(_) => "granted",
+                Decision::Refused(r) => match r.kind() {
+                    RejectionKind::NoToken => "challenged: no token",
+                    RejectionKind::InvalidToken => "challenged: invalid token",
+                    RejectionKind::InsufficientPermissions => "challenged: insufficient",
+                    RejectionKind::AuthorizationServerUnreachable => "refused: AS unreachable",
+                    RejectionKind::Unmatched => "refused: unmatched",
+                },
+            };
+            tracing::Span::current().record("outcome", outcome);
+            tracing::debug!("UMA decision");
+            decision
         }
-        self.challenge(required).await
+        .instrument(span)
+        .await
     }
 
-    /// Asks for a ticket and answers `401` with the UMA challenge (Grant §3.2.1), or `403` with
-    /// the Warning of Grant §3.2.2 when no ticket can be had.
-    async fn challenge(&self, required: Vec<PermissionRequest>) -> Decision {
-        match self.protection.request_permissions(required).await {
-            Ok(ticket) => {
-                let challenge = UmaChallenge {
+    async fn decide_inner(&self, request: &Parts) -> Decision {
+        let required = match self.resolver.resolve(request).await {
+            Resolution::Protected(required) => required,
+            Resolution::Unprotected => return Decision::Unprotected,
+            Resolution::Unmatched if self.allow_unmatched => return Decision::Unprotected,
+            Resolution::Unmatched => {
+                return Decision::Refused(Rejection::without_challenge(RejectionKind::Unmatched));
+            }
+        };
+        let span = tracing::Span::current();
+        if let Some(first) = required.first() {
+            span.record("resource", first.resource_id.as_str());
+            let scopes: Vec<&str> = first.resource_scopes.iter().map(|s| s.as_str()).collect();
+            span.record("scopes", tracing::field::debug(&scopes));
+        }
+        let reason = match bearer_token(request) {
+            None => RejectionKind::NoToken,
+            Some(rpt) => {
+                let started = Instant::now();
+                match self.validator.validate(&rpt).await {
+                    Ok((verdict, source)) => {
+                        span.record("cache", tracing::field::debug(source));
+                        if source != crate::validation::Source::Cache {
+                            span.record("as_latency_ms", started.elapsed().as_secs_f64() * 1e3);
+                        }
+                        match grants(&verdict, &required) {
+                            Some(granted) => return Decision::Granted(granted),
+                            None if matches!(*verdict, Verdict::Active { .. }) => {
+                                RejectionKind::InsufficientPermissions
+                            }
+                            None => RejectionKind::InvalidToken,
+                        }
+                    }
+                    // Fail closed: an RPT that cannot be judged counts as no RPT.
+                    Err(error) => {
+                        tracing::warn!(%error, "RPT could not be validated");
+                        RejectionKind::InvalidToken
+                    }
+                }
+            }
+        };
+        self.challenge(required, reason).await
+    }
+
+    /// Asks for a ticket for what this request needs (Grant §3.2, §3.5).
+    async fn challenge(&self, required: Vec<PermissionRequest>, reason: RejectionKind) -> Decision {
+        let started = Instant::now();
+        let ticket = self.protection.request_permissions(required).await;
+        tracing::Span::current().record("as_latency_ms", started.elapsed().as_secs_f64() * 1e3);
+        match ticket {
+            Ok(ticket) => Decision::Refused(Rejection::challenge_for(
+                reason,
+                UmaChallenge {
                     realm: Some(self.realm.clone()),
                     as_uri: self.protection.issuer().to_owned(),
                     ticket,
-                };
-                let mut response = status_only(StatusCode::UNAUTHORIZED);
-                match HeaderValue::try_from(challenge.to_string()) {
-                    Ok(value) => {
-                        response.headers_mut().insert(WWW_AUTHENTICATE, value);
-                        Decision::Reject(response)
-                    }
-                    // A ticket or realm with characters a header cannot carry: no usable challenge.
-                    Err(_) => Decision::Reject(as_unreachable()),
-                }
-            }
+                },
+            )),
             Err(error) => {
                 tracing::warn!(%error, "no permission ticket from the authorization server");
-                Decision::Reject(as_unreachable())
+                Decision::Refused(Rejection::without_challenge(
+                    RejectionKind::AuthorizationServerUnreachable,
+                ))
             }
         }
     }
-}
-
-fn status_only(status: StatusCode) -> Response<()> {
-    let mut response = Response::new(());
-    *response.status_mut() = status;
-    response
-}
-
-fn as_unreachable() -> Response<()> {
-    let mut response = status_only(StatusCode::FORBIDDEN);
-    response
-        .headers_mut()
-        .insert(WARNING, HeaderValue::from_static(AS_UNREACHABLE_WARNING));
-    response
 }
 
 /// The RPT of an `Authorization: Bearer` header, if the request has exactly one such header.
@@ -111,23 +143,22 @@ fn bearer_token(request: &Parts) -> Option<Rpt> {
     (scheme.eq_ignore_ascii_case("Bearer") && !token.is_empty()).then(|| Rpt::new(token))
 }
 
-/// The granted permissions, if the introspected RPT is active and covers every required scope of
-/// every required resource.
-fn grants(
-    introspection: &Introspection,
-    required: &[PermissionRequest],
-) -> Option<GrantedPermissions> {
-    if !introspection.active {
+/// The granted permissions, if the verdict is active and covers every required scope of every
+/// required resource, each permission within its own times (FedAuthz §5.1.1).
+fn grants(verdict: &Verdict, required: &[PermissionRequest]) -> Option<GrantedPermissions> {
+    let Verdict::Active {
+        permissions,
+        subject,
+        client_id,
+        ..
+    } = verdict
+    else {
         return None;
-    }
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(u64::MAX);
-    if introspection.exp.is_some_and(|exp| exp <= now) {
-        return None;
-    }
-    let permissions = introspection.permissions.as_ref()?;
     let live = |p: &&uma_client::Permission| {
         p.exp.is_none_or(|exp| exp > now) && p.nbf.is_none_or(|nbf| nbf <= now)
     };
@@ -142,8 +173,8 @@ fn grants(
     });
     covered.then(|| GrantedPermissions {
         permissions: permissions.clone(),
-        subject: introspection.sub.clone(),
-        client_id: introspection.client_id.clone(),
+        subject: subject.clone(),
+        client_id: client_id.clone(),
     })
 }
 
@@ -152,58 +183,45 @@ mod tests {
     use super::*;
     use uma_client::Permission;
 
-    fn introspection(permissions: Vec<Permission>) -> Introspection {
-        Introspection {
-            active: true,
-            permissions: Some(permissions),
-            ..Introspection::default()
+    fn active(permissions: Vec<Permission>) -> Verdict {
+        Verdict::Active {
+            permissions,
+            subject: None,
+            client_id: None,
+            exp: None,
         }
     }
 
     #[test]
     fn every_required_scope_must_be_granted() {
         let required = [PermissionRequest::new("r1", ["view", "edit"])];
+        assert!(grants(&active(vec![Permission::new("r1", ["view"])]), &required).is_none());
         assert!(
             grants(
-                &introspection(vec![Permission::new("r1", ["view"])]),
+                &active(vec![Permission::new("r2", ["view", "edit"])]),
                 &required
             )
             .is_none()
         );
         assert!(
             grants(
-                &introspection(vec![Permission::new("r2", ["view", "edit"])]),
-                &required
-            )
-            .is_none()
-        );
-        assert!(
-            grants(
-                &introspection(vec![Permission::new("r1", ["edit", "view"])]),
+                &active(vec![Permission::new("r1", ["edit", "view"])]),
                 &required
             )
             .is_some()
         );
+        assert!(grants(&Verdict::Inactive, &required).is_none());
     }
 
     #[test]
-    fn inactive_expired_or_permissionless_tokens_grant_nothing() {
+    fn expired_or_not_yet_valid_permissions_grant_nothing() {
         let required = [PermissionRequest::new("r1", ["view"])];
-        let mut inactive = introspection(vec![Permission::new("r1", ["view"])]);
-        inactive.active = false;
-        assert!(grants(&inactive, &required).is_none());
-        let mut expired = introspection(vec![Permission::new("r1", ["view"])]);
+        let mut expired = Permission::new("r1", ["view"]);
         expired.exp = Some(1);
-        assert!(grants(&expired, &required).is_none());
-        let mut expired_permission = Permission::new("r1", ["view"]);
-        expired_permission.exp = Some(1);
-        assert!(grants(&introspection(vec![expired_permission]), &required).is_none());
-        let plain = Introspection {
-            active: true,
-            scope: Some("view".into()),
-            ..Introspection::default()
-        };
-        assert!(grants(&plain, &required).is_none());
+        assert!(grants(&active(vec![expired]), &required).is_none());
+        let mut future = Permission::new("r1", ["view"]);
+        future.nbf = Some(u64::MAX);
+        assert!(grants(&active(vec![future]), &required).is_none());
     }
 
     #[test]

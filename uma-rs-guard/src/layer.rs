@@ -3,25 +3,40 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use jsonwebtoken::Algorithm;
 use tower::Layer;
-use uma_client::{ClientCredentials, ProtectionClient};
+use uma_client::{ClientCredentials, Pat, ProtectionClient};
 
 use crate::decision::Shared;
+use crate::outcome::Mode;
 use crate::resolver::ResourceResolver;
+use crate::response::DefaultRejection;
 use crate::service::UmaGuard;
+use crate::validation::{RptValidation, Validator, ValidatorConfig};
 
-/// A [`Layer`] that puts [`UmaGuard`] in front of a service. Cheap to clone.
-#[derive(Clone)]
+/// A [`Layer`] that puts [`UmaGuard`] in front of a service. Cheap to clone: clones share one
+/// configuration, one cache and one connection pool.
 #[must_use]
-pub struct UmaGuardLayer {
+pub struct UmaGuardLayer<R = DefaultRejection> {
     shared: Arc<Shared>,
+    rejection: R,
 }
 
-impl std::fmt::Debug for UmaGuardLayer {
+impl<R: Clone> Clone for UmaGuardLayer<R> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            rejection: self.rejection.clone(),
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for UmaGuardLayer<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UmaGuardLayer")
             .field("issuer", &self.shared.protection.issuer())
             .field("realm", &self.shared.realm)
+            .field("mode", &self.shared.mode)
             .finish_non_exhaustive()
     }
 }
@@ -31,34 +46,90 @@ impl UmaGuardLayer {
     pub fn builder(issuer: impl Into<String>) -> UmaGuardLayerBuilder {
         UmaGuardLayerBuilder {
             issuer: issuer.into(),
-            credentials: None,
-            protection: None,
+            pat_source: None,
             resolver: None,
-            realm: None,
+            realm: "uma".to_owned(),
             allow_unmatched: false,
             timeout: Duration::from_secs(5),
+            mode: Mode::Enforcing,
+            validator: ValidatorConfig {
+                mode: RptValidation::Auto,
+                max_entries: 10_000,
+                ttl_cap: Duration::from_secs(60),
+                negative_ttl: Duration::from_secs(5),
+                audience: None,
+                leeway: Duration::from_secs(5),
+                algorithms: vec![
+                    Algorithm::EdDSA,
+                    Algorithm::ES256,
+                    Algorithm::ES384,
+                    Algorithm::RS256,
+                    Algorithm::PS256,
+                ],
+                jwks_refresh_interval: Duration::from_secs(30),
+            },
         }
     }
 }
 
-impl<S> Layer<S> for UmaGuardLayer {
-    type Service = UmaGuard<S>;
-
-    fn layer(&self, inner: S) -> UmaGuard<S> {
-        UmaGuard::new(inner, Arc::clone(&self.shared))
+impl<R> UmaGuardLayer<R> {
+    /// Answers refused requests with `rejection` instead of the spec's default responses. The
+    /// [`Rejection`](crate::Rejection) is still added to each response's extensions.
+    ///
+    /// ```
+    /// # fn build(layer: uma_rs_guard::UmaGuardLayer) {
+    /// use http::{Response, StatusCode};
+    /// use uma_rs_guard::{Rejection, RejectionKind};
+    ///
+    /// let layer = layer.with_rejection_response(|rejection: &Rejection| {
+    ///     let mut response = rejection.default_response::<String>();
+    ///     if rejection.kind() == RejectionKind::Unmatched {
+    ///         *response.status_mut() = StatusCode::NOT_FOUND;
+    ///     }
+    ///     *response.body_mut() = format!("{:?}", rejection.kind());
+    ///     response
+    /// });
+    /// # }
+    /// ```
+    pub fn with_rejection_response<R2: Clone>(self, rejection: R2) -> UmaGuardLayer<R2> {
+        UmaGuardLayer {
+            shared: self.shared,
+            rejection,
+        }
     }
+
+    /// The protection API client the guard uses, to register, update and delete resources as the
+    /// application creates its own objects.
+    pub fn protection(&self) -> &ProtectionClient {
+        &self.shared.protection
+    }
+}
+
+impl<S, R: Clone> Layer<S> for UmaGuardLayer<R> {
+    type Service = UmaGuard<S, R>;
+
+    fn layer(&self, inner: S) -> UmaGuard<S, R> {
+        UmaGuard::new(inner, Arc::clone(&self.shared), self.rejection.clone())
+    }
+}
+
+enum PatSource {
+    Credentials(ClientCredentials),
+    Fixed(Pat),
+    Client(ProtectionClient),
 }
 
 /// Builds an [`UmaGuardLayer`].
 #[must_use]
 pub struct UmaGuardLayerBuilder {
     issuer: String,
-    credentials: Option<ClientCredentials>,
-    protection: Option<ProtectionClient>,
+    pat_source: Option<PatSource>,
     resolver: Option<Arc<dyn ResourceResolver>>,
-    realm: Option<String>,
+    realm: String,
     allow_unmatched: bool,
     timeout: Duration,
+    mode: Mode,
+    validator: ValidatorConfig,
 }
 
 impl std::fmt::Debug for UmaGuardLayerBuilder {
@@ -66,6 +137,7 @@ impl std::fmt::Debug for UmaGuardLayerBuilder {
         f.debug_struct("UmaGuardLayerBuilder")
             .field("issuer", &self.issuer)
             .field("realm", &self.realm)
+            .field("mode", &self.mode)
             .finish_non_exhaustive()
     }
 }
@@ -74,8 +146,10 @@ impl std::fmt::Debug for UmaGuardLayerBuilder {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// Neither client credentials nor a protection client was given.
-    #[error("the guard needs the resource server's client credentials or a ProtectionClient")]
+    /// Neither client credentials, a PAT nor a protection client was given.
+    #[error(
+        "the guard needs the resource server's client credentials, a PAT or a ProtectionClient"
+    )]
     MissingCredentials,
     /// No resource resolver was given.
     #[error("the guard needs a resource resolver")]
@@ -83,6 +157,9 @@ pub enum ConfigError {
     /// The realm cannot appear in a quoted header parameter.
     #[error("the realm must be printable ASCII")]
     InvalidRealm,
+    /// A setting is out of range.
+    #[error("{0}")]
+    InvalidSetting(&'static str),
     /// The protection client could not be built (such as an issuer that is not a URL).
     #[error(transparent)]
     Client(#[from] uma_client::Error),
@@ -92,16 +169,22 @@ pub enum ConfigError {
 }
 
 impl UmaGuardLayerBuilder {
-    /// The resource server's client credentials at the authorization server, for PATs.
+    /// The resource server's client credentials at the authorization server: PATs come from
+    /// `client_credentials`, renewed before they expire and after a `401`.
     pub fn client_credentials(mut self, credentials: ClientCredentials) -> Self {
-        self.credentials = Some(credentials);
+        self.pat_source = Some(PatSource::Credentials(credentials));
         self
     }
 
-    /// A protection client to share with the rest of the application (for registering resources),
-    /// in place of [`client_credentials`](Self::client_credentials).
+    /// A PAT obtained elsewhere, used as is.
+    pub fn pat(mut self, pat: Pat) -> Self {
+        self.pat_source = Some(PatSource::Fixed(pat));
+        self
+    }
+
+    /// A protection client to share with the rest of the application.
     pub fn protection_client(mut self, protection: ProtectionClient) -> Self {
-        self.protection = Some(protection);
+        self.pat_source = Some(PatSource::Client(protection));
         self
     }
 
@@ -113,7 +196,7 @@ impl UmaGuardLayerBuilder {
 
     /// The `realm` of the challenge (default `uma`).
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        self.realm = Some(realm.into());
+        self.realm = realm.into();
         self
     }
 
@@ -130,34 +213,116 @@ impl UmaGuardLayerBuilder {
         self
     }
 
-    /// Checks the configuration and builds the layer. Makes no network call: discovery and the
-    /// first PAT happen on the first protected request, and are retried until they succeed.
+    /// Enforcing (default), permissive, disabled or pass-through.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// How RPTs are validated (default [`RptValidation::Auto`]).
+    pub fn validation(mut self, validation: RptValidation) -> Self {
+        self.validator.mode = validation;
+        self
+    }
+
+    /// The most RPT answers cached (default 10,000).
+    pub fn cache_max_entries(mut self, entries: u64) -> Self {
+        self.validator.max_entries = entries;
+        self
+    }
+
+    /// The longest an answer about an active RPT is cached (default 60 s); never past the
+    /// token's expiry. A revoked RPT may be honoured this long.
+    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
+        self.validator.ttl_cap = ttl;
+        self
+    }
+
+    /// How long an answer about an inactive or invalid RPT is cached (default 5 s).
+    pub fn negative_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.validator.negative_ttl = ttl;
+        self
+    }
+
+    /// The `aud` a JWT RPT must carry (usually this resource server's client id); unchecked when
+    /// unset.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.validator.audience = Some(audience.into());
+        self
+    }
+
+    /// Clock leeway for `exp` and `nbf` of JWT RPTs (default 5 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.validator.leeway = leeway;
+        self
+    }
+
+    /// The algorithms JWT RPTs may be signed with (default EdDSA, ES256, ES384, RS256, PS256).
+    /// Each key is pinned to one of them by its JWK; the token's header never chooses.
+    pub fn jwt_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.validator.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// The shortest time between two JWKS fetches caused by unknown `kid`s (default 30 s).
+    pub fn jwks_refresh_interval(mut self, interval: Duration) -> Self {
+        self.validator.jwks_refresh_interval = interval;
+        self
+    }
+
+    /// Checks the configuration and builds the layer. Makes no network call: discovery, the
+    /// first PAT and the JWKS come with the first protected request, and are retried until they
+    /// succeed.
     pub fn build(self) -> Result<UmaGuardLayer, ConfigError> {
-        let protection = match (self.protection, self.credentials) {
-            (Some(protection), _) => {
+        let builder = ProtectionClient::builder(self.issuer.as_str()).timeout(self.timeout);
+        let protection = match self.pat_source {
+            Some(PatSource::Client(protection)) => {
                 if protection.issuer() != self.issuer {
                     return Err(ConfigError::IssuerMismatch(protection.issuer().to_owned()));
                 }
                 protection
             }
-            (None, Some(credentials)) => ProtectionClient::builder(self.issuer)
-                .credentials(credentials)
-                .timeout(self.timeout)
-                .build()?,
-            (None, None) => return Err(ConfigError::MissingCredentials),
+            Some(PatSource::Credentials(credentials)) => {
+                builder.credentials(credentials).build()?
+            }
+            Some(PatSource::Fixed(pat)) => builder.pat(pat).build()?,
+            None => return Err(ConfigError::MissingCredentials),
         };
         let resolver = self.resolver.ok_or(ConfigError::MissingResolver)?;
-        let realm = self.realm.unwrap_or_else(|| "uma".to_owned());
-        if !realm.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+        if !self.realm.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
             return Err(ConfigError::InvalidRealm);
         }
+        if self.validator.max_entries == 0 {
+            return Err(ConfigError::InvalidSetting(
+                "cache_max_entries must be at least 1",
+            ));
+        }
+        if self
+            .validator
+            .algorithms
+            .iter()
+            .any(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
+        {
+            return Err(ConfigError::InvalidSetting(
+                "HMAC algorithms cannot verify tokens against a public JWKS",
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ConfigError::Client(uma_client::Error::Config(e.to_string())))?;
+        let validator = Validator::new(protection.clone(), http, self.validator);
         Ok(UmaGuardLayer {
             shared: Arc::new(Shared {
                 protection,
                 resolver,
-                realm,
+                validator,
+                realm: self.realm,
                 allow_unmatched: self.allow_unmatched,
+                mode: self.mode,
             }),
+            rejection: DefaultRejection,
         })
     }
 }

@@ -16,17 +16,17 @@
 //! use axum::{Extension, Router, routing::get};
 //! use http::Method;
 //! use uma_client::ClientCredentials;
-//! use uma_rs_guard::{GrantedPermissions, StaticResolver, UmaGuardLayer};
+//! use uma_rs_guard::{GrantedPermissions, ResourceId, RouteResolver, UmaGuardLayer};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let guard = UmaGuardLayer::builder("https://as.example.com")
 //!     .client_credentials(ClientCredentials::new("photoz", "photoz-secret"))
 //!     .realm("photoz")
-//!     .resolver(StaticResolver::new().route(
+//!     .resolver(RouteResolver::new().route(
 //!         "/albums/holiday",
-//!         "resource-id-from-registration",
+//!         ResourceId::fixed("resource-id-from-registration"),
 //!         [(Method::GET, ["view"])],
-//!     ))
+//!     )?)
 //!     .build()?;
 //!
 //! let app = Router::new()
@@ -45,14 +45,27 @@
 #![forbid(unsafe_code)]
 
 mod decision;
+#[cfg(feature = "axum")]
+mod extract;
 mod future;
+mod jwks;
 mod layer;
+mod outcome;
 mod permissions;
 mod resolver;
+mod response;
 mod service;
+mod validation;
 
+#[cfg(feature = "axum")]
+pub use extract::{NotGuarded, Permissions};
 pub use future::ResponseFuture;
 pub use layer::{ConfigError, UmaGuardLayer, UmaGuardLayerBuilder};
+pub use outcome::{GuardOutcome, Mode, Rejection, RejectionKind};
 pub use permissions::GrantedPermissions;
-pub use resolver::{Resolution, ResolveFuture, ResourceResolver, StaticResolver};
+pub use resolver::{
+    Resolution, ResolveFuture, ResourceId, ResourceResolver, RouteError, RouteResolver,
+};
+pub use response::{DefaultRejection, RejectionResponse};
 pub use service::UmaGuard;
+pub use validation::RptValidation;

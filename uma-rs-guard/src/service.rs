@@ -8,37 +8,46 @@ use tower::Service;
 
 use crate::decision::{Decision, Shared};
 use crate::future::ResponseFuture;
+use crate::outcome::{GuardOutcome, Mode};
+use crate::response::{DefaultRejection, RejectionResponse};
 
 /// Guards an inner service as an UMA resource server: requests the inner service sees carry a
 /// sufficient RPT (or need none); every other request is answered by the guard.
 ///
 /// Built by [`UmaGuardLayer`](crate::UmaGuardLayer). The guard never fails: every outcome is a
 /// response, and errors are only ever the inner service's own.
-pub struct UmaGuard<S> {
+pub struct UmaGuard<S, R = DefaultRejection> {
     inner: S,
     shared: Arc<Shared>,
+    rejection: R,
 }
 
-impl<S: Clone> Clone for UmaGuard<S> {
+impl<S: Clone, R: Clone> Clone for UmaGuard<S, R> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
             shared: Arc::clone(&self.shared),
+            rejection: self.rejection.clone(),
         }
     }
 }
 
-impl<S: std::fmt::Debug> std::fmt::Debug for UmaGuard<S> {
+impl<S: std::fmt::Debug, R> std::fmt::Debug for UmaGuard<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UmaGuard")
             .field("inner", &self.inner)
+            .field("mode", &self.shared.mode)
             .finish_non_exhaustive()
     }
 }
 
-impl<S> UmaGuard<S> {
-    pub(crate) fn new(inner: S, shared: Arc<Shared>) -> Self {
-        Self { inner, shared }
+impl<S, R> UmaGuard<S, R> {
+    pub(crate) fn new(inner: S, shared: Arc<Shared>, rejection: R) -> Self {
+        Self {
+            inner,
+            shared,
+            rejection,
+        }
     }
 
     /// The inner service.
@@ -57,12 +66,13 @@ impl<S> UmaGuard<S> {
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for UmaGuard<S>
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for UmaGuard<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    R: RejectionResponse<ResBody> + Send + 'static,
     ReqBody: Send + 'static,
-    ResBody: Default + Send + 'static,
+    ResBody: Send + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -78,17 +88,37 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = Arc::clone(&self.shared);
+        let mut rejection = self.rejection.clone();
         ResponseFuture::new(async move {
-            let (mut parts, body) = request.into_parts();
-            match shared.decide(&parts).await {
-                Decision::Pass(granted) => {
-                    if let Some(granted) = granted {
-                        parts.extensions.insert(granted);
-                    }
-                    inner.call(Request::from_parts(parts, body)).await
-                }
-                Decision::Reject(response) => Ok(response.map(|()| ResBody::default())),
+            let mode = shared.mode;
+            if mode == Mode::Disabled {
+                return inner.call(request).await;
             }
+            let (mut parts, body) = request.into_parts();
+            let decision = shared.decide(&parts).await;
+            let outcome = match decision {
+                Decision::Unprotected => GuardOutcome::Unprotected,
+                Decision::Granted(granted) => {
+                    parts.extensions.insert(granted.clone());
+                    GuardOutcome::Granted(granted)
+                }
+                Decision::Refused(refusal) => match mode {
+                    Mode::Enforcing => {
+                        let mut response = rejection.rejection_response(&refusal);
+                        response.extensions_mut().insert(refusal);
+                        return Ok(response);
+                    }
+                    Mode::Permissive => {
+                        tracing::warn!(kind = ?refusal.kind(), "permissive mode: refusal not enforced");
+                        GuardOutcome::Refused(refusal)
+                    }
+                    _ => GuardOutcome::Refused(refusal),
+                },
+            };
+            if mode == Mode::PassThrough {
+                parts.extensions.insert(outcome);
+            }
+            inner.call(Request::from_parts(parts, body)).await
         })
     }
 }
