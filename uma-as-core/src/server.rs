@@ -249,6 +249,7 @@ pub(crate) mod paths {
 /// assert!(server.issuer().starts_with("http://127.0.0.1:"));
 /// # Ok(()) }
 /// ```
+#[derive(Clone)]
 pub struct AuthorizationServer {
     state: AppState,
 }
@@ -310,6 +311,90 @@ impl AuthorizationServer {
     /// Returns the new key's `kid`.
     pub async fn rotate_signing_key(&self) -> Result<String, Error> {
         Ok(self.state.keys.rotate(self.state.store.as_ref()).await?)
+    }
+
+    /// Issues an access token for a configured user, as if they had signed in at `client_id`.
+    /// The client presents it as `Authorization: Bearer` in the UMA grant to act for the user.
+    pub async fn access_token(
+        &self,
+        username: &str,
+        client_id: &str,
+    ) -> Result<AccessToken, Error> {
+        if !self.state.is_user(username) {
+            return Err(Error::UnknownParty(username.to_owned()));
+        }
+        if !self.state.clients.contains_key(client_id) {
+            return Err(Error::UnknownParty(client_id.to_owned()));
+        }
+        let kind = TokenKind::Access {
+            scopes: vec!["openid".to_owned()],
+        };
+        let (token, _) = self
+            .state
+            .issue_token(kind, client_id, username, self.state.lifetimes.access_token)
+            .await?;
+        Ok(AccessToken::new(token))
+    }
+
+    /// Records the owner's decision to let `party` use `scopes` on a resource: a policy on it.
+    /// Returns the policy's id.
+    pub async fn share<S: Into<String>>(
+        &self,
+        resource_id: &str,
+        party: &str,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Result<String, Error> {
+        let resource = self
+            .state
+            .store
+            .resource(resource_id)
+            .await?
+            .ok_or_else(|| Error::UnknownResource(resource_id.to_owned()))?;
+        if !self.state.is_user(party) && !self.state.clients.contains_key(party) {
+            return Err(Error::UnknownParty(party.to_owned()));
+        }
+        let policy = Policy {
+            id: secret::new_id(),
+            resource_id: resource.id,
+            owner: resource.owner,
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            users: vec![party.to_owned()],
+            ..Policy::default()
+        };
+        let id = policy.id.clone();
+        self.state.store.put_policy(policy).await?;
+        Ok(id)
+    }
+
+    /// Issues an OpenID Connect ID token for a configured user, audience `client_id`: what a
+    /// client pushes as a claim token (`claim_token_format` =
+    /// `http://openid.net/specs/openid-connect-core-1_0.html#IDToken`).
+    pub async fn id_token(&self, username: &str, client_id: &str) -> Result<String, Error> {
+        if !self.state.clients.contains_key(client_id) {
+            return Err(Error::UnknownParty(client_id.to_owned()));
+        }
+        crate::token::id_token(&self.state, username, client_id)
+            .map_err(|_| Error::UnknownParty(username.to_owned()))
+    }
+
+    /// A PAT of a configured client, as `client_credentials` with scope `uma_protection` gives.
+    pub async fn pat(&self, client_id: &str) -> Result<AccessToken, Error> {
+        if !self.state.clients.contains_key(client_id) {
+            return Err(Error::UnknownParty(client_id.to_owned()));
+        }
+        let kind = TokenKind::Access {
+            scopes: vec![UMA_PROTECTION_SCOPE.to_owned()],
+        };
+        let (token, _) = self
+            .state
+            .issue_token(
+                kind,
+                client_id,
+                client_id,
+                self.state.lifetimes.access_token,
+            )
+            .await?;
+        Ok(AccessToken::new(token))
     }
 
     /// The issuer identifier.
@@ -512,7 +597,7 @@ impl AuthorizationServerBuilder {
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
         let server = self.build_with_issuer(issuer).await?;
-        let state = server.state.clone();
+        let handle = server.clone();
         let (shutdown, on_shutdown) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let stopped = async {
@@ -524,7 +609,7 @@ impl AuthorizationServerBuilder {
         });
         Ok(RunningServer {
             addr,
-            state,
+            server: handle,
             shutdown: Some(shutdown),
             task: Some(task),
         })
@@ -534,7 +619,7 @@ impl AuthorizationServerBuilder {
 /// A server started by [`AuthorizationServerBuilder::spawn`], with helpers for tests and demos.
 pub struct RunningServer {
     addr: SocketAddr,
-    state: AppState,
+    server: AuthorizationServer,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -542,109 +627,24 @@ pub struct RunningServer {
 impl std::fmt::Debug for RunningServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunningServer")
-            .field("issuer", &self.state.issuer)
+            .field("issuer", &self.server.state.issuer)
             .finish_non_exhaustive()
     }
 }
 
-impl RunningServer {
-    /// The issuer identifier: `as_uri` in challenges, the base of discovery.
-    pub fn issuer(&self) -> &str {
-        &self.state.issuer
-    }
+/// The helpers of [`AuthorizationServer`] (`share`, `access_token`, …) work on the running server.
+impl std::ops::Deref for RunningServer {
+    type Target = AuthorizationServer;
 
+    fn deref(&self) -> &AuthorizationServer {
+        &self.server
+    }
+}
+
+impl RunningServer {
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    /// Issues an access token for a configured user, as if they had signed in at `client_id`.
-    /// The client presents it as `Authorization: Bearer` in the UMA grant to act for the user.
-    pub async fn access_token(
-        &self,
-        username: &str,
-        client_id: &str,
-    ) -> Result<AccessToken, Error> {
-        if !self.state.is_user(username) {
-            return Err(Error::UnknownParty(username.to_owned()));
-        }
-        if !self.state.clients.contains_key(client_id) {
-            return Err(Error::UnknownParty(client_id.to_owned()));
-        }
-        let kind = TokenKind::Access {
-            scopes: vec!["openid".to_owned()],
-        };
-        let (token, _) = self
-            .state
-            .issue_token(kind, client_id, username, self.state.lifetimes.access_token)
-            .await?;
-        Ok(AccessToken::new(token))
-    }
-
-    /// Records the owner's decision to let `party` use `scopes` on a resource: a policy on it.
-    /// Returns the policy's id.
-    pub async fn share<S: Into<String>>(
-        &self,
-        resource_id: &str,
-        party: &str,
-        scopes: impl IntoIterator<Item = S>,
-    ) -> Result<String, Error> {
-        let resource = self
-            .state
-            .store
-            .resource(resource_id)
-            .await?
-            .ok_or_else(|| Error::UnknownResource(resource_id.to_owned()))?;
-        if !self.state.is_user(party) && !self.state.clients.contains_key(party) {
-            return Err(Error::UnknownParty(party.to_owned()));
-        }
-        let policy = Policy {
-            id: secret::new_id(),
-            resource_id: resource.id,
-            owner: resource.owner,
-            scopes: scopes.into_iter().map(Into::into).collect(),
-            users: vec![party.to_owned()],
-            ..Policy::default()
-        };
-        let id = policy.id.clone();
-        self.state.store.put_policy(policy).await?;
-        Ok(id)
-    }
-
-    /// Issues an OpenID Connect ID token for a configured user, audience `client_id`: what a
-    /// client pushes as a claim token (`claim_token_format` =
-    /// `http://openid.net/specs/openid-connect-core-1_0.html#IDToken`).
-    pub async fn id_token(&self, username: &str, client_id: &str) -> Result<String, Error> {
-        if !self.state.clients.contains_key(client_id) {
-            return Err(Error::UnknownParty(client_id.to_owned()));
-        }
-        crate::token::id_token(&self.state, username, client_id)
-            .map_err(|_| Error::UnknownParty(username.to_owned()))
-    }
-
-    /// A PAT of a configured client, as `client_credentials` with scope `uma_protection` gives.
-    pub async fn pat(&self, client_id: &str) -> Result<AccessToken, Error> {
-        if !self.state.clients.contains_key(client_id) {
-            return Err(Error::UnknownParty(client_id.to_owned()));
-        }
-        let kind = TokenKind::Access {
-            scopes: vec![UMA_PROTECTION_SCOPE.to_owned()],
-        };
-        let (token, _) = self
-            .state
-            .issue_token(
-                kind,
-                client_id,
-                client_id,
-                self.state.lifetimes.access_token,
-            )
-            .await?;
-        Ok(AccessToken::new(token))
-    }
-
-    /// Replaces the signing key (see [`AuthorizationServer::rotate_signing_key`]).
-    pub async fn rotate_signing_key(&self) -> Result<String, Error> {
-        Ok(self.state.keys.rotate(self.state.store.as_ref()).await?)
     }
 
     /// Stops the server and waits until it has stopped.

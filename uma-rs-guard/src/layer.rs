@@ -98,6 +98,12 @@ impl<R> UmaGuardLayer<R> {
         }
     }
 
+    /// How many RPT answers the cache holds now; never more than
+    /// [`cache_max_entries`](UmaGuardLayerBuilder::cache_max_entries). For metrics.
+    pub async fn cached_rpts(&self) -> u64 {
+        self.shared.validator.cached_entries().await
+    }
+
     /// The protection API client the guard uses, to register, update and delete resources as the
     /// application creates its own objects.
     pub fn protection(&self) -> &ProtectionClient {

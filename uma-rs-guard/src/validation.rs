@@ -219,7 +219,6 @@ impl Validator {
         }
     }
 
-    #[cfg(test)]
     pub(crate) async fn cached_entries(&self) -> u64 {
         self.cache.run_pending_tasks().await;
         self.cache.entry_count()
