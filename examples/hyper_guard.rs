@@ -28,7 +28,7 @@ async fn hello(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infa
     let who = request
         .extensions()
         .get::<GrantedPermissions>()
-        .and_then(|granted| granted.subject.clone())
+        .and_then(|granted| granted.subject().map(str::to_owned))
         .unwrap_or_default();
     Ok(Response::new(Full::new(Bytes::from(format!(
         "hello, {who}\n"

@@ -216,7 +216,7 @@ async fn read_album(
         Some(album) => Json(json!({
             "album": album,
             "photos": ["beach.jpg", "harbour.jpg"],
-            "viewer": granted.subject,
+            "viewer": granted.subject(),
         }))
         .into_response(),
         None => error(StatusCode::NOT_FOUND, "no such album"),

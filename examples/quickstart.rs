@@ -73,7 +73,7 @@ async fn main() -> Result {
                     Json(json!({
                         "album": "Alice's holiday album",
                         "photos": ["beach.jpg", "harbour.jpg"],
-                        "shown_to": granted.subject,
+                        "shown_to": granted.subject(),
                     }))
                 },
             )

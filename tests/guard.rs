@@ -140,7 +140,7 @@ async fn serve(guard: UmaGuardLayer) -> String {
                         GuardOutcome::Refused(r) => format!("refused: {:?}", r.kind()),
                     });
                     axum::Json(json!({
-                        "subject": permissions.and_then(|Permissions(p)| p.subject),
+                        "subject": permissions.and_then(|Permissions(p)| p.subject().map(str::to_owned)),
                         "outcome": outcome,
                     }))
                 },

@@ -114,7 +114,7 @@ pub async fn serve_album(
             "/albums/alice",
             get(
                 |Extension(granted): Extension<GrantedPermissions>| async move {
-                    Json(json!({"album": "Alice's album", "viewer": granted.subject}))
+                    Json(json!({"album": "Alice's album", "viewer": granted.subject()}))
                 },
             )
             .put(|| async { "edited" }),

@@ -105,13 +105,13 @@ impl Shared {
                 }
             }
         };
-        self.challenge(required, reason).await
+        self.challenge(&required, reason).await
     }
 
     /// Asks for a ticket for what this request needs (Grant §3.2, §3.5).
-    async fn challenge(&self, required: Vec<PermissionRequest>, reason: RejectionKind) -> Decision {
+    async fn challenge(&self, required: &[PermissionRequest], reason: RejectionKind) -> Decision {
         let started = Instant::now();
-        let ticket = self.protection.request_permissions(required).await;
+        let ticket = self.protection.request_permissions(required.to_vec()).await;
         tracing::Span::current().record("as_latency_ms", started.elapsed().as_secs_f64() * 1e3);
         match ticket {
             Ok(ticket) => Decision::Refused(Rejection::challenge_for(
@@ -146,13 +146,7 @@ fn bearer_token(request: &Parts) -> Option<Rpt> {
 /// The granted permissions, if the verdict is active and covers every required scope of every
 /// required resource, each permission within its own times (FedAuthz §5.1.1).
 fn grants(verdict: &Verdict, required: &[PermissionRequest]) -> Option<GrantedPermissions> {
-    let Verdict::Active {
-        permissions,
-        subject,
-        client_id,
-        ..
-    } = verdict
-    else {
+    let Verdict::Active { granted, .. } = verdict else {
         return None;
     };
     let now = std::time::SystemTime::now()
@@ -163,7 +157,7 @@ fn grants(verdict: &Verdict, required: &[PermissionRequest]) -> Option<GrantedPe
         p.exp.is_none_or(|exp| exp > now) && p.nbf.is_none_or(|nbf| nbf <= now)
     };
     let covered = required.iter().all(|needed| {
-        permissions.iter().filter(live).any(|p| {
+        granted.permissions().iter().filter(live).any(|p| {
             p.resource_id == needed.resource_id
                 && needed
                     .resource_scopes
@@ -171,11 +165,7 @@ fn grants(verdict: &Verdict, required: &[PermissionRequest]) -> Option<GrantedPe
                     .all(|scope| p.has_scope(scope.as_str()))
         })
     });
-    covered.then(|| GrantedPermissions {
-        permissions: permissions.clone(),
-        subject: subject.clone(),
-        client_id: client_id.clone(),
-    })
+    covered.then(|| granted.clone())
 }
 
 #[cfg(test)]
@@ -185,9 +175,7 @@ mod tests {
 
     fn active(permissions: Vec<Permission>) -> Verdict {
         Verdict::Active {
-            permissions,
-            subject: None,
-            client_id: None,
+            granted: GrantedPermissions::new(permissions, None, None),
             exp: None,
         }
     }

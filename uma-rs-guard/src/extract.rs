@@ -20,7 +20,7 @@ use crate::permissions::GrantedPermissions;
 /// use uma_rs_guard::Permissions;
 ///
 /// async fn album(Permissions(granted): Permissions) -> String {
-///     format!("hello {}", granted.subject.unwrap_or_default())
+///     format!("hello {}", granted.subject().unwrap_or_default())
 /// }
 ///
 /// async fn maybe(permissions: Option<Permissions>) -> &'static str {

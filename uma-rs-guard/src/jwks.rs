@@ -62,13 +62,12 @@ struct Authorization {
 }
 
 impl RptClaims {
-    pub(crate) fn into_permissions(self) -> Vec<Permission> {
-        let mut permissions = self.permissions.unwrap_or_default();
-        permissions.extend(
-            self.authorization
-                .map(|a| a.permissions)
-                .unwrap_or_default(),
-        );
+    /// The permissions of both dialects, taken out of the claims.
+    pub(crate) fn take_permissions(&mut self) -> Vec<Permission> {
+        let mut permissions = self.permissions.take().unwrap_or_default();
+        if let Some(authorization) = self.authorization.take() {
+            permissions.extend(authorization.permissions);
+        }
         permissions
     }
 }

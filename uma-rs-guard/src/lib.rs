@@ -33,7 +33,7 @@
 //!     .route(
 //!         "/albums/holiday",
 //!         get(|Extension(granted): Extension<GrantedPermissions>| async move {
-//!             format!("hello {:?}", granted.subject)
+//!             format!("hello {:?}", granted.subject())
 //!         }),
 //!     )
 //!     .layer(guard);

@@ -13,8 +13,9 @@ use uma_client::{PermissionRequest, ProtectionClient, ResourceScope};
 /// What a request needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
-    /// These permissions, all of them.
-    Protected(Vec<PermissionRequest>),
+    /// These permissions, all of them. (An `Arc`, so that a fixed route hands out the same list
+    /// to every request without copying it: `vec![…].into()` makes one.)
+    Protected(Arc<[PermissionRequest]>),
     /// Nothing: the request passes without a token.
     Unprotected,
     /// The resolver does not know the request; the guard denies it unless configured otherwise.
@@ -112,6 +113,8 @@ enum Route {
     Protected {
         resource: ResourceId,
         scopes: HashMap<Method, Vec<ResourceScope>>,
+        // For a fixed id, the permissions of each method, made once.
+        fixed: HashMap<Method, Arc<[PermissionRequest]>>,
     },
     Unprotected,
 }
@@ -191,11 +194,31 @@ impl RouteResolver {
         I: IntoIterator<Item = S>,
         S: Into<ResourceScope>,
     {
-        let scopes = methods
+        let scopes: HashMap<Method, Vec<ResourceScope>> = methods
             .into_iter()
             .map(|(method, scopes)| (method, scopes.into_iter().map(Into::into).collect()))
             .collect();
-        self.insert(template, Route::Protected { resource, scopes })
+        let fixed = match &resource {
+            ResourceId::Fixed(id) => scopes
+                .iter()
+                .map(|(method, scopes)| {
+                    let permission = PermissionRequest {
+                        resource_id: id.clone(),
+                        resource_scopes: scopes.clone(),
+                    };
+                    (method.clone(), Arc::from([permission]))
+                })
+                .collect(),
+            ResourceId::Lookup { .. } => HashMap::new(),
+        };
+        self.insert(
+            template,
+            Route::Protected {
+                resource,
+                scopes,
+                fixed,
+            },
+        )
     }
 
     /// Lets `template` through without a token.
@@ -207,15 +230,24 @@ impl RouteResolver {
         let Ok(matched) = self.router.at(request.uri.path()) else {
             return Resolution::Unmatched;
         };
-        let (resource, scopes) = match &self.routes[*matched.value] {
+        let (resource, scopes, fixed) = match &self.routes[*matched.value] {
             Route::Unprotected => return Resolution::Unprotected,
-            Route::Protected { resource, scopes } => match scopes.get(&request.method) {
-                Some(scopes) => (resource, scopes),
+            Route::Protected {
+                resource,
+                scopes,
+                fixed,
+            } => match scopes.get(&request.method) {
+                Some(scopes) => (resource, scopes, fixed),
                 None => return Resolution::Unmatched,
             },
         };
         let resource_id = match resource {
-            ResourceId::Fixed(id) => id.clone(),
+            ResourceId::Fixed(_) => {
+                return match fixed.get(&request.method) {
+                    Some(permissions) => Resolution::Protected(Arc::clone(permissions)),
+                    None => Resolution::Unmatched,
+                };
+            }
             ResourceId::Lookup { param, lookup } => {
                 let Some(value) = matched.params.get(param) else {
                     return Resolution::Unmatched;
@@ -226,10 +258,10 @@ impl RouteResolver {
                 }
             }
         };
-        Resolution::Protected(vec![PermissionRequest {
+        Resolution::Protected(Arc::from([PermissionRequest {
             resource_id,
             resource_scopes: scopes.clone(),
-        }])
+        }]))
     }
 }
 
@@ -275,13 +307,13 @@ mod tests {
         };
         assert_eq!(
             resolve(Method::GET, "/a?x=1").await,
-            Resolution::Protected(vec![PermissionRequest::new("r1", ["view"])])
+            Resolution::Protected(vec![PermissionRequest::new("r1", ["view"])].into())
         );
         assert_eq!(resolve(Method::DELETE, "/a").await, Resolution::Unmatched);
         assert_eq!(resolve(Method::GET, "/a/b").await, Resolution::Unmatched);
         assert_eq!(
             resolve(Method::PUT, "/albums/7").await,
-            Resolution::Protected(vec![PermissionRequest::new("res-7", ["edit"])])
+            Resolution::Protected(vec![PermissionRequest::new("res-7", ["edit"])].into())
         );
         assert_eq!(
             resolve(Method::PUT, "/albums/404").await,

@@ -98,9 +98,13 @@ where
             let decision = shared.decide(&parts).await;
             let outcome = match decision {
                 Decision::Unprotected => GuardOutcome::Unprotected,
-                Decision::Granted(granted) => {
+                Decision::Granted(granted) if mode == Mode::PassThrough => {
                     parts.extensions.insert(granted.clone());
                     GuardOutcome::Granted(granted)
+                }
+                Decision::Granted(granted) => {
+                    parts.extensions.insert(granted);
+                    return inner.call(Request::from_parts(parts, body)).await;
                 }
                 Decision::Refused(refusal) => match mode {
                     Mode::Enforcing => {

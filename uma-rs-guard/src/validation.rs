@@ -6,7 +6,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use moka::Expiry;
 use moka::future::Cache;
 use sha2::{Digest, Sha256};
-use uma_client::{Permission, ProtectionClient, Rpt};
+use uma_client::{ProtectionClient, Rpt};
+
+use crate::permissions::GrantedPermissions;
 
 use crate::jwks::{Jwks, JwtError};
 
@@ -26,9 +28,7 @@ pub enum RptValidation {
 #[derive(Debug, Clone)]
 pub(crate) enum Verdict {
     Active {
-        permissions: Vec<Permission>,
-        subject: Option<String>,
-        client_id: Option<String>,
+        granted: GrantedPermissions,
         exp: Option<u64>,
     },
     Inactive,
@@ -123,24 +123,31 @@ impl Validator {
     /// authorization server between them; failures are not cached.
     pub(crate) async fn validate(&self, rpt: &Rpt) -> Result<(Arc<Verdict>, Source), Unavailable> {
         let key: [u8; 32] = Sha256::digest(rpt.as_str().as_bytes()).into();
-        let entry = self
-            .cache
-            .entry(key)
-            .or_try_insert_with(async {
-                let verdict = self.compute(rpt).await?;
-                Ok::<_, Unavailable>(Entry {
-                    ttl: self.ttl(&verdict),
-                    verdict: Arc::new(verdict),
-                })
-            })
-            .await
-            .map_err(|e: Arc<Unavailable>| (*e).clone())?;
-        let source = match (entry.is_fresh(), self.use_local(rpt)) {
-            (false, _) => Source::Cache,
-            (true, true) => Source::LocalJwt,
-            (true, false) => Source::Introspection,
+        // The hot path: a plain lookup, cheaper than the entry API below.
+        let (verdict, source) = match self.cache.get(&key).await {
+            Some(entry) => (entry.verdict, Source::Cache),
+            None => {
+                let entry = self
+                    .cache
+                    .entry(key)
+                    .or_try_insert_with(async {
+                        let verdict = self.compute(rpt).await?;
+                        Ok::<_, Unavailable>(Entry {
+                            ttl: self.ttl(&verdict),
+                            verdict: Arc::new(verdict),
+                        })
+                    })
+                    .await
+                    .map_err(|e: Arc<Unavailable>| (*e).clone())?;
+                // Not fresh: another request computed it while this one waited (coalesced).
+                let source = match (entry.is_fresh(), self.use_local(rpt)) {
+                    (false, _) => Source::Cache,
+                    (true, true) => Source::LocalJwt,
+                    (true, false) => Source::Introspection,
+                };
+                (Arc::clone(&entry.value().verdict), source)
+            }
         };
-        let verdict = Arc::clone(&entry.value().verdict);
         // A cached answer may outlive the token by less than a second; check again.
         if let Verdict::Active { exp: Some(exp), .. } = *verdict {
             if exp <= now() {
@@ -170,11 +177,13 @@ impl Validator {
                 )
                 .await
             {
-                Ok(claims) => Verdict::Active {
-                    subject: claims.sub.clone(),
-                    client_id: claims.azp.clone().or_else(|| claims.client_id.clone()),
+                Ok(mut claims) => Verdict::Active {
+                    granted: GrantedPermissions::new(
+                        claims.take_permissions(),
+                        claims.sub,
+                        claims.azp.or(claims.client_id),
+                    ),
                     exp: claims.exp,
-                    permissions: claims.into_permissions(),
                 },
                 Err(JwtError::Invalid(why)) => {
                     tracing::debug!(%why, "JWT RPT refused");
@@ -191,9 +200,11 @@ impl Validator {
             .map_err(|e| Unavailable(e.to_string()))?;
         let verdict = match (introspection.active, introspection.permissions) {
             (true, Some(permissions)) => Verdict::Active {
-                permissions,
-                subject: introspection.sub,
-                client_id: introspection.client_id,
+                granted: GrantedPermissions::new(
+                    permissions,
+                    introspection.sub,
+                    introspection.client_id,
+                ),
                 exp: introspection.exp,
             },
             // Inactive, or an active token without `permissions`: not an RPT.
@@ -207,10 +218,13 @@ impl Validator {
     fn ttl(&self, verdict: &Verdict) -> Duration {
         match verdict {
             Verdict::Inactive => self.negative_ttl,
-            Verdict::Active {
-                exp, permissions, ..
-            } => {
-                let expiry = permissions.iter().filter_map(|p| p.exp).chain(*exp).min();
+            Verdict::Active { exp, granted } => {
+                let expiry = granted
+                    .permissions()
+                    .iter()
+                    .filter_map(|p| p.exp)
+                    .chain(*exp)
+                    .min();
                 let left = expiry.map_or(self.ttl_cap, |e| {
                     Duration::from_secs(e.saturating_sub(now()))
                 });
