@@ -71,7 +71,7 @@ pub struct UserConfig {
 }
 
 impl UserConfig {
-    /// A user with no password (tokens only through [`RunningServer::access_token`]), no
+    /// A user with no password (tokens only through [`AuthorizationServer::access_token`]), no
     /// groups and no claims.
     pub fn new(username: impl Into<String>) -> Self {
         Self {

@@ -130,7 +130,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("one request");
     group.bench_function("without the guard", |b| {
         b.to_async(&runtime)
-            .iter(|| bare.clone().oneshot(request(&jwt.rpt)))
+            .iter(|| bare.oneshot(request(&jwt.rpt)))
     });
     for (name, setup, builder) in cases {
         let service = tower::Layer::layer(&builder.build().unwrap(), bare);
