@@ -640,3 +640,52 @@ async fn each_decision_is_traced_and_no_token_is_logged() {
     assert!(!logs.contains(&rpt), "the RPT was logged");
     assert!(!logs.contains(pat.as_str()), "the PAT was logged");
 }
+
+#[tokio::test]
+async fn jwks_is_refetched_at_most_once_per_interval() {
+    let world = CountingAs::start(|b| b).await;
+    let url = serve(
+        world
+            .guard()
+            .jwks_refresh_interval(Duration::from_secs(3600))
+            .build()
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        get_with(&url, Some(&world.rpt().await)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(world.calls("/jwks"), 1);
+    // After a rotation, tokens with the new kid cannot be checked until the interval has passed:
+    // they are refused (a fresh challenge), and the JWKS is not hammered meanwhile.
+    world.server.rotate_signing_key().await.unwrap();
+    let rotated = world.rpt().await;
+    for _ in 0..5 {
+        assert_eq!(
+            get_with(&url, Some(&rotated)).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(world.calls("/jwks"), 1);
+}
+
+#[tokio::test]
+async fn unmatched_requests_are_denied_unless_allowed() {
+    let world = CountingAs::start(|b| b).await;
+    let app = |guard: UmaGuardLayer| {
+        Router::new()
+            .route("/album", get(|| async { "album" }))
+            .route("/elsewhere", get(|| async { "elsewhere" }))
+            .layer(guard)
+    };
+    for (allow, expected) in [(false, StatusCode::FORBIDDEN), (true, StatusCode::OK)] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/elsewhere", listener.local_addr().unwrap());
+        let router = app(world.guard().allow_unmatched(allow).build().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let response = get_with(&url, None).await;
+        assert_eq!(response.status(), expected);
+        assert!(response.headers().get("warning").is_none());
+    }
+}
