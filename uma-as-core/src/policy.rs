@@ -10,11 +10,10 @@ use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::request::{Authorization, JsonBody};
-use crate::secret::{self, TokenHash};
+use crate::request::{JsonBody, live_bearer_token};
+use crate::secret;
 use crate::server::AppState;
 use crate::store::{Policy, TokenKind};
-use crate::time::now;
 
 /// A policy as the owner writes it.
 #[derive(Debug, Deserialize)]
@@ -85,18 +84,11 @@ impl FromRequestParts<AppState> for Owner {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = match Authorization::from_headers(&parts.headers) {
-            Authorization::Bearer(token) => token,
-            Authorization::None => return Err(ApiError::bearer_unauthorized(state.realm(), false)),
-            _ => return Err(ApiError::bearer_unauthorized(state.realm(), true)),
-        };
-        let record = state
-            .store
-            .token(&TokenHash::of(&token))
-            .await?
-            .filter(|r| r.expires_at > now() && matches!(r.kind, TokenKind::Access { .. }))
-            .ok_or_else(|| ApiError::bearer_unauthorized(state.realm(), true))?;
-        Ok(Self(record.subject))
+        let record = live_bearer_token(&parts.headers, state).await?;
+        match record.kind {
+            TokenKind::Access { .. } => Ok(Self(record.subject)),
+            _ => Err(ApiError::bearer_unauthorized(state.realm(), true)),
+        }
     }
 }
 

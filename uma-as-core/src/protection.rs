@@ -4,11 +4,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
-use crate::request::Authorization;
-use crate::secret::TokenHash;
+use crate::request::live_bearer_token;
 use crate::server::{AppState, is_pat};
-use crate::store::TokenRecord;
-use crate::time::now;
 
 /// The PAT of a protection API call: who the resource server is and for which owner it acts.
 #[derive(Debug)]
@@ -38,17 +35,7 @@ impl FromRequestParts<AppState> for ProtectionAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = match Authorization::from_headers(&parts.headers) {
-            Authorization::Bearer(token) => token,
-            Authorization::None => return Err(ApiError::bearer_unauthorized(state.realm(), false)),
-            _ => return Err(ApiError::bearer_unauthorized(state.realm(), true)),
-        };
-        let record: TokenRecord = state
-            .store
-            .token(&TokenHash::of(&token))
-            .await?
-            .filter(|record| record.expires_at > now())
-            .ok_or_else(|| ApiError::bearer_unauthorized(state.realm(), true))?;
+        let record = live_bearer_token(&parts.headers, state).await?;
         if !is_pat(&record) {
             return Err(ApiError::insufficient_scope(
                 state.realm(),

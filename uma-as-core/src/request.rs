@@ -137,6 +137,25 @@ impl Authorization {
     }
 }
 
+/// The live token of the request's `Authorization: Bearer` header, or the RFC 6750 §3 answer:
+/// `401` with a bare challenge when there is no token, with `invalid_token` when it is bad.
+pub(crate) async fn live_bearer_token(
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<crate::store::TokenRecord, ApiError> {
+    let token = match Authorization::from_headers(headers) {
+        Authorization::Bearer(token) => token,
+        Authorization::None => return Err(ApiError::bearer_unauthorized(state.realm(), false)),
+        _ => return Err(ApiError::bearer_unauthorized(state.realm(), true)),
+    };
+    state
+        .store
+        .token(&crate::secret::TokenHash::of(&token))
+        .await?
+        .filter(|record| record.expires_at > crate::time::now())
+        .ok_or_else(|| ApiError::bearer_unauthorized(state.realm(), true))
+}
+
 /// RFC 6749 §2.3.1: both halves are form-urlencoded before base64.
 fn decode_basic(credentials: &str) -> Option<Authorization> {
     use base64::Engine as _;
