@@ -2,17 +2,25 @@
 //! to an RPT and retry with it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use http::header::{AUTHORIZATION, WARNING};
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 
 use crate::challenge::AS_UNREACHABLE_WARNING;
+use crate::grant::{ClaimTokenSource, ClaimsInteraction, RequestSubmitted, classify};
 use crate::transport::{self, ClientCredentials};
 use crate::{
-    AccessToken, DiscoveryDocument, Error, Result, TokenResponse, UmaChallenge, UmaGrantRequest,
+    AccessToken, DiscoveryDocument, Error, Pct, Result, Rpt, TokenResponse, UmaChallenge,
+    UmaGrantRequest,
 };
+
+/// The most RPTs kept for reuse, one per resource server origin.
+const MAX_CACHED_RPTS: usize = 256;
+
+/// How long to wait between polls when the server names no `interval`.
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How the client authenticates its UMA grant requests, which also tells the authorization server
 /// who the requesting party is.
@@ -48,24 +56,69 @@ pub struct UmaClient {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     http: reqwest::Client,
     as_http: reqwest::Client,
     trusted: Vec<String>,
     auth: GrantAuth,
+    claim_source: Option<Box<dyn ClaimTokenSource>>,
     // Bounded by `trusted`: a document is only fetched for a trusted issuer.
     discovery: Mutex<HashMap<String, Arc<DiscoveryDocument>>>,
+    // The PCT of each authorization server, for this client's one requesting party; bounded by
+    // `trusted`.
+    pcts: Mutex<HashMap<String, Pct>>,
+    // The latest RPT for each resource server origin, sent first on the next request there.
+    rpts: Mutex<HashMap<String, CachedRpt>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UmaClient")
+            .field("trusted", &self.trusted)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CachedRpt {
+    issuer: String,
+    rpt: Rpt,
+    expires_at: Option<Instant>,
+}
+
+impl CachedRpt {
+    fn live(&self) -> bool {
+        self.expires_at.is_none_or(|at| Instant::now() < at)
+    }
+}
+
+/// Locks a map whose every update is one call, so that poisoning cannot leave it half-written.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn origin(url: &reqwest::Url) -> String {
+    url.origin().ascii_serialization()
 }
 
 /// Builds an [`UmaClient`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 #[must_use]
 pub struct UmaClientBuilder {
     http: Option<reqwest::Client>,
     trusted: Vec<String>,
     auth: Option<GrantAuth>,
     timeout: Option<Duration>,
+    claim_source: Option<Box<dyn ClaimTokenSource>>,
+}
+
+impl std::fmt::Debug for UmaClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UmaClientBuilder")
+            .field("trusted", &self.trusted)
+            .finish_non_exhaustive()
+    }
 }
 
 impl UmaClient {
@@ -87,32 +140,175 @@ impl UmaClient {
         }
     }
 
-    /// Sends a request, following an UMA challenge once.
+    /// Sends a request, following an UMA challenge.
+    ///
+    /// The latest RPT for the resource server's origin, if there is a live one, goes with the
+    /// request (unless it has an `Authorization` header of its own). On a `401` with an UMA
+    /// challenge from a trusted authorization server, the ticket is redeemed, sending the cached
+    /// RPT for an upgrade and the PCT if there is one; on `need_info`, claims from the
+    /// [`ClaimTokenSource`] are pushed once; on `invalid_grant` (a ticket that expired on the way),
+    /// the request is made once more for a fresh ticket. The request is then sent again with the
+    /// new RPT, which is kept for next time.
     ///
     /// A request whose body cannot be replayed (a stream) is not retried: its `401` comes back as
     /// it is. A `403` carrying `Warning: 199 - "UMA Authorization Server Unreachable"` is
     /// [`Error::AuthorizationServerUnreachable`].
-    pub async fn execute(&self, request: reqwest::Request) -> Result<reqwest::Response> {
-        let retry = request.try_clone();
-        let response = self.send_resource(request).await?;
-        match response.status() {
-            StatusCode::UNAUTHORIZED => {
-                let (Some(challenge), Some(mut retry)) =
-                    (UmaChallenge::from_headers(response.headers()), retry)
-                else {
-                    return Ok(response);
-                };
-                let token = self.obtain_rpt(&challenge).await?;
-                retry
+    pub async fn execute(&self, mut request: reqwest::Request) -> Result<reqwest::Response> {
+        let origin = origin(request.url());
+        let cached = self.cached_rpt(&origin);
+        if let Some(cached) = &cached {
+            if !request.headers().contains_key(AUTHORIZATION) {
+                request
                     .headers_mut()
-                    .insert(AUTHORIZATION, bearer(token.access_token.as_str())?);
-                self.send_resource(retry).await
+                    .insert(AUTHORIZATION, bearer(cached.rpt.as_str())?);
             }
-            StatusCode::FORBIDDEN if is_as_unreachable(&response) => {
-                Err(Error::AuthorizationServerUnreachable)
-            }
-            _ => Ok(response),
         }
+        let mut retry = request.try_clone();
+        let mut response = self.send_resource(request).await?;
+        for attempt in 0..2 {
+            if response.status() == StatusCode::FORBIDDEN && is_as_unreachable(&response) {
+                return Err(Error::AuthorizationServerUnreachable);
+            }
+            if response.status() != StatusCode::UNAUTHORIZED {
+                return Ok(response);
+            }
+            let (Some(challenge), Some(next)) =
+                (UmaChallenge::from_headers(response.headers()), retry.take())
+            else {
+                return Ok(response);
+            };
+            let mut grant = UmaGrantRequest::new(challenge.ticket.clone());
+            grant.rpt = cached
+                .as_ref()
+                .filter(|c| c.issuer == challenge.as_uri)
+                .map(|c| c.rpt.clone());
+            let token = match self.redeem_pushing_claims(&challenge.as_uri, grant).await {
+                Ok(token) => token,
+                // The ticket expired or was spent between the challenge and the redemption:
+                // start once more from the resource, for a fresh one.
+                Err(Error::Oauth { ref body, .. })
+                    if body.error == crate::ErrorCode::InvalidGrant && attempt == 0 =>
+                {
+                    let again = next.try_clone();
+                    response = self.send_resource(next).await?;
+                    retry = again;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            self.keep_rpt(origin.clone(), &challenge.as_uri, &token);
+            let mut next = next;
+            next.headers_mut()
+                .insert(AUTHORIZATION, bearer(token.access_token.as_str())?);
+            return self.send_resource(next).await;
+        }
+        Ok(response)
+    }
+
+    /// Redeems a ticket; on `need_info`, pushes claims from the [`ClaimTokenSource`] with the new
+    /// ticket, once.
+    async fn redeem_pushing_claims(
+        &self,
+        issuer: &str,
+        grant: UmaGrantRequest,
+    ) -> Result<TokenResponse> {
+        match self.redeem(issuer, &grant).await {
+            Err(Error::NeedInfo(needed)) => {
+                let Some(source) = &self.inner.claim_source else {
+                    return Err(Error::NeedInfo(needed));
+                };
+                let Some(claims) = source.claim_token(&needed).await else {
+                    return Err(Error::NeedInfo(needed));
+                };
+                let mut pushed = UmaGrantRequest::new(needed.ticket.clone());
+                pushed.claim_token = Some(claims.token);
+                pushed.claim_token_format = Some(claims.format);
+                pushed.rpt = grant.rpt;
+                self.redeem(issuer, &pushed).await
+            }
+            other => other,
+        }
+    }
+
+    fn cached_rpt(&self, origin: &str) -> Option<CachedRpt> {
+        lock(&self.inner.rpts)
+            .get(origin)
+            .filter(|c| c.live())
+            .cloned()
+    }
+
+    /// Keeps the new RPT for its origin. Whether or not it was `upgraded`, the newest RPT is the
+    /// one to send: with `upgraded: true` it carries the old one's permissions and the old one
+    /// must be discarded (Grant §3.3.5.1); without, keeping the old one is allowed, not required.
+    fn keep_rpt(&self, origin: String, issuer: &str, token: &TokenResponse) {
+        let mut rpts = lock(&self.inner.rpts);
+        if rpts.len() >= MAX_CACHED_RPTS && !rpts.contains_key(&origin) {
+            rpts.retain(|_, c| c.live());
+            if rpts.len() >= MAX_CACHED_RPTS {
+                let soonest = rpts
+                    .iter()
+                    .min_by_key(|(_, c)| c.expires_at)
+                    .map(|(k, _)| k.clone());
+                if let Some(key) = soonest {
+                    rpts.remove(&key);
+                }
+            }
+        }
+        rpts.insert(
+            origin,
+            CachedRpt {
+                issuer: issuer.to_owned(),
+                rpt: token.rpt(),
+                expires_at: token
+                    .expires_in
+                    .map(|s| Instant::now() + Duration::from_secs(s)),
+            },
+        );
+    }
+
+    /// Polls after `request_submitted` (Grant §3.3.6): waits the server's `interval` (5 s if it
+    /// names none), redeems the latest ticket, and again while the answer is `request_submitted`,
+    /// each time with the new ticket, until an RPT, another answer, or `deadline`. At the
+    /// deadline the latest pending state comes back as [`Error::RequestSubmitted`], to poll again
+    /// later.
+    pub async fn poll(
+        &self,
+        pending: RequestSubmitted,
+        deadline: Instant,
+    ) -> Result<TokenResponse> {
+        let mut pending = pending;
+        loop {
+            let Some(ticket) = pending.ticket.clone() else {
+                // Nothing to poll with (Keycloak's dialect): only a new request can continue.
+                return Err(Error::RequestSubmitted(Box::new(pending)));
+            };
+            let wait = pending
+                .interval
+                .map_or(DEFAULT_POLL_INTERVAL, Duration::from_secs);
+            if Instant::now() + wait > deadline {
+                return Err(Error::RequestSubmitted(Box::new(pending)));
+            }
+            tokio::time::sleep(wait).await;
+            match self
+                .redeem(&pending.issuer, &UmaGrantRequest::new(ticket))
+                .await
+            {
+                Err(Error::RequestSubmitted(next)) => pending = *next,
+                other => return other,
+            }
+        }
+    }
+
+    /// Continues after claims gathering: checks the redirect back (its `state`, its new ticket;
+    /// see [`ClaimsInteraction::ticket_from_redirect`]) and redeems the new ticket.
+    pub async fn resume(
+        &self,
+        interaction: &ClaimsInteraction,
+        redirect: &str,
+    ) -> Result<TokenResponse> {
+        let ticket = interaction.ticket_from_redirect(redirect)?;
+        self.redeem(&interaction.issuer, &UmaGrantRequest::new(ticket))
+            .await
     }
 
     async fn send_resource(&self, request: reqwest::Request) -> Result<reqwest::Response> {
@@ -129,8 +325,7 @@ impl UmaClient {
     /// Redeems the ticket of a challenge at its authorization server for an RPT (Grant §3.3.1).
     ///
     /// The challenge's `as_uri` must be one of the trusted issuers, exactly; otherwise nothing is
-    /// sent. An error answer of the authorization server (`request_denied`, `need_info`,
-    /// `invalid_grant`, …) is [`Error::Oauth`] with the body.
+    /// sent. Errors are as for [`redeem`](Self::redeem).
     pub async fn obtain_rpt(&self, challenge: &UmaChallenge) -> Result<TokenResponse> {
         self.redeem(
             &challenge.as_uri,
@@ -141,9 +336,18 @@ impl UmaClient {
 
     /// Sends an UMA grant request to the token endpoint of the trusted authorization server
     /// `issuer`.
+    ///
+    /// The PCT this client holds for `issuer` goes with the request unless the request names
+    /// one; a PCT in the answer replaces it. An error answer is classified: [`Error::NeedInfo`],
+    /// [`Error::RequestSubmitted`], [`Error::RequestDenied`] (peers' dialects included), and
+    /// [`Error::TicketNotRotated`] when a returned ticket equals the one sent.
     pub async fn redeem(&self, issuer: &str, grant: &UmaGrantRequest) -> Result<TokenResponse> {
         const ENDPOINT: &str = "token endpoint";
         let discovery = self.discovery(issuer).await?;
+        let mut grant = grant.clone();
+        if grant.pct.is_none() {
+            grant.pct = lock(&self.inner.pcts).get(issuer).cloned();
+        }
         let mut form: Vec<(&'static str, String)> = grant
             .to_form()
             .into_iter()
@@ -155,7 +359,13 @@ impl UmaClient {
             GrantAuth::Bearer(token) => request.header(AUTHORIZATION, bearer(token.as_str())?),
         };
         let response = transport::send(request.form(&form), ENDPOINT).await?;
-        transport::expect_json(response, StatusCode::OK, ENDPOINT).await
+        let token: TokenResponse = transport::expect_json(response, StatusCode::OK, ENDPOINT)
+            .await
+            .map_err(|e| classify(e, issuer, &grant.ticket))?;
+        if let Some(pct) = &token.pct {
+            lock(&self.inner.pcts).insert(issuer.to_owned(), pct.clone());
+        }
+        Ok(token)
     }
 
     /// The discovery document of a trusted issuer, fetched once.
@@ -169,21 +379,12 @@ impl UmaClient {
             return Ok(document);
         }
         let document = Arc::new(crate::discovery::fetch(&self.inner.as_http, issuer).await?);
-        self.lock_discovery()
-            .insert(issuer.to_owned(), Arc::clone(&document));
+        lock(&self.inner.discovery).insert(issuer.to_owned(), Arc::clone(&document));
         Ok(document)
     }
 
     fn cached_discovery(&self, issuer: &str) -> Option<Arc<DiscoveryDocument>> {
-        self.lock_discovery().get(issuer).cloned()
-    }
-
-    fn lock_discovery(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<DiscoveryDocument>>> {
-        // Poisoning cannot leave the map half-written (insert is one call); keep using it.
-        self.inner
-            .discovery
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        lock(&self.inner.discovery).get(issuer).cloned()
     }
 }
 
@@ -229,6 +430,12 @@ impl UmaClientBuilder {
         self
     }
 
+    /// Where claims come from when an authorization server answers `need_info`.
+    pub fn claim_token_source(mut self, source: impl ClaimTokenSource) -> Self {
+        self.claim_source = Some(Box::new(source));
+        self
+    }
+
     /// Builds the client; fails without [`auth`](Self::auth) or a trusted issuer.
     pub fn build(self) -> Result<UmaClient> {
         let auth = self
@@ -246,7 +453,10 @@ impl UmaClientBuilder {
                 as_http,
                 trusted: self.trusted,
                 auth,
+                claim_source: self.claim_source,
                 discovery: Mutex::new(HashMap::new()),
+                pcts: Mutex::new(HashMap::new()),
+                rpts: Mutex::new(HashMap::new()),
             }),
         })
     }

@@ -17,8 +17,35 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
-    /// The authorization server answered with an OAuth or UMA error body (`invalid_grant`,
-    /// `request_denied`, `need_info`, …).
+    /// `need_info` (Grant §3.3.6): push claims with the new ticket, or send the requesting party
+    /// to gather them ([`NeedInfo::claims_interaction`](crate::NeedInfo::claims_interaction)).
+    #[error(
+        "the authorization server needs more information about the requesting party (need_info)"
+    )]
+    NeedInfo(Box<crate::NeedInfo>),
+    /// `request_submitted` (Grant §3.3.6): the resource owner must decide; poll with
+    /// [`UmaClient::poll`](crate::UmaClient::poll).
+    #[error("the request awaits the resource owner's decision (request_submitted)")]
+    RequestSubmitted(Box<crate::RequestSubmitted>),
+    /// `request_denied` (Grant §3.3.6), or a peer's equivalent: the client may not have these
+    /// permissions. There is no ticket to continue with.
+    #[error("the authorization server denied the request: {body}")]
+    RequestDenied {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The error body.
+        body: Box<ErrorResponse>,
+    },
+    /// The authorization server returned the very ticket it was sent, which it must never do
+    /// (Grant §5.5, a sign of session fixation); the process stops.
+    #[error("the authorization server returned the ticket it was sent")]
+    TicketNotRotated,
+    /// The redirect back from claims gathering carries another `state` than the one sent
+    /// (Grant §5.1): it is not the answer to this client's request.
+    #[error("the claims redirect carries an unknown state")]
+    StateMismatch,
+    /// The authorization server answered with another OAuth error body (`invalid_grant`,
+    /// `invalid_scope`, `invalid_client`, …).
     #[error("{endpoint} answered {status}: {body}")]
     Oauth {
         /// Which endpoint answered.
@@ -68,7 +95,7 @@ impl Error {
     /// The OAuth or UMA error body, when the authorization server sent one.
     pub fn oauth_error(&self) -> Option<&ErrorResponse> {
         match self {
-            Self::Oauth { body, .. } => Some(body.as_ref()),
+            Self::Oauth { body, .. } | Self::RequestDenied { body, .. } => Some(body.as_ref()),
             _ => None,
         }
     }
@@ -76,7 +103,10 @@ impl Error {
     /// The HTTP status of the response that caused the error, if there was one.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Self::Oauth { status, .. } | Self::UnexpectedResponse { status, .. } => Some(*status),
+            Self::Oauth { status, .. }
+            | Self::RequestDenied { status, .. }
+            | Self::UnexpectedResponse { status, .. } => Some(*status),
+            Self::NeedInfo(_) | Self::RequestSubmitted(_) => Some(StatusCode::FORBIDDEN),
             _ => None,
         }
     }

@@ -31,6 +31,7 @@ pub mod challenge;
 mod client;
 pub mod discovery;
 mod error;
+mod grant;
 pub mod introspection;
 pub mod oauth_error;
 pub mod permission;
@@ -46,6 +47,9 @@ pub use challenge::UmaChallenge;
 pub use client::{GrantAuth, UmaClient, UmaClientBuilder, UmaRequestBuilder};
 pub use discovery::DiscoveryDocument;
 pub use error::{Error, Result};
+pub use grant::{
+    ClaimTokenFuture, ClaimTokenSource, ClaimsInteraction, NeedInfo, PushedClaims, RequestSubmitted,
+};
 pub use introspection::{Introspection, Permission};
 pub use oauth_error::{ErrorCode, ErrorResponse, RequiredClaim};
 pub use permission::{PermissionRequest, TicketResponse};

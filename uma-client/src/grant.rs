@@ -1,0 +1,369 @@
+//! What the UMA grant can answer besides an RPT (Grant §3.3.6), typed so that a caller can act:
+//! push claims or send the requesting party to gather them on `need_info`, poll on
+//! `request_submitted`, give up on `request_denied`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use http::StatusCode;
+use url::Url;
+
+use crate::{ClaimToken, Error, ErrorCode, ErrorResponse, PermissionTicket, RequiredClaim, Result};
+
+/// `need_info`: the authorization server needs claims about the requesting party.
+#[derive(Debug, Clone)]
+pub struct NeedInfo {
+    /// The authorization server that asked.
+    pub issuer: String,
+    /// The new ticket to continue with (it differs from the one sent; this is checked).
+    pub ticket: PermissionTicket,
+    /// The claims it needs, if it said.
+    pub required_claims: Vec<RequiredClaim>,
+    /// Where to send an end-user requesting party to give them interactively.
+    pub redirect_user: Option<String>,
+}
+
+/// `request_submitted`: the resource owner must decide. Poll with
+/// [`UmaClient::poll`](crate::UmaClient::poll), or start again from the resource later.
+#[derive(Debug, Clone)]
+pub struct RequestSubmitted {
+    /// The authorization server that answered.
+    pub issuer: String,
+    /// The new ticket to poll with; `None` from servers that send none (Keycloak), which leaves
+    /// only starting again from the resource.
+    pub ticket: Option<PermissionTicket>,
+    /// The least number of seconds to wait between polls.
+    pub interval: Option<u64>,
+}
+
+/// Claims pushed with an UMA grant request (Grant §3.3.1): a claim token and its format.
+#[derive(Debug, Clone)]
+pub struct PushedClaims {
+    /// The claim token.
+    pub token: ClaimToken,
+    /// Its format, such as [`ID_TOKEN_FORMAT`](crate::token::ID_TOKEN_FORMAT).
+    pub format: String,
+}
+
+impl PushedClaims {
+    /// An OpenID Connect ID token.
+    pub fn id_token(token: impl Into<ClaimToken>) -> Self {
+        Self {
+            token: token.into(),
+            format: crate::token::ID_TOKEN_FORMAT.to_owned(),
+        }
+    }
+}
+
+/// The future a [`ClaimTokenSource`] returns.
+pub type ClaimTokenFuture<'a> = Pin<Box<dyn Future<Output = Option<PushedClaims>> + Send + 'a>>;
+
+/// Supplies claims when an authorization server answers `need_info`: given what it needs,
+/// return a claim token (such as the requesting party's ID token), or `None` to give up.
+///
+/// Implemented for closures returning a future:
+///
+/// ```
+/// use uma_client::{NeedInfo, PushedClaims};
+///
+/// let source = |_needed: &NeedInfo| {
+///     let id_token = "eyJ…".to_owned(); // from the requesting party's sign-in
+///     async move { Some(PushedClaims::id_token(id_token)) }
+/// };
+/// # fn takes(_: impl uma_client::ClaimTokenSource) {}
+/// # takes(source);
+/// ```
+pub trait ClaimTokenSource: Send + Sync + 'static {
+    /// Claims for `needed`, or `None`.
+    fn claim_token<'a>(&'a self, needed: &'a NeedInfo) -> ClaimTokenFuture<'a>;
+}
+
+impl<F, Fut> ClaimTokenSource for F
+where
+    F: Fn(&NeedInfo) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<PushedClaims>> + Send + 'static,
+{
+    fn claim_token<'a>(&'a self, needed: &'a NeedInfo) -> ClaimTokenFuture<'a> {
+        Box::pin(self(needed))
+    }
+}
+
+/// A redirect of the requesting party to the claims interaction endpoint (Grant §3.3.2), and
+/// what is needed to check the redirect back (Grant §3.3.3).
+#[derive(Debug, Clone)]
+pub struct ClaimsInteraction {
+    /// Where to send the requesting party's browser.
+    pub url: Url,
+    /// The unguessable `state` sent; the redirect back must carry exactly it.
+    pub state: String,
+    /// The authorization server.
+    pub issuer: String,
+    /// The ticket sent; the one coming back must differ.
+    pub ticket: PermissionTicket,
+}
+
+impl NeedInfo {
+    /// The URL to send the requesting party to: `redirect_user` if the server gave one, else
+    /// `claims_interaction_endpoint` (from discovery), with `client_id`, `ticket`,
+    /// `claims_redirect_uri` and a fresh 128-bit `state` appended to any query it has.
+    pub fn claims_interaction(
+        &self,
+        claims_interaction_endpoint: Option<&str>,
+        client_id: &str,
+        claims_redirect_uri: &str,
+    ) -> Result<ClaimsInteraction> {
+        let base = self
+            .redirect_user
+            .as_deref()
+            .or(claims_interaction_endpoint)
+            .ok_or_else(|| Error::Discovery {
+                issuer: self.issuer.clone(),
+                detail: "no redirect_user and no claims_interaction_endpoint".to_owned(),
+            })?;
+        let mut url = Url::parse(base).map_err(|e| Error::UnexpectedResponse {
+            endpoint: "token endpoint",
+            status: StatusCode::FORBIDDEN,
+            detail: format!("redirect_user is not a URL: {e}"),
+        })?;
+        let state = random_state()?;
+        url.query_pairs_mut()
+            .append_pair("client_id", client_id)
+            .append_pair("ticket", self.ticket.as_str())
+            .append_pair("claims_redirect_uri", claims_redirect_uri)
+            .append_pair("state", &state);
+        Ok(ClaimsInteraction {
+            url,
+            state,
+            issuer: self.issuer.clone(),
+            ticket: self.ticket.clone(),
+        })
+    }
+}
+
+impl ClaimsInteraction {
+    /// Checks the redirect back to the client (Grant §3.3.3, §5.1): `state` must be exactly the
+    /// one sent, an `error` ends the process, and the new `ticket` must differ from the one sent.
+    /// Returns the ticket to continue with.
+    pub fn ticket_from_redirect(&self, redirect: &str) -> Result<PermissionTicket> {
+        let url = Url::parse(redirect).map_err(|e| Error::Config(format!("bad redirect: {e}")))?;
+        let mut state = None;
+        let mut ticket = None;
+        let mut error = None;
+        for (name, value) in url.query_pairs() {
+            match name.as_ref() {
+                "state" => state = Some(value.into_owned()),
+                "ticket" => ticket = Some(value.into_owned()),
+                "error" => error = Some(value.into_owned()),
+                // Unknown parameters (such as UMA 1's authorization_state) are ignored (CI-4).
+                _ => {}
+            }
+        }
+        if state.as_deref() != Some(self.state.as_str()) {
+            return Err(Error::StateMismatch);
+        }
+        if let Some(error) = error {
+            return Err(Error::Oauth {
+                endpoint: "claims interaction endpoint",
+                status: StatusCode::FOUND,
+                body: Box::new(ErrorResponse::new(ErrorCode::from(error))),
+            });
+        }
+        let ticket = PermissionTicket::new(ticket.ok_or_else(|| Error::UnexpectedResponse {
+            endpoint: "claims interaction endpoint",
+            status: StatusCode::FOUND,
+            detail: "the redirect back has no ticket".to_owned(),
+        })?);
+        if ticket == self.ticket {
+            return Err(Error::TicketNotRotated);
+        }
+        Ok(ticket)
+    }
+}
+
+/// 128 random bits, base64url: an unguessable `state` (Grant §5.1).
+fn random_state() -> Result<String> {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::Config(format!("no randomness for a state: {e}")))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Turns an error answer of the token endpoint to an UMA grant into the error a caller acts on,
+/// reading the peers' dialects too: Keycloak's `access_denied` with `error_description`
+/// `request_submitted` or `not_authorized`, Janssen's `forbidden_by_policy`.
+pub(crate) fn classify(error: Error, issuer: &str, sent: &PermissionTicket) -> Error {
+    let Error::Oauth { status, body, .. } = &error else {
+        return error;
+    };
+    let rotated = |ticket: &Option<PermissionTicket>| match ticket {
+        Some(ticket) if ticket == sent => Err(Error::TicketNotRotated),
+        _ => Ok(()),
+    };
+    let description = body.error_description.as_deref();
+    match (&body.error, description) {
+        (ErrorCode::NeedInfo, _) => match (rotated(&body.ticket), &body.ticket) {
+            (Err(e), _) => e,
+            (Ok(()), Some(ticket)) => Error::NeedInfo(Box::new(NeedInfo {
+                issuer: issuer.to_owned(),
+                ticket: ticket.clone(),
+                required_claims: body.required_claims.clone().unwrap_or_default(),
+                redirect_user: body.redirect_user.clone(),
+            })),
+            (Ok(()), None) => Error::UnexpectedResponse {
+                endpoint: "token endpoint",
+                status: *status,
+                detail: "need_info without a ticket".to_owned(),
+            },
+        },
+        (ErrorCode::RequestSubmitted, _) | (ErrorCode::AccessDenied, Some("request_submitted")) => {
+            match rotated(&body.ticket) {
+                Err(e) => e,
+                Ok(()) => Error::RequestSubmitted(Box::new(RequestSubmitted {
+                    issuer: issuer.to_owned(),
+                    ticket: body.ticket.clone(),
+                    interval: body.interval,
+                })),
+            }
+        }
+        (ErrorCode::RequestDenied | ErrorCode::AccessDenied, _) => Error::RequestDenied {
+            status: *status,
+            body: body.clone(),
+        },
+        (ErrorCode::Other(code), _) if code == "forbidden_by_policy" => Error::RequestDenied {
+            status: *status,
+            body: body.clone(),
+        },
+        _ => error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oauth(body: serde_json::Value) -> Error {
+        Error::Oauth {
+            endpoint: "token endpoint",
+            status: StatusCode::FORBIDDEN,
+            body: Box::new(serde_json::from_value(body).unwrap()),
+        }
+    }
+
+    #[test]
+    fn dialects_map_to_the_same_outcomes() {
+        let sent = PermissionTicket::new("t1");
+        let classify = |body| classify(oauth(body), "https://as", &sent);
+        assert!(matches!(
+            classify(serde_json::json!({"error": "request_denied"})),
+            Error::RequestDenied { .. }
+        ));
+        assert!(matches!(
+            classify(
+                serde_json::json!({"error": "access_denied", "error_description": "not_authorized"})
+            ),
+            Error::RequestDenied { .. }
+        ));
+        assert!(matches!(
+            classify(serde_json::json!({"error": "forbidden_by_policy"})),
+            Error::RequestDenied { .. }
+        ));
+        match classify(
+            serde_json::json!({"error": "access_denied", "error_description": "request_submitted"}),
+        ) {
+            Error::RequestSubmitted(pending) => assert!(pending.ticket.is_none()),
+            other => panic!("{other:?}"),
+        }
+        match classify(
+            serde_json::json!({"error": "request_submitted", "ticket": "t2", "interval": 5}),
+        ) {
+            Error::RequestSubmitted(pending) => {
+                assert_eq!(pending.ticket.unwrap().as_str(), "t2");
+                assert_eq!(pending.interval, Some(5));
+            }
+            other => panic!("{other:?}"),
+        }
+        match classify(
+            serde_json::json!({"error": "need_info", "ticket": "t2", "redirect_user": "https://as/claims"}),
+        ) {
+            Error::NeedInfo(needed) => {
+                assert_eq!(needed.redirect_user.as_deref(), Some("https://as/claims"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            classify(serde_json::json!({"error": "invalid_grant"})),
+            Error::Oauth { .. }
+        ));
+    }
+
+    #[test]
+    fn a_ticket_that_did_not_change_is_refused() {
+        let sent = PermissionTicket::new("t1");
+        for body in [
+            serde_json::json!({"error": "need_info", "ticket": "t1", "redirect_user": "https://as/c"}),
+            serde_json::json!({"error": "request_submitted", "ticket": "t1"}),
+        ] {
+            assert!(matches!(
+                classify(oauth(body), "https://as", &sent),
+                Error::TicketNotRotated
+            ));
+        }
+        assert!(matches!(
+            classify(
+                oauth(serde_json::json!({"error": "need_info"})),
+                "https://as",
+                &sent
+            ),
+            Error::UnexpectedResponse { .. }
+        ));
+    }
+
+    #[test]
+    fn claims_interaction_url_keeps_the_query_and_the_redirect_back_is_checked() {
+        let needed = NeedInfo {
+            issuer: "https://as.example.com".into(),
+            ticket: PermissionTicket::new("ZXJyb3JfZGV0YWlscw=="),
+            required_claims: vec![],
+            redirect_user: Some("https://as.example.com/rqp_claims?id=2346576421".into()),
+        };
+        let interaction = needed
+            .claims_interaction(
+                None,
+                "some_client_id",
+                "https://client.example.com/redirect_claims",
+            )
+            .unwrap();
+        let url = interaction.url.as_str();
+        assert!(url.starts_with("https://as.example.com/rqp_claims?id=2346576421&client_id=some_client_id&ticket=ZXJyb3JfZGV0YWlscw%3D%3D&claims_redirect_uri=https%3A%2F%2Fclient.example.com%2Fredirect_claims&state="), "{url}");
+        assert_eq!(interaction.state.len(), 22);
+
+        let back = |query: &str| format!("https://client.example.com/redirect_claims?{query}");
+        let state = &interaction.state;
+        let ticket = interaction
+            .ticket_from_redirect(&back(&format!(
+                "ticket=cHJpdmFjeQ&state={state}&authorization_state=claims_submitted"
+            )))
+            .unwrap();
+        assert_eq!(ticket.as_str(), "cHJpdmFjeQ");
+        assert!(matches!(
+            interaction.ticket_from_redirect(&back("ticket=cHJpdmFjeQ&state=abc")),
+            Err(Error::StateMismatch)
+        ));
+        assert!(matches!(
+            interaction.ticket_from_redirect(&back("ticket=cHJpdmFjeQ")),
+            Err(Error::StateMismatch)
+        ));
+        assert!(matches!(
+            interaction.ticket_from_redirect(&back(&format!(
+                "ticket=ZXJyb3JfZGV0YWlscw%3D%3D&state={state}"
+            ))),
+            Err(Error::TicketNotRotated)
+        ));
+        match interaction.ticket_from_redirect(&back(&format!("error=access_denied&state={state}")))
+        {
+            Err(Error::Oauth { body, .. }) => assert_eq!(body.error, ErrorCode::AccessDenied),
+            other => panic!("{other:?}"),
+        }
+    }
+}
