@@ -401,3 +401,32 @@ async fn the_client_sends_nothing_to_an_untrusted_as() {
         other => panic!("expected an untrusted-AS error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn the_reqwest_middleware_follows_the_challenge_too() {
+    let world = World::start().await;
+    let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(uma_client::UmaMiddleware::new(
+            world.client_for("bob").await,
+        ))
+        .build();
+    // Nothing shared yet: the grant's refusal comes back as a middleware error.
+    let error = http.get(&world.album_url).send().await.unwrap_err();
+    let reqwest_middleware::Error::Middleware(inner) = error else {
+        panic!("expected the grant's error, got {error:?}");
+    };
+    let uma_error = inner.downcast_ref::<uma_client::Error>().unwrap();
+    assert_eq!(
+        uma_error.oauth_error().unwrap().error,
+        ErrorCode::RequestDenied
+    );
+
+    world
+        .authorization_server
+        .share(&world.resource_id, "bob", ["view"])
+        .await
+        .unwrap();
+    let response = http.get(&world.album_url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap()["viewer"], "bob");
+}

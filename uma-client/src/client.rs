@@ -81,9 +81,9 @@ impl std::fmt::Debug for Inner {
 }
 
 #[derive(Debug, Clone)]
-struct CachedRpt {
+pub(crate) struct CachedRpt {
     issuer: String,
-    rpt: Rpt,
+    pub(crate) rpt: Rpt,
     expires_at: Option<Instant>,
 }
 
@@ -98,7 +98,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn origin(url: &reqwest::Url) -> String {
+pub(crate) fn origin(url: &reqwest::Url) -> String {
     url.origin().ascii_serialization()
 }
 
@@ -155,8 +155,7 @@ impl UmaClient {
     /// [`Error::AuthorizationServerUnreachable`].
     pub async fn execute(&self, mut request: reqwest::Request) -> Result<reqwest::Response> {
         let origin = origin(request.url());
-        let cached = self.cached_rpt(&origin);
-        if let Some(cached) = &cached {
+        if let Some(cached) = self.cached_rpt(&origin) {
             if !request.headers().contains_key(AUTHORIZATION) {
                 request
                     .headers_mut()
@@ -177,12 +176,7 @@ impl UmaClient {
             else {
                 return Ok(response);
             };
-            let mut grant = UmaGrantRequest::new(challenge.ticket.clone());
-            grant.rpt = cached
-                .as_ref()
-                .filter(|c| c.issuer == challenge.as_uri)
-                .map(|c| c.rpt.clone());
-            let token = match self.redeem_pushing_claims(&challenge.as_uri, grant).await {
+            let token = match self.authorize(&origin, &challenge).await {
                 Ok(token) => token,
                 // The ticket expired or was spent between the challenge and the redemption:
                 // start once more from the resource, for a fresh one.
@@ -196,13 +190,30 @@ impl UmaClient {
                 }
                 Err(error) => return Err(error),
             };
-            self.keep_rpt(origin.clone(), &challenge.as_uri, &token);
             let mut next = next;
             next.headers_mut()
                 .insert(AUTHORIZATION, bearer(token.access_token.as_str())?);
             return self.send_resource(next).await;
         }
         Ok(response)
+    }
+
+    /// Answers a challenge of the resource server at `origin`: redeems its ticket (offering the
+    /// origin's cached RPT for an upgrade, pushing claims on `need_info`) and keeps the new RPT
+    /// for the origin.
+    pub(crate) async fn authorize(
+        &self,
+        origin: &str,
+        challenge: &UmaChallenge,
+    ) -> Result<TokenResponse> {
+        let mut grant = UmaGrantRequest::new(challenge.ticket.clone());
+        grant.rpt = self
+            .cached_rpt(origin)
+            .filter(|c| c.issuer == challenge.as_uri)
+            .map(|c| c.rpt);
+        let token = self.redeem_pushing_claims(&challenge.as_uri, grant).await?;
+        self.keep_rpt(origin.to_owned(), &challenge.as_uri, &token);
+        Ok(token)
     }
 
     /// Redeems a ticket; on `need_info`, pushes claims from the [`ClaimTokenSource`] with the new
@@ -230,7 +241,7 @@ impl UmaClient {
         }
     }
 
-    fn cached_rpt(&self, origin: &str) -> Option<CachedRpt> {
+    pub(crate) fn cached_rpt(&self, origin: &str) -> Option<CachedRpt> {
         lock(&self.inner.rpts)
             .get(origin)
             .filter(|c| c.live())
@@ -388,7 +399,7 @@ impl UmaClient {
     }
 }
 
-fn is_as_unreachable(response: &reqwest::Response) -> bool {
+pub(crate) fn is_as_unreachable(response: &reqwest::Response) -> bool {
     response
         .headers()
         .get_all(WARNING)
@@ -396,7 +407,7 @@ fn is_as_unreachable(response: &reqwest::Response) -> bool {
         .any(|v| v.as_bytes() == AS_UNREACHABLE_WARNING.as_bytes())
 }
 
-fn bearer(token: &str) -> Result<HeaderValue> {
+pub(crate) fn bearer(token: &str) -> Result<HeaderValue> {
     let mut value = HeaderValue::try_from(format!("Bearer {token}"))
         .map_err(|_| Error::Config("token has characters not allowed in a header".to_owned()))?;
     value.set_sensitive(true);

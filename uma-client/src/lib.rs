@@ -33,6 +33,8 @@ pub mod discovery;
 mod error;
 mod grant;
 pub mod introspection;
+#[cfg(feature = "middleware")]
+mod middleware;
 pub mod oauth_error;
 pub mod permission;
 mod protection;
@@ -51,6 +53,8 @@ pub use grant::{
     ClaimTokenFuture, ClaimTokenSource, ClaimsInteraction, NeedInfo, PushedClaims, RequestSubmitted,
 };
 pub use introspection::{Introspection, Permission};
+#[cfg(feature = "middleware")]
+pub use middleware::UmaMiddleware;
 pub use oauth_error::{ErrorCode, ErrorResponse, RequiredClaim};
 pub use permission::{PermissionRequest, TicketResponse};
 pub use protection::{ProtectionClient, ProtectionClientBuilder};

@@ -1,0 +1,20 @@
+//! Fuzzes the `WWW-Authenticate` parser: no input may make it panic.
+//!
+//! ```text
+//! cargo install cargo-fuzz
+//! cd uma-client && cargo fuzz run challenge -- -max_total_time=60
+//! ```
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = uma_client::UmaChallenge::parse(text);
+    }
+    let mut headers = http::HeaderMap::new();
+    if let Ok(value) = http::HeaderValue::from_bytes(data) {
+        headers.append(http::header::WWW_AUTHENTICATE, value);
+    }
+    let _ = uma_client::UmaChallenge::from_headers(&headers);
+});
