@@ -19,6 +19,12 @@ pub(crate) struct Party<'a> {
 }
 
 impl Policy {
+    /// Whether the policy needs to know the requesting party as a person: it names users,
+    /// groups or claims.
+    pub(crate) fn names_users(&self) -> bool {
+        !(self.users.is_empty() && self.groups.is_empty() && self.claims.is_empty())
+    }
+
     /// Whether this policy grants its scopes to `party` at time `now`: every condition it names
     /// holds. A policy that names no one (no users, groups, clients or claims) grants nothing:
     /// an empty condition is never "everyone" (Grant §5.6).

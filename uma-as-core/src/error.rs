@@ -127,6 +127,12 @@ impl ApiError {
         error
     }
 
+    /// Sets the UMA members of the body (`ticket`, `required_claims`, …).
+    pub(crate) fn with_uma(mut self, edit: impl FnOnce(&mut ErrorResponse)) -> Self {
+        edit(&mut self.0.body);
+        self
+    }
+
     pub(crate) fn code(&self) -> &ErrorCode {
         &self.0.body.error
     }

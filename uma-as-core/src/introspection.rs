@@ -79,7 +79,7 @@ fn describe(state: &AppState, auth: &ProtectionAuth, record: TokenRecord) -> Int
             }
         }
         // A refresh token is for its client only; a resource server has no business with it.
-        TokenKind::Refresh { .. } => Introspection::inactive(),
+        TokenKind::Refresh { .. } | TokenKind::Pct => Introspection::inactive(),
         TokenKind::Access { scopes } => Introspection {
             scope: Some(scopes.join(" ")),
             username: Some(record.subject),

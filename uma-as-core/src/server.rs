@@ -147,6 +147,7 @@ pub(crate) struct Lifetimes {
     pub(crate) rpt: Duration,
     pub(crate) access_token: Duration,
     pub(crate) refresh_token: Duration,
+    pub(crate) pct: Duration,
 }
 
 impl Lifetimes {
@@ -300,6 +301,7 @@ impl AuthorizationServer {
                 rpt: Duration::from_secs(300),
                 access_token: Duration::from_secs(3600),
                 refresh_token: Duration::from_secs(86_400),
+                pct: Duration::from_secs(30 * 86_400),
             },
             rpt_format: RptFormat::Jwt,
             password_grant: false,
@@ -456,6 +458,13 @@ impl AuthorizationServerBuilder {
     /// Enables the `password` grant for users with a password (default: off).
     pub fn password_grant(mut self, enabled: bool) -> Self {
         self.password_grant = enabled;
+        self
+    }
+
+    /// How long a PCT stays usable (default 30 days): the longest the claims it stands for are
+    /// trusted without being gathered again.
+    pub fn pct_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetimes.pct = lifetime;
         self
     }
 

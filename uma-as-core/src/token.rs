@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::request::{Authorization, FormParams};
 use crate::secret::{self, TokenHash};
 use crate::server::{AppState, RegisteredClient, is_pat};
-use crate::store::{Resource, StoreError, TokenKind, TokenRecord};
+use crate::store::{Policy, Resource, StoreError, TokenKind, TokenRecord};
 use crate::time::now;
 
 const EMPTY_CLAIMS: &std::collections::BTreeMap<String, String> =
@@ -474,10 +474,24 @@ async fn uma_grant(
             ));
         }
     }
-    // The requesting party: the user of a pushed ID token, else of the bearer token, else the
-    // client itself.
+    // A PCT stands for the claims gathered earlier; only the client it was issued to may use it
+    // (Grant §5.2), and one of another client's is not honoured.
+    let persisted = match params.get("pct") {
+        Some(pct) => state
+            .store
+            .token(&TokenHash::of(pct))
+            .await?
+            .filter(|r| matches!(r.kind, TokenKind::Pct) && r.expires_at > now())
+            .filter(|r| r.client_id == caller.client_id)
+            .map(|r| r.subject),
+        None => None,
+    };
+    // The requesting party: the user of a pushed ID token, else of the bearer token, else of the
+    // PCT, else the client itself.
+    let pushed_claims = pushed.is_some();
     let party_id = pushed
         .or_else(|| caller.bearer_subject.clone())
+        .or(persisted)
         .unwrap_or_else(|| caller.client_id.clone());
     let requested = scopes_of(params);
 
@@ -525,6 +539,7 @@ async fn uma_grant(
     };
     let now = now();
     let mut permissions = Vec::with_capacity(resources.len());
+    let mut wants_a_user = false;
     for ((resource, _), requested) in resources.iter().zip(&per_resource) {
         let policies = state.store.policies_for(&resource.id).await?;
         match granted_scopes(resource, requested, &policies, &party, now) {
@@ -533,16 +548,33 @@ async fn uma_grant(
                 permission.resource_name = resource.description.name.clone();
                 permissions.push(permission);
             }
-            _ => {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    ErrorCode::RequestDenied,
-                    "the resource owner's policies do not grant these permissions",
-                ));
-            }
+            _ => wants_a_user |= policies.iter().any(Policy::names_users),
         }
     }
+    if permissions.len() < resources.len() {
+        // A party the server cannot tell from its client, before a policy that names people:
+        // ask who it is (Grant §3.3.6 need_info), with a new ticket for the same permissions.
+        if wants_a_user && user.is_none() {
+            let ticket = crate::permission::issue_ticket(
+                state,
+                ticket.permissions,
+                ticket.owner,
+                ticket.resource_server,
+            )
+            .await?;
+            return Err(need_info(state, ticket));
+        }
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::RequestDenied,
+            "the resource owner's policies do not grant these permissions",
+        ));
+    }
 
+    let upgraded = match params.get("rpt") {
+        Some(old) => upgrade(state, old, caller, &party_id, &ticket, &mut permissions).await?,
+        None => false,
+    };
     let rpt = issue_rpt(
         state,
         caller,
@@ -552,13 +584,106 @@ async fn uma_grant(
         ticket.owner,
     )
     .await?;
-    tracing::info!(client = %caller.client_id, party = %party_id, "RPT issued");
+    // Claims pushed in this request are persisted for the next grants of this client and party.
+    let pct = if pushed_claims {
+        let (pct, _) = state
+            .issue_token(
+                TokenKind::Pct,
+                &caller.client_id,
+                &party_id,
+                state.lifetimes.pct,
+            )
+            .await?;
+        Some(uma_client::Pct::new(pct))
+    } else {
+        None
+    };
+    tracing::info!(client = %caller.client_id, party = %party_id, upgraded, "RPT issued");
     // No `scope` member: an RPT's scopes belong to resources, which the client does not see
     // (Grant §3.3.5).
-    Ok(token_response(bearer_response(
-        rpt,
-        state.lifetimes.rpt.as_secs(),
-    )))
+    Ok(token_response(TokenResponse {
+        pct,
+        upgraded: upgraded.then_some(true),
+        ..bearer_response(rpt, state.lifetimes.rpt.as_secs())
+    }))
+}
+
+/// `403 need_info` asking for an ID token of this server (Grant §3.3.6).
+fn need_info(state: &AppState, ticket: uma_client::PermissionTicket) -> ApiError {
+    let claim = uma_client::RequiredClaim {
+        claim_token_format: vec![ID_TOKEN_FORMAT.to_owned()],
+        claim_type: None,
+        friendly_name: Some("the requesting party's identity".to_owned()),
+        issuer: vec![state.issuer.clone()],
+        name: Some("sub".to_owned()),
+    };
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::NeedInfo,
+        "the requesting party must be identified: push an ID token of this server",
+    )
+    .with_uma(|body| {
+        body.ticket = Some(ticket);
+        body.required_claims = Some(vec![claim]);
+    })
+}
+
+/// RPT upgrade (Grant §3.3.5.1): the permissions of `old` that are still valid join the new
+/// ones, and `old` is revoked. Only a live RPT of this client, party, resource server and owner
+/// is upgraded; any other `rpt` is ignored.
+async fn upgrade(
+    state: &AppState,
+    old: &str,
+    caller: &Caller,
+    party: &str,
+    ticket: &crate::store::Ticket,
+    permissions: &mut Vec<Permission>,
+) -> Result<bool, ApiError> {
+    let hash = TokenHash::of(old);
+    let Some(record) = state.store.token(&hash).await? else {
+        return Ok(false);
+    };
+    let TokenKind::Rpt {
+        permissions: previous,
+        resource_server,
+        owner,
+    } = record.kind
+    else {
+        return Ok(false);
+    };
+    let ours = record.client_id == caller.client_id
+        && record.subject == party
+        && resource_server == ticket.resource_server
+        && owner == ticket.owner
+        && record.expires_at > now();
+    if !ours {
+        return Ok(false);
+    }
+    for mut kept in previous {
+        match permissions
+            .iter_mut()
+            .find(|p| p.resource_id == kept.resource_id)
+        {
+            Some(existing) => {
+                for scope in kept.resource_scopes {
+                    if !existing.resource_scopes.contains(&scope) {
+                        existing.resource_scopes.push(scope);
+                    }
+                }
+            }
+            None => {
+                // A carried-over permission keeps the expiry of the RPT it came from.
+                kept.exp = Some(
+                    kept.exp
+                        .map_or(record.expires_at, |e| e.min(record.expires_at)),
+                );
+                permissions.push(kept);
+            }
+        }
+    }
+    // The client must discard the old RPT; revoking it makes sure (Grant §3.3.5.1).
+    state.store.delete_token(&hash).await?;
+    Ok(true)
 }
 
 /// Mints an RPT (a JWT or a handle, as configured) and records it for introspection and

@@ -85,6 +85,9 @@ pub enum TokenKind {
         /// The granted scopes.
         scopes: Vec<String>,
     },
+    /// A persisted claims token (Grant §1.3): a random handle standing for the claims gathered
+    /// about `subject` (the token record's), usable only by the client it was issued to.
+    Pct,
     /// A refresh token for an access token with these scopes (RFC 6749 §6).
     Refresh {
         /// The scopes of the access tokens it refreshes to.

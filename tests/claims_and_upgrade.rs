@@ -1,0 +1,242 @@
+//! need_info answered with a pushed ID token, PCTs, and RPT upgrade: the authorization server
+//! and uma-client end to end over loopback.
+
+mod support;
+
+use http::StatusCode;
+use serde_json::Value;
+use support::{CLIENT_ID, CLIENT_SECRET, OTHER_RS_ID, OTHER_RS_SECRET, World};
+use uma_client::{
+    ClientCredentials, Error, GrantAuth, NeedInfo, PermissionRequest, PushedClaims, UmaClient,
+    UmaGrantRequest,
+};
+
+/// doctor-app acting with its own credentials: the AS cannot tell who the person is.
+fn client_only(world: &World) -> UmaClient {
+    UmaClient::builder()
+        .trust(&world.issuer)
+        .auth(GrantAuth::Client(ClientCredentials::new(
+            CLIENT_ID,
+            CLIENT_SECRET,
+        )))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn need_info_then_a_pushed_id_token_then_the_pct() {
+    let world = World::start().await;
+    world
+        .authorization_server
+        .share(&world.resource_id, "bob", ["view"])
+        .await
+        .unwrap();
+
+    // Without claims: need_info, asking for an ID token of this AS, with a new ticket.
+    let uma = client_only(&world);
+    let sent = support::ticket(&world).await;
+    let Err(Error::NeedInfo(needed)) = uma
+        .redeem(&world.issuer, &UmaGrantRequest::new(sent.clone()))
+        .await
+    else {
+        panic!("expected need_info");
+    };
+    assert_ne!(needed.ticket, sent);
+    let claim = &needed.required_claims[0];
+    assert_eq!(
+        claim.claim_token_format,
+        [uma_client::token::ID_TOKEN_FORMAT]
+    );
+    assert_eq!(claim.issuer, vec![world.issuer.clone()]);
+
+    // Pushing Bob's ID token with the new ticket: an RPT for Bob, and a PCT.
+    let id_token = world
+        .authorization_server
+        .id_token("bob", CLIENT_ID)
+        .await
+        .unwrap();
+    let mut pushed = UmaGrantRequest::new(needed.ticket.clone());
+    pushed.claim_token = Some(id_token.as_str().into());
+    pushed.claim_token_format = Some(uma_client::token::ID_TOKEN_FORMAT.into());
+    let token = uma.redeem(&world.issuer, &pushed).await.unwrap();
+    let pct = token.pct.clone().expect("a PCT with the RPT");
+    let introspection = world.protection.introspect(&token.rpt()).await.unwrap();
+    assert_eq!(introspection.sub.as_deref(), Some("bob"));
+
+    // The next grant needs no claims: the client sends its PCT (remembered by UmaClient).
+    let again = uma
+        .redeem(
+            &world.issuer,
+            &UmaGrantRequest::new(support::ticket(&world).await),
+        )
+        .await
+        .unwrap();
+    assert!(again.pct.is_none(), "no new claims, no new PCT");
+
+    // Another client cannot use Bob's PCT: need_info again.
+    world
+        .authorization_server
+        .share(&world.resource_id, "carol", ["view"])
+        .await
+        .unwrap();
+    let other = UmaClient::builder()
+        .trust(&world.issuer)
+        .auth(GrantAuth::Client(ClientCredentials::new(
+            OTHER_RS_ID,
+            OTHER_RS_SECRET,
+        )))
+        .build()
+        .unwrap();
+    let mut stolen = UmaGrantRequest::new(support::ticket(&world).await);
+    stolen.pct = Some(pct.clone());
+    assert!(matches!(
+        other.redeem(&world.issuer, &stolen).await,
+        Err(Error::NeedInfo(_))
+    ));
+
+    // Revoked (token_type_hint=pct), it identifies no one any more.
+    let revoked = reqwest::Client::new()
+        .post(world.url("/revoke"))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[("token", pct.as_str()), ("token_type_hint", "pct")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let mut after = UmaGrantRequest::new(support::ticket(&world).await);
+    after.pct = Some(pct);
+    assert!(matches!(
+        uma.redeem(&world.issuer, &after).await,
+        Err(Error::NeedInfo(_))
+    ));
+}
+
+#[tokio::test]
+async fn the_client_answers_need_info_by_itself_through_the_guard() {
+    let world = World::start().await;
+    world
+        .authorization_server
+        .share(&world.resource_id, "bob", ["view"])
+        .await
+        .unwrap();
+    let id_token = world
+        .authorization_server
+        .id_token("bob", CLIENT_ID)
+        .await
+        .unwrap();
+    let uma = UmaClient::builder()
+        .trust(&world.issuer)
+        .auth(GrantAuth::Client(ClientCredentials::new(
+            CLIENT_ID,
+            CLIENT_SECRET,
+        )))
+        .claim_token_source(move |_: &NeedInfo| {
+            let id_token = id_token.clone();
+            async move { Some(PushedClaims::id_token(id_token)) }
+        })
+        .build()
+        .unwrap();
+    let response = uma.get(&world.album_url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap()["viewer"], "bob");
+}
+
+#[tokio::test]
+async fn an_rpt_is_upgraded_with_the_permissions_it_had() {
+    let world = World::start().await;
+    let second = world
+        .protection
+        .create_resource(
+            &uma_client::ResourceDescription::new(["view"])
+                .name("Second")
+                .owner("alice"),
+        )
+        .await
+        .unwrap();
+    for resource in [&world.resource_id, &second] {
+        world
+            .authorization_server
+            .share(resource, "bob", ["view"])
+            .await
+            .unwrap();
+    }
+    let uma = world.client_for("bob").await;
+    let first = uma
+        .redeem(
+            &world.issuer,
+            &UmaGrantRequest::new(support::ticket(&world).await),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.upgraded, None);
+
+    let ticket = world
+        .protection
+        .request_permissions(vec![PermissionRequest::new(second.clone(), ["view"])])
+        .await
+        .unwrap();
+    let mut upgrade = UmaGrantRequest::new(ticket);
+    upgrade.rpt = Some(first.rpt());
+    let upgraded = uma.redeem(&world.issuer, &upgrade).await.unwrap();
+    assert_eq!(upgraded.upgraded, Some(true));
+
+    let introspection = world.protection.introspect(&upgraded.rpt()).await.unwrap();
+    let mut resources: Vec<String> = introspection
+        .permissions
+        .unwrap()
+        .into_iter()
+        .map(|p| p.resource_id)
+        .collect();
+    resources.sort();
+    let mut expected = vec![world.resource_id.clone(), second];
+    expected.sort();
+    assert_eq!(resources, expected);
+    // The old RPT is revoked.
+    assert!(
+        !world
+            .protection
+            .introspect(&first.rpt())
+            .await
+            .unwrap()
+            .active
+    );
+}
+
+#[tokio::test]
+async fn an_rpt_of_someone_else_is_not_upgraded() {
+    let world = World::start().await;
+    for party in ["bob", "carol"] {
+        world
+            .authorization_server
+            .share(&world.resource_id, party, ["view"])
+            .await
+            .unwrap();
+    }
+    let carols = world
+        .client_for("carol")
+        .await
+        .redeem(
+            &world.issuer,
+            &UmaGrantRequest::new(support::ticket(&world).await),
+        )
+        .await
+        .unwrap();
+    let mut upgrade = UmaGrantRequest::new(support::ticket(&world).await);
+    upgrade.rpt = Some(carols.rpt());
+    let bobs = world
+        .client_for("bob")
+        .await
+        .redeem(&world.issuer, &upgrade)
+        .await
+        .unwrap();
+    assert_eq!(bobs.upgraded, None, "ignored, not an error");
+    // Carol's RPT is untouched.
+    assert!(
+        world
+            .protection
+            .introspect(&carols.rpt())
+            .await
+            .unwrap()
+            .active
+    );
+}
