@@ -484,3 +484,41 @@ async fn a_discovery_document_for_another_issuer_is_not_used() {
         Err(Error::Discovery { .. })
     ));
 }
+
+#[tokio::test]
+async fn authorization_server_redirects_are_not_followed_and_huge_bodies_are_refused() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let app = Router::new()
+        .route(
+            "/.well-known/uma2-configuration",
+            get(|| async {
+                (
+                    StatusCode::FOUND,
+                    [(header::LOCATION, "http://127.0.0.1:9/steal")],
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/huge/.well-known/uma2-configuration",
+            get(|| async { "x".repeat(300_000) }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let uma = UmaClient::builder()
+        .trust(&issuer)
+        .trust(format!("{issuer}/huge"))
+        .auth(GrantAuth::Client(ClientCredentials::new("app", "secret")))
+        .build()
+        .unwrap();
+    match uma.discovery(&issuer).await {
+        Err(Error::UnexpectedResponse { status, .. }) => assert_eq!(status, StatusCode::FOUND),
+        other => panic!("{other:?}"),
+    }
+    match uma.discovery(&format!("{issuer}/huge")).await {
+        Err(Error::UnexpectedResponse { detail, .. }) => {
+            assert!(detail.contains("larger than"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
