@@ -9,6 +9,13 @@ use http::header::WWW_AUTHENTICATE;
 use crate::PermissionTicket;
 
 /// The `Warning` header value of a resource server that could not obtain a ticket (Grant §3.2.2).
+///
+/// ```
+/// assert_eq!(
+///     uma_client::challenge::AS_UNREACHABLE_WARNING,
+///     r#"199 - "UMA Authorization Server Unreachable""#
+/// );
+/// ```
 pub const AS_UNREACHABLE_WARNING: &str = "199 - \"UMA Authorization Server Unreachable\"";
 
 /// An UMA challenge: where the authorization server is and the ticket to present there.
@@ -40,6 +47,17 @@ pub struct UmaChallenge {
 
 impl UmaChallenge {
     /// Finds the UMA challenge among every `WWW-Authenticate` header of a response.
+    ///
+    /// ```
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.append(http::header::WWW_AUTHENTICATE, r#"Bearer realm="x""#.parse().unwrap());
+    /// headers.append(
+    ///     http::header::WWW_AUTHENTICATE,
+    ///     r#"UMA realm="example", as_uri="https://as.example.com", ticket="t1""#.parse().unwrap(),
+    /// );
+    /// let challenge = uma_client::UmaChallenge::from_headers(&headers).unwrap();
+    /// assert_eq!(challenge.ticket.as_str(), "t1");
+    /// ```
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
         headers
             .get_all(WWW_AUTHENTICATE)
@@ -51,6 +69,12 @@ impl UmaChallenge {
     /// Finds the UMA challenge in one `WWW-Authenticate` value, which may hold several challenges.
     /// Scheme and parameter names match case-insensitively; values may be tokens or quoted strings.
     /// A challenge without `as_uri` or `ticket` is not an UMA challenge one can follow.
+    ///
+    /// ```
+    /// let challenge = uma_client::UmaChallenge::parse(r#"uma AS_URI="https://as", ticket=t1"#).unwrap();
+    /// assert_eq!(challenge.as_uri, "https://as");
+    /// assert!(uma_client::UmaChallenge::parse(r#"Bearer realm="x""#).is_none());
+    /// ```
     pub fn parse(header: &str) -> Option<Self> {
         let challenge = parse_challenges(header)
             .into_iter()

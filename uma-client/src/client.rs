@@ -24,6 +24,15 @@ const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How the client authenticates its UMA grant requests, which also tells the authorization server
 /// who the requesting party is.
+///
+/// ```
+/// use uma_client::{AccessToken, ClientCredentials, GrantAuth};
+///
+/// // The client is the requesting party:
+/// let as_itself = GrantAuth::Client(ClientCredentials::new("batch-job", "secret"));
+/// // The client acts for a signed-in user:
+/// let for_bob = GrantAuth::Bearer(AccessToken::new("bob's access token from the AS"));
+/// ```
 #[derive(Debug, Clone)]
 pub enum GrantAuth {
     /// The client authenticates with its own credentials and acts as the requesting party.
@@ -103,6 +112,10 @@ pub(crate) fn origin(url: &reqwest::Url) -> String {
 }
 
 /// Builds an [`UmaClient`].
+///
+/// ```
+/// let builder: uma_client::UmaClientBuilder = uma_client::UmaClient::builder();
+/// ```
 #[derive(Default)]
 #[must_use]
 pub struct UmaClientBuilder {
@@ -123,16 +136,42 @@ impl std::fmt::Debug for UmaClientBuilder {
 
 impl UmaClient {
     /// Starts building a client.
+    ///
+    /// ```no_run
+    /// use uma_client::{ClientCredentials, GrantAuth, UmaClient};
+    ///
+    /// let uma = UmaClient::builder()
+    ///     .trust("https://as.example.com")
+    ///     .auth(GrantAuth::Client(ClientCredentials::new("doctor-app", "secret")))
+    ///     .build()?;
+    /// # Ok::<(), uma_client::Error>(())
+    /// ```
     pub fn builder() -> UmaClientBuilder {
         UmaClientBuilder::default()
     }
 
     /// Starts a `GET` request.
+    ///
+    /// ```no_run
+    /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+    /// let album = uma.get("https://photoz.example.com/albums/1").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn get(&self, url: impl reqwest::IntoUrl) -> UmaRequestBuilder {
         self.request(Method::GET, url)
     }
 
     /// Starts a request with any method.
+    ///
+    /// ```no_run
+    /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+    /// let renamed = uma
+    ///     .request(http::Method::PUT, "https://photoz.example.com/albums/1")
+    ///     .json(&serde_json::json!({"name": "Holiday"}))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn request(&self, method: Method, url: impl reqwest::IntoUrl) -> UmaRequestBuilder {
         UmaRequestBuilder {
             client: self.clone(),
@@ -153,6 +192,16 @@ impl UmaClient {
     /// A request whose body cannot be replayed (a stream) is not retried: its `401` comes back as
     /// it is. A `403` carrying `Warning: 199 - "UMA Authorization Server Unreachable"` is
     /// [`Error::AuthorizationServerUnreachable`].
+    ///
+    /// ```no_run
+    /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+    /// let request = reqwest::Request::new(
+    ///     http::Method::GET,
+    ///     "https://photoz.example.com/albums/1".parse().unwrap(),
+    /// );
+    /// let response = uma.execute(request).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn execute(&self, mut request: reqwest::Request) -> Result<reqwest::Response> {
         let origin = origin(request.url());
         if let Some(cached) = self.cached_rpt(&origin) {
@@ -282,6 +331,21 @@ impl UmaClient {
     /// each time with the new ticket, until an RPT, another answer, or `deadline`. At the
     /// deadline the latest pending state comes back as [`Error::RequestSubmitted`], to poll again
     /// later.
+    ///
+    /// ```no_run
+    /// use std::time::{Duration, Instant};
+    /// use uma_client::Error;
+    ///
+    /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+    /// match uma.get("https://photoz.example.com/albums/1").send().await {
+    ///     Err(Error::RequestSubmitted(pending)) => {
+    ///         // Wait up to ten minutes for the owner to decide.
+    ///         let rpt = uma.poll(*pending, Instant::now() + Duration::from_secs(600)).await?;
+    ///     }
+    ///     other => { other?; }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn poll(
         &self,
         pending: RequestSubmitted,
@@ -312,6 +376,20 @@ impl UmaClient {
 
     /// Continues after claims gathering: checks the redirect back (its `state`, its new ticket;
     /// see [`ClaimsInteraction::ticket_from_redirect`]) and redeems the new ticket.
+    ///
+    /// ```no_run
+    /// use uma_client::Error;
+    ///
+    /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+    /// if let Err(Error::NeedInfo(needed)) = uma.get("https://photoz.example.com/albums/1").send().await {
+    ///     let interaction = needed.claims_interaction(None, "doctor-app", "https://app.example/callback")?;
+    ///     // Send the browser to `interaction.url`; keep `interaction` in the user's session. When the
+    ///     // browser comes back to the callback:
+    ///     let callback = "https://app.example/callback?ticket=…&state=…";
+    ///     let token = uma.resume(&interaction, callback).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn resume(
         &self,
         interaction: &ClaimsInteraction,
@@ -337,6 +415,17 @@ impl UmaClient {
     ///
     /// The challenge's `as_uri` must be one of the trusted issuers, exactly; otherwise nothing is
     /// sent. Errors are as for [`redeem`](Self::redeem).
+    ///
+    /// ```no_run
+    /// use uma_client::UmaChallenge;
+    ///
+    /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+    /// let response = reqwest::get("https://photoz.example.com/albums/1").await.unwrap();
+    /// if let Some(challenge) = UmaChallenge::from_headers(response.headers()) {
+    ///     let rpt = uma.obtain_rpt(&challenge).await?.rpt();
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn obtain_rpt(&self, challenge: &UmaChallenge) -> Result<TokenResponse> {
         self.redeem(
             &challenge.as_uri,
@@ -352,6 +441,16 @@ impl UmaClient {
     /// one; a PCT in the answer replaces it. An error answer is classified: [`Error::NeedInfo`],
     /// [`Error::RequestSubmitted`], [`Error::RequestDenied`] (peers' dialects included), and
     /// [`Error::TicketNotRotated`] when a returned ticket equals the one sent.
+    ///
+    /// ```no_run
+    /// use uma_client::{PermissionTicket, UmaGrantRequest};
+    ///
+    /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+    /// let mut grant = UmaGrantRequest::new(PermissionTicket::new("ticket-from-the-challenge"));
+    /// grant.scope = Some("print".to_owned());
+    /// let token = uma.redeem("https://as.example.com", &grant).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn redeem(&self, issuer: &str, grant: &UmaGrantRequest) -> Result<TokenResponse> {
         const ENDPOINT: &str = "token endpoint";
         let discovery = self.discovery(issuer).await?;
@@ -380,6 +479,13 @@ impl UmaClient {
     }
 
     /// The discovery document of a trusted issuer, fetched once.
+    ///
+    /// ```no_run
+    /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+    /// let document = uma.discovery("https://as.example.com").await?;
+    /// println!("token endpoint: {}", document.token_endpoint);
+    /// # Ok(()) }
+    /// ```
     pub async fn discovery(&self, issuer: &str) -> Result<Arc<DiscoveryDocument>> {
         if !self.inner.trusted.iter().any(|t| t == issuer) {
             return Err(Error::UntrustedAuthorizationServer {
@@ -417,12 +523,24 @@ pub(crate) fn bearer(token: &str) -> Result<HeaderValue> {
 impl UmaClientBuilder {
     /// Trusts the authorization server with this issuer: challenges naming it are followed. Only
     /// exact matches count; call once per trusted server.
+    ///
+    /// ```
+    /// let builder = uma_client::UmaClient::builder()
+    ///     .trust("https://as.example.com")
+    ///     .trust("https://keycloak.example.com/realms/photoz");
+    /// ```
     pub fn trust(mut self, issuer: impl Into<String>) -> Self {
         self.trusted.push(issuer.into());
         self
     }
 
     /// How to authenticate at the token endpoint. Required.
+    ///
+    /// ```
+    /// use uma_client::{AccessToken, GrantAuth, UmaClient};
+    ///
+    /// let builder = UmaClient::builder().auth(GrantAuth::Bearer(AccessToken::new("bob's token")));
+    /// ```
     pub fn auth(mut self, auth: GrantAuth) -> Self {
         self.auth = Some(auth);
         self
@@ -430,24 +548,54 @@ impl UmaClientBuilder {
 
     /// The client used for requests to resource servers (default: reqwest's defaults). Calls to
     /// authorization servers always use a client of this crate's that follows no redirects.
+    ///
+    /// ```
+    /// let http = reqwest::Client::builder().user_agent("doctor-app/1.0").build().unwrap();
+    /// let builder = uma_client::UmaClient::builder().http_client(http);
+    /// ```
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
     }
 
     /// The timeout of each call to an authorization server (default 10 s).
+    ///
+    /// ```
+    /// let builder = uma_client::UmaClient::builder().timeout(std::time::Duration::from_secs(3));
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
     /// Where claims come from when an authorization server answers `need_info`.
+    ///
+    /// ```
+    /// use uma_client::{NeedInfo, PushedClaims, UmaClient};
+    ///
+    /// let id_token = "eyJ…".to_owned();
+    /// let builder = UmaClient::builder().claim_token_source(move |_: &NeedInfo| {
+    ///     let id_token = id_token.clone();
+    ///     async move { Some(PushedClaims::id_token(id_token)) }
+    /// });
+    /// ```
     pub fn claim_token_source(mut self, source: impl ClaimTokenSource) -> Self {
         self.claim_source = Some(Box::new(source));
         self
     }
 
     /// Builds the client; fails without [`auth`](Self::auth) or a trusted issuer.
+    ///
+    /// ```
+    /// use uma_client::{ClientCredentials, GrantAuth, UmaClient};
+    ///
+    /// assert!(UmaClient::builder().build().is_err(), "auth and a trusted issuer are required");
+    /// let uma = UmaClient::builder()
+    ///     .trust("https://as.example.com")
+    ///     .auth(GrantAuth::Client(ClientCredentials::new("app", "secret")))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
     pub fn build(self) -> Result<UmaClient> {
         let auth = self
             .auth
@@ -474,6 +622,13 @@ impl UmaClientBuilder {
 }
 
 /// A request being built on an [`UmaClient`], like `reqwest::RequestBuilder`.
+///
+/// ```no_run
+/// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+/// let builder: uma_client::UmaRequestBuilder = uma.get("https://photoz.example.com/albums/1");
+/// let response = builder.send().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct UmaRequestBuilder {
@@ -483,6 +638,16 @@ pub struct UmaRequestBuilder {
 
 impl UmaRequestBuilder {
     /// Adds a header.
+    ///
+    /// ```no_run
+    /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+    /// let response = uma
+    ///     .get("https://photoz.example.com/albums/1")
+    ///     .header(http::header::ACCEPT, http::HeaderValue::from_static("application/json"))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn header(self, name: HeaderName, value: HeaderValue) -> Self {
         Self {
             inner: self.inner.header(name, value),
@@ -491,6 +656,16 @@ impl UmaRequestBuilder {
     }
 
     /// Sets a JSON body.
+    ///
+    /// ```no_run
+    /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+    /// let created = uma
+    ///     .request(http::Method::POST, "https://photoz.example.com/albums/1/photos")
+    ///     .json(&serde_json::json!({"title": "beach"}))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn json<T: serde::Serialize + ?Sized>(self, body: &T) -> Self {
         Self {
             inner: self.inner.json(body),
@@ -499,6 +674,16 @@ impl UmaRequestBuilder {
     }
 
     /// Sets a body.
+    ///
+    /// ```no_run
+    /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+    /// let stored = uma
+    ///     .request(http::Method::PUT, "https://photoz.example.com/albums/1/notes")
+    ///     .body("a note")
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn body(self, body: impl Into<reqwest::Body>) -> Self {
         Self {
             inner: self.inner.body(body),
@@ -507,6 +692,13 @@ impl UmaRequestBuilder {
     }
 
     /// Sends the request, following an UMA challenge once (see [`UmaClient::execute`]).
+    ///
+    /// ```no_run
+    /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+    /// let response = uma.get("https://photoz.example.com/albums/1").send().await?;
+    /// assert!(response.status().is_success());
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<reqwest::Response> {
         let request = self.inner.build().map_err(|source| Error::Transport {
             endpoint: "resource server",

@@ -3,9 +3,20 @@
 use serde::{Deserialize, Serialize};
 
 /// The path appended to the issuer to locate the UMA discovery document (Grant §2).
+///
+/// ```
+/// assert_eq!(uma_client::discovery::UMA_WELL_KNOWN_PATH, "/.well-known/uma2-configuration");
+/// ```
 pub const UMA_WELL_KNOWN_PATH: &str = "/.well-known/uma2-configuration";
 
 /// The path of the RFC 8414 metadata document, appended to the issuer the same way.
+///
+/// ```
+/// assert_eq!(
+///     uma_client::discovery::OAUTH_WELL_KNOWN_PATH,
+///     "/.well-known/oauth-authorization-server"
+/// );
+/// ```
 pub const OAUTH_WELL_KNOWN_PATH: &str = "/.well-known/oauth-authorization-server";
 
 /// The URL of the UMA discovery document of `issuer`: the issuer, less a trailing `/`, with
@@ -25,6 +36,15 @@ pub fn discovery_url(issuer: &str) -> String {
 ///
 /// Arrays with no element are omitted when serialized (RFC 8414 §3.2); members this type does not
 /// know are ignored when deserialized.
+///
+/// ```
+/// let document: uma_client::DiscoveryDocument = serde_json::from_str(r#"{
+///     "issuer": "https://as.example.com",
+///     "token_endpoint": "https://as.example.com/token",
+///     "permission_endpoint": "https://as.example.com/perm"
+/// }"#).unwrap();
+/// assert_eq!(document.permission_endpoint.as_deref(), Some("https://as.example.com/perm"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DiscoveryDocument {
     /// The issuer identifier; the `as_uri` of a resource server's challenge.

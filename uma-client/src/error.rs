@@ -5,6 +5,21 @@ use http::StatusCode;
 use crate::ErrorResponse;
 
 /// Everything that can go wrong talking to a resource server or an authorization server.
+///
+/// ```no_run
+/// use uma_client::Error;
+///
+/// # async fn run(uma: uma_client::UmaClient) {
+/// match uma.get("https://photoz.example.com/albums/1").send().await {
+///     Ok(response) => println!("{}", response.status()),
+///     Err(Error::RequestDenied { .. }) => println!("the owner does not share it"),
+///     Err(Error::NeedInfo(needed)) => println!("claims needed: {:?}", needed.required_claims),
+///     Err(Error::RequestSubmitted(_)) => println!("the owner has been asked"),
+///     Err(Error::AuthorizationServerUnreachable) => println!("try again later"),
+///     Err(other) => println!("failed: {other}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -93,6 +108,16 @@ pub enum Error {
 
 impl Error {
     /// The OAuth or UMA error body, when the authorization server sent one.
+    ///
+    /// ```no_run
+    /// # async fn run(uma: uma_client::UmaClient) {
+    /// if let Err(error) = uma.get("https://photoz.example.com/albums/1").send().await {
+    ///     if let Some(body) = error.oauth_error() {
+    ///         println!("the AS said {} ({:?})", body.error, body.error_description);
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn oauth_error(&self) -> Option<&ErrorResponse> {
         match self {
             Self::Oauth { body, .. } | Self::RequestDenied { body, .. } => Some(body.as_ref()),
@@ -101,6 +126,14 @@ impl Error {
     }
 
     /// The HTTP status of the response that caused the error, if there was one.
+    ///
+    /// ```no_run
+    /// # async fn run(uma: uma_client::UmaClient) {
+    /// if let Err(error) = uma.get("https://photoz.example.com/albums/1").send().await {
+    ///     println!("{:?}", error.status());
+    /// }
+    /// # }
+    /// ```
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Oauth { status, .. }
@@ -113,4 +146,11 @@ impl Error {
 }
 
 /// The result type of this crate.
+///
+/// ```
+/// fn parse(header: &str) -> uma_client::Result<uma_client::UmaChallenge> {
+///     uma_client::UmaChallenge::parse(header)
+///         .ok_or_else(|| uma_client::Error::Config("not an UMA challenge".into()))
+/// }
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -11,6 +11,18 @@ use url::Url;
 use crate::{ClaimToken, Error, ErrorCode, ErrorResponse, PermissionTicket, RequiredClaim, Result};
 
 /// `need_info`: the authorization server needs claims about the requesting party.
+///
+/// ```no_run
+/// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+/// if let Err(uma_client::Error::NeedInfo(needed)) =
+///     uma.get("https://photoz.example.com/albums/1").send().await
+/// {
+///     for claim in &needed.required_claims {
+///         println!("needs {:?} in one of {:?}", claim.name, claim.claim_token_format);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct NeedInfo {
     /// The authorization server that asked.
@@ -25,6 +37,16 @@ pub struct NeedInfo {
 
 /// `request_submitted`: the resource owner must decide. Poll with
 /// [`UmaClient::poll`](crate::UmaClient::poll), or start again from the resource later.
+///
+/// ```no_run
+/// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+/// if let Err(uma_client::Error::RequestSubmitted(pending)) =
+///     uma.get("https://photoz.example.com/albums/1").send().await
+/// {
+///     println!("poll every {:?} s", pending.interval);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct RequestSubmitted {
     /// The authorization server that answered.
@@ -37,6 +59,11 @@ pub struct RequestSubmitted {
 }
 
 /// Claims pushed with an UMA grant request (Grant §3.3.1): a claim token and its format.
+///
+/// ```
+/// let claims = uma_client::PushedClaims::id_token("eyJ…");
+/// assert_eq!(claims.format, uma_client::token::ID_TOKEN_FORMAT);
+/// ```
 #[derive(Debug, Clone)]
 pub struct PushedClaims {
     /// The claim token.
@@ -47,6 +74,11 @@ pub struct PushedClaims {
 
 impl PushedClaims {
     /// An OpenID Connect ID token.
+    ///
+    /// ```
+    /// let claims = uma_client::PushedClaims::id_token("eyJ…");
+    /// assert_eq!(claims.token.as_str(), "eyJ…");
+    /// ```
     pub fn id_token(token: impl Into<ClaimToken>) -> Self {
         Self {
             token: token.into(),
@@ -56,6 +88,18 @@ impl PushedClaims {
 }
 
 /// The future a [`ClaimTokenSource`] returns.
+///
+/// ```
+/// use uma_client::{ClaimTokenFuture, ClaimTokenSource, NeedInfo, PushedClaims};
+///
+/// struct FromSession(String);
+///
+/// impl ClaimTokenSource for FromSession {
+///     fn claim_token<'a>(&'a self, _needed: &'a NeedInfo) -> ClaimTokenFuture<'a> {
+///         Box::pin(async move { Some(PushedClaims::id_token(self.0.as_str())) })
+///     }
+/// }
+/// ```
 pub type ClaimTokenFuture<'a> = Pin<Box<dyn Future<Output = Option<PushedClaims>> + Send + 'a>>;
 
 /// Supplies claims when an authorization server answers `need_info`: given what it needs,
@@ -90,6 +134,21 @@ where
 
 /// A redirect of the requesting party to the claims interaction endpoint (Grant §3.3.2), and
 /// what is needed to check the redirect back (Grant §3.3.3).
+///
+/// ```
+/// use uma_client::{NeedInfo, PermissionTicket};
+///
+/// let needed = NeedInfo {
+///     issuer: "https://as.example.com".into(),
+///     ticket: PermissionTicket::new("t2"),
+///     required_claims: vec![],
+///     redirect_user: None,
+/// };
+/// let interaction = needed
+///     .claims_interaction(Some("https://as.example.com/claims"), "app", "https://app.example/cb")
+///     .unwrap();
+/// assert!(interaction.url.as_str().contains("ticket=t2"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClaimsInteraction {
     /// Where to send the requesting party's browser.
@@ -106,6 +165,19 @@ impl NeedInfo {
     /// The URL to send the requesting party to: `redirect_user` if the server gave one, else
     /// `claims_interaction_endpoint` (from discovery), with `client_id`, `ticket`,
     /// `claims_redirect_uri` and a fresh 128-bit `state` appended to any query it has.
+    ///
+    /// ```
+    /// use uma_client::{NeedInfo, PermissionTicket};
+    ///
+    /// let needed = NeedInfo {
+    ///     issuer: "https://as.example.com".into(),
+    ///     ticket: PermissionTicket::new("t2"),
+    ///     required_claims: vec![],
+    ///     redirect_user: Some("https://as.example.com/rqp_claims?id=7".into()),
+    /// };
+    /// let interaction = needed.claims_interaction(None, "app", "https://app.example/cb").unwrap();
+    /// assert!(interaction.url.as_str().starts_with("https://as.example.com/rqp_claims?id=7&client_id=app&"));
+    /// ```
     pub fn claims_interaction(
         &self,
         claims_interaction_endpoint: Option<&str>,
@@ -144,6 +216,16 @@ impl ClaimsInteraction {
     /// Checks the redirect back to the client (Grant §3.3.3, §5.1): `state` must be exactly the
     /// one sent, an `error` ends the process, and the new `ticket` must differ from the one sent.
     /// Returns the ticket to continue with.
+    ///
+    /// ```
+    /// # use uma_client::{NeedInfo, PermissionTicket};
+    /// # let needed = NeedInfo { issuer: "https://as".into(), ticket: PermissionTicket::new("t2"),
+    /// #     required_claims: vec![], redirect_user: Some("https://as/claims".into()) };
+    /// let interaction = needed.claims_interaction(None, "app", "https://app.example/cb").unwrap();
+    /// let back = format!("https://app.example/cb?ticket=t3&state={}", interaction.state);
+    /// assert_eq!(interaction.ticket_from_redirect(&back).unwrap().as_str(), "t3");
+    /// assert!(interaction.ticket_from_redirect("https://app.example/cb?ticket=t3&state=forged").is_err());
+    /// ```
     pub fn ticket_from_redirect(&self, redirect: &str) -> Result<PermissionTicket> {
         let url = Url::parse(redirect).map_err(|e| Error::Config(format!("bad redirect: {e}")))?;
         let mut state = None;

@@ -9,6 +9,12 @@ use crate::ResourceScope;
 /// Serialized with the spec's `resource_id` and `resource_scopes` and, alongside, Keycloak's `rsid`
 /// and `scopes`, so that enforcers written for either read it; deserialized from either dialect,
 /// the spec's names winning when both are present.
+///
+/// ```
+/// let permission: uma_client::Permission =
+///     serde_json::from_str(r#"{"rsid":"r1","rsname":"Album","scopes":["view"]}"#).unwrap();
+/// assert_eq!(permission.resource_id, "r1");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "WirePermission", into = "WirePermission")]
 pub struct Permission {
@@ -28,6 +34,11 @@ pub struct Permission {
 
 impl Permission {
     /// A permission for `scopes` on `resource_id`, with no times of its own.
+    ///
+    /// ```
+    /// let permission = uma_client::Permission::new("r1", ["view", "print"]);
+    /// assert!(permission.exp.is_none());
+    /// ```
     pub fn new<S: Into<ResourceScope>>(
         resource_id: impl Into<String>,
         scopes: impl IntoIterator<Item = S>,
@@ -43,6 +54,11 @@ impl Permission {
     }
 
     /// Whether this permission covers `scope`.
+    ///
+    /// ```
+    /// let permission = uma_client::Permission::new("r1", ["view"]);
+    /// assert!(permission.has_scope("view") && !permission.has_scope("edit"));
+    /// ```
     pub fn has_scope(&self, scope: &str) -> bool {
         self.resource_scopes.iter().any(|s| s.as_str() == scope)
     }
@@ -100,6 +116,13 @@ impl From<Permission> for WirePermission {
 ///
 /// For an active RPT, `permissions` is present and `scope` absent; an inactive token is just
 /// `{"active": false}`.
+///
+/// ```
+/// let answer: uma_client::Introspection = serde_json::from_str(
+///     r#"{"active":true,"permissions":[{"resource_id":"r1","resource_scopes":["view"]}]}"#,
+/// ).unwrap();
+/// assert!(answer.active && answer.scope.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Introspection {
     /// Whether the token is active.
@@ -138,6 +161,13 @@ pub struct Introspection {
 
 impl Introspection {
     /// The answer for an unknown, expired, revoked or foreign token.
+    ///
+    /// ```
+    /// assert_eq!(
+    ///     serde_json::to_value(uma_client::Introspection::inactive()).unwrap(),
+    ///     serde_json::json!({"active": false})
+    /// );
+    /// ```
     pub fn inactive() -> Self {
         Self::default()
     }

@@ -37,6 +37,14 @@ pub struct UmaMiddleware {
 
 impl UmaMiddleware {
     /// A middleware that obtains RPTs with `client`.
+    ///
+    /// ```no_run
+    /// # fn run(uma: uma_client::UmaClient) {
+    /// let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    ///     .with(uma_client::UmaMiddleware::new(uma))
+    ///     .build();
+    /// # }
+    /// ```
     pub fn new(client: UmaClient) -> Self {
         Self { client }
     }

@@ -8,6 +8,13 @@ use serde::{Deserialize, Serialize};
 use crate::PermissionTicket;
 
 /// An error code. The spec's codes are variants; anything else is kept as [`ErrorCode::Other`].
+///
+/// ```
+/// use uma_client::ErrorCode;
+///
+/// assert_eq!(ErrorCode::from("need_info".to_owned()), ErrorCode::NeedInfo);
+/// assert_eq!(ErrorCode::from("forbidden_by_policy".to_owned()).as_str(), "forbidden_by_policy");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub enum ErrorCode {
@@ -51,6 +58,10 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// The code as it appears on the wire.
+    ///
+    /// ```
+    /// assert_eq!(uma_client::ErrorCode::RequestDenied.as_str(), "request_denied");
+    /// ```
     pub fn as_str(&self) -> &str {
         match self {
             Self::InvalidRequest => "invalid_request",
@@ -117,6 +128,13 @@ impl fmt::Display for ErrorCode {
 
 /// A claim the authorization server needs, in a `need_info` error (Grant §3.3.6). Every member is
 /// optional; `claim_token_format` and `issuer` are arrays.
+///
+/// ```
+/// let claim: uma_client::RequiredClaim = serde_json::from_str(
+///     r#"{"name":"email","claim_token_format":["http://openid.net/specs/openid-connect-core-1_0.html#IDToken"]}"#,
+/// ).unwrap();
+/// assert_eq!(claim.claim_token_format.len(), 1);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RequiredClaim {
     /// Acceptable claim token formats; any one satisfies the server.
@@ -170,6 +188,13 @@ pub struct ErrorResponse {
 
 impl ErrorResponse {
     /// A body with only `error`.
+    ///
+    /// ```
+    /// use uma_client::{ErrorCode, ErrorResponse};
+    ///
+    /// let body = ErrorResponse::new(ErrorCode::InvalidGrant);
+    /// assert_eq!(serde_json::to_value(&body).unwrap(), serde_json::json!({"error": "invalid_grant"}));
+    /// ```
     pub fn new(error: ErrorCode) -> Self {
         Self {
             error,
@@ -183,6 +208,13 @@ impl ErrorResponse {
     }
 
     /// Adds `error_description`.
+    ///
+    /// ```
+    /// use uma_client::{ErrorCode, ErrorResponse};
+    ///
+    /// let body = ErrorResponse::new(ErrorCode::InvalidScope).with_description("no such scope");
+    /// assert_eq!(body.to_string(), "invalid_scope: no such scope");
+    /// ```
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
         self.error_description = Some(description.into());
         self

@@ -74,6 +74,11 @@ struct CachedPat {
 }
 
 /// Builds a [`ProtectionClient`].
+///
+/// ```
+/// let builder: uma_client::ProtectionClientBuilder =
+///     uma_client::ProtectionClient::builder("https://as.example.com");
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct ProtectionClientBuilder {
@@ -85,6 +90,15 @@ pub struct ProtectionClientBuilder {
 
 impl ProtectionClient {
     /// Starts building a client for the authorization server whose issuer is `issuer`.
+    ///
+    /// ```
+    /// use uma_client::{ClientCredentials, ProtectionClient};
+    ///
+    /// let protection = ProtectionClient::builder("https://as.example.com")
+    ///     .credentials(ClientCredentials::new("photoz", "secret"))
+    ///     .build()?;
+    /// # Ok::<(), uma_client::Error>(())
+    /// ```
     pub fn builder(issuer: impl Into<String>) -> ProtectionClientBuilder {
         ProtectionClientBuilder {
             issuer: issuer.into(),
@@ -95,11 +109,25 @@ impl ProtectionClient {
     }
 
     /// The issuer this client talks to.
+    ///
+    /// ```
+    /// # let protection = uma_client::ProtectionClient::builder("https://as.example.com")
+    /// #     .credentials(uma_client::ClientCredentials::new("photoz", "secret")).build()?;
+    /// assert_eq!(protection.issuer(), "https://as.example.com");
+    /// # Ok::<(), uma_client::Error>(())
+    /// ```
     pub fn issuer(&self) -> &str {
         &self.inner.issuer
     }
 
     /// The discovery document, fetched once.
+    ///
+    /// ```no_run
+    /// # async fn run(protection: uma_client::ProtectionClient) -> uma_client::Result<()> {
+    /// let document = protection.discovery().await?;
+    /// println!("{:?}", document.permission_endpoint);
+    /// # Ok(()) }
+    /// ```
     pub async fn discovery(&self) -> Result<Arc<DiscoveryDocument>> {
         self.inner
             .discovery
@@ -113,6 +141,12 @@ impl ProtectionClient {
     }
 
     /// A valid PAT: the cached one, or a new one from the token endpoint.
+    ///
+    /// ```no_run
+    /// # async fn run(protection: uma_client::ProtectionClient) -> uma_client::Result<()> {
+    /// let pat = protection.pat().await?; // cached until shortly before it expires
+    /// # Ok(()) }
+    /// ```
     pub async fn pat(&self) -> Result<Pat> {
         if let Some(pat) = self.cached_pat() {
             return Ok(pat);
@@ -185,6 +219,16 @@ impl ProtectionClient {
     }
 
     /// Registers a resource (FedAuthz §3.2.1) and returns its `_id`.
+    ///
+    /// ```no_run
+    /// use uma_client::ResourceDescription;
+    ///
+    /// # async fn run(protection: uma_client::ProtectionClient) -> uma_client::Result<()> {
+    /// let id = protection
+    ///     .create_resource(&ResourceDescription::new(["view", "edit"]).name("Holiday").owner("alice"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn create_resource(&self, description: &ResourceDescription) -> Result<String> {
         const ENDPOINT: &str = "resource registration endpoint";
         let response = self
@@ -206,6 +250,13 @@ impl ProtectionClient {
     }
 
     /// Reads a registered resource (FedAuthz §3.2.2).
+    ///
+    /// ```no_run
+    /// # async fn run(protection: uma_client::ProtectionClient) -> uma_client::Result<()> {
+    /// let resource = protection.read_resource("KX3A-39WE").await?;
+    /// println!("{:?} has scopes {:?}", resource.description.name, resource.description.resource_scopes);
+    /// # Ok(()) }
+    /// ```
     pub async fn read_resource(&self, id: &str) -> Result<RegisteredResource> {
         const ENDPOINT: &str = "resource registration endpoint";
         let response = self
@@ -218,6 +269,17 @@ impl ProtectionClient {
     }
 
     /// Replaces a resource's description (FedAuthz §3.2.3).
+    ///
+    /// ```no_run
+    /// use uma_client::ResourceDescription;
+    ///
+    /// # async fn run(protection: uma_client::ProtectionClient) -> uma_client::Result<()> {
+    /// // A complete replacement (FedAuthz §3.2.3): what is left out is gone.
+    /// protection
+    ///     .update_resource("KX3A-39WE", &ResourceDescription::new(["view"]).name("Renamed").owner("alice"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn update_resource(&self, id: &str, description: &ResourceDescription) -> Result<()> {
         const ENDPOINT: &str = "resource registration endpoint";
         let response = self
@@ -232,6 +294,12 @@ impl ProtectionClient {
     }
 
     /// Deregisters a resource (FedAuthz §3.2.4).
+    ///
+    /// ```no_run
+    /// # async fn run(protection: uma_client::ProtectionClient) -> uma_client::Result<()> {
+    /// protection.delete_resource("KX3A-39WE").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_resource(&self, id: &str) -> Result<()> {
         const ENDPOINT: &str = "resource registration endpoint";
         let response = self
@@ -249,6 +317,14 @@ impl ProtectionClient {
     }
 
     /// Lists the `_id`s of the resources this PAT may see (FedAuthz §3.2.5).
+    ///
+    /// ```no_run
+    /// # async fn run(protection: uma_client::ProtectionClient) -> uma_client::Result<()> {
+    /// for id in protection.list_resources().await? {
+    ///     println!("{id}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn list_resources(&self) -> Result<Vec<String>> {
         const ENDPOINT: &str = "resource registration endpoint";
         let response = self
@@ -261,6 +337,12 @@ impl ProtectionClient {
 
     /// The `_id`s of the resources with exactly this name, using the list filter `name` that
     /// uma-rs's and Keycloak's servers support.
+    ///
+    /// ```no_run
+    /// # async fn run(protection: uma_client::ProtectionClient) -> uma_client::Result<()> {
+    /// let ids = protection.find_resources_by_name("alice: Holiday").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn find_resources_by_name(&self, name: &str) -> Result<Vec<String>> {
         const ENDPOINT: &str = "resource registration endpoint";
         let response = self
@@ -274,6 +356,19 @@ impl ProtectionClient {
     }
 
     /// Requests a permission ticket for these permissions (FedAuthz §4).
+    ///
+    /// ```no_run
+    /// use uma_client::PermissionRequest;
+    ///
+    /// # async fn run(protection: uma_client::ProtectionClient) -> uma_client::Result<()> {
+    /// let ticket = protection
+    ///     .request_permissions(vec![
+    ///         PermissionRequest::new("KX3A-39WE", ["view"]),
+    ///         PermissionRequest::new("9UQU-DUWW", ["view", "print"]),
+    ///     ])
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn request_permissions(
         &self,
         permissions: Vec<PermissionRequest>,
@@ -294,6 +389,19 @@ impl ProtectionClient {
 
     /// Introspects an RPT (FedAuthz §5). An unknown, expired or foreign token is not an error:
     /// it comes back with `active: false`.
+    ///
+    /// ```no_run
+    /// use uma_client::Rpt;
+    ///
+    /// # async fn run(protection: uma_client::ProtectionClient) -> uma_client::Result<()> {
+    /// let introspection = protection.introspect(&Rpt::new("the RPT from a request")).await?;
+    /// if introspection.active {
+    ///     for permission in introspection.permissions.unwrap_or_default() {
+    ///         println!("{}: {:?}", permission.resource_id, permission.resource_scopes);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn introspect(&self, rpt: &Rpt) -> Result<Introspection> {
         const ENDPOINT: &str = "introspection endpoint";
         let response = self
@@ -321,12 +429,26 @@ fn resource_url(endpoint: &str, id: &str) -> Result<url::Url> {
 impl ProtectionClientBuilder {
     /// The resource server's client credentials, used to obtain PATs (by `client_credentials`,
     /// renewed before they expire). This or [`pat`](Self::pat) is required.
+    ///
+    /// ```
+    /// use uma_client::{ClientCredentials, ProtectionClient};
+    ///
+    /// let builder = ProtectionClient::builder("https://as.example.com")
+    ///     .credentials(ClientCredentials::new("photoz", "secret").post());
+    /// ```
     pub fn credentials(mut self, credentials: ClientCredentials) -> Self {
         self.pat_source = Some(PatSource::Credentials(credentials));
         self
     }
 
     /// A PAT obtained elsewhere, used as it is and never renewed.
+    ///
+    /// ```
+    /// use uma_client::{Pat, ProtectionClient};
+    ///
+    /// let builder = ProtectionClient::builder("https://as.example.com")
+    ///     .pat(Pat::new("a PAT from the owner's authorization"));
+    /// ```
     pub fn pat(mut self, pat: Pat) -> Self {
         self.pat_source = Some(PatSource::Fixed(pat));
         self
@@ -334,18 +456,38 @@ impl ProtectionClientBuilder {
 
     /// Uses this `reqwest::Client`. Its own timeout and redirect settings then apply; the default
     /// client follows no redirects and gives up after the [`timeout`](Self::timeout).
+    ///
+    /// ```
+    /// let http = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()
+    ///     .unwrap();
+    /// let builder = uma_client::ProtectionClient::builder("https://as.example.com").http_client(http);
+    /// ```
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
     }
 
     /// The timeout of each call to the authorization server (default 10 s).
+    ///
+    /// ```
+    /// let builder = uma_client::ProtectionClient::builder("https://as.example.com")
+    ///     .timeout(std::time::Duration::from_secs(2));
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Builds the client; fails if the credentials are missing or the issuer is not a URL.
+    ///
+    /// ```
+    /// use uma_client::ProtectionClient;
+    ///
+    /// assert!(ProtectionClient::builder("https://as.example.com").build().is_err(), "no credentials");
+    /// assert!(ProtectionClient::builder("not a url").pat("x".into()).build().is_err());
+    /// ```
     pub fn build(self) -> Result<ProtectionClient> {
         let pat_source = self
             .pat_source

@@ -9,17 +9,32 @@ use serde::{Deserialize, Serialize};
 ///
 /// Serialized as a string, as the spec spells it; deserialized from a string or from Keycloak's
 /// `{"name": "view", ...}` object.
+///
+/// ```
+/// let scopes: Vec<uma_client::ResourceScope> =
+///     serde_json::from_str(r#"["view", {"id": "s2", "name": "edit"}]"#).unwrap();
+/// assert_eq!(scopes, ["view", "edit"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct ResourceScope(String);
 
 impl ResourceScope {
     /// A scope named `name`.
+    ///
+    /// ```
+    /// let scope = uma_client::ResourceScope::new("http://photoz.example.com/dev/scopes/print");
+    /// assert_eq!(scope.to_string(), "http://photoz.example.com/dev/scopes/print");
+    /// ```
     pub fn new(name: impl Into<String>) -> Self {
         Self(name.into())
     }
 
     /// The scope's identifier.
+    ///
+    /// ```
+    /// assert_eq!(uma_client::ResourceScope::from("view").as_str(), "view");
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -150,6 +165,11 @@ pub struct ResourceDescription {
 
 impl ResourceDescription {
     /// A description with these scopes and nothing else.
+    ///
+    /// ```
+    /// let description = uma_client::ResourceDescription::new(["view", "edit"]);
+    /// assert_eq!(description.resource_scopes.len(), 2);
+    /// ```
     pub fn new<S: Into<ResourceScope>>(scopes: impl IntoIterator<Item = S>) -> Self {
         Self {
             resource_scopes: scopes.into_iter().map(Into::into).collect(),
@@ -162,24 +182,46 @@ impl ResourceDescription {
     }
 
     /// Sets the human-readable name.
+    ///
+    /// ```
+    /// let description = uma_client::ResourceDescription::new(["view"]).name("Photo Album");
+    /// assert_eq!(description.name.as_deref(), Some("Photo Album"));
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
 
     /// Sets the resource type.
+    ///
+    /// ```
+    /// let description = uma_client::ResourceDescription::new(["view"])
+    ///     .resource_type("http://www.example.com/rsrcs/photoalbum");
+    /// assert!(serde_json::to_value(&description).unwrap().get("type").is_some());
+    /// ```
     pub fn resource_type(mut self, resource_type: impl Into<String>) -> Self {
         self.resource_type = Some(resource_type.into());
         self
     }
 
     /// Sets the human-readable description.
+    ///
+    /// ```
+    /// let description = uma_client::ResourceDescription::new(["view"])
+    ///     .description("Collection of digital photographs");
+    /// assert!(description.description.is_some());
+    /// ```
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
     }
 
     /// Registers the resource for this owner (Keycloak's `owner` field).
+    ///
+    /// ```
+    /// let description = uma_client::ResourceDescription::new(["view"]).owner("alice");
+    /// assert_eq!(serde_json::to_value(&description).unwrap()["owner"], "alice");
+    /// ```
     pub fn owner(mut self, owner: impl Into<String>) -> Self {
         self.owner = Some(owner.into());
         self
@@ -187,6 +229,12 @@ impl ResourceDescription {
 }
 
 /// A registered resource as read back (FedAuthz §3.2.2): its description plus `_id`.
+///
+/// ```
+/// let read: uma_client::RegisteredResource =
+///     serde_json::from_str(r#"{"_id":"KX3A-39WE","resource_scopes":["view"],"name":"Album"}"#).unwrap();
+/// assert_eq!(read.id, "KX3A-39WE");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisteredResource {
     /// The identifier the authorization server assigned.
@@ -198,6 +246,11 @@ pub struct RegisteredResource {
 }
 
 /// The body of a successful create or update (FedAuthz §3.2.1, §3.2.3).
+///
+/// ```
+/// let created: uma_client::ResourceRegistration = serde_json::from_str(r#"{"_id":"KX3A-39WE"}"#).unwrap();
+/// assert_eq!(created.id, "KX3A-39WE");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceRegistration {
     /// The identifier the authorization server assigned.

@@ -11,6 +11,14 @@ use crate::{ClientSecret, Error, ErrorResponse, Result};
 pub(crate) const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// How a client proves who it is at the token endpoint (RFC 6749 §2.3.1).
+///
+/// ```
+/// use uma_client::ClientCredentials;
+///
+/// let basic = ClientCredentials::new("photoz", "secret");
+/// let posted = ClientCredentials::new("photoz", "secret").post();
+/// assert!(!format!("{posted:?}").contains("secret\""), "the secret is redacted");
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientCredentials {
     /// The client identifier.
@@ -22,6 +30,13 @@ pub struct ClientCredentials {
 }
 
 /// Where the client credentials go.
+///
+/// ```
+/// use uma_client::{AuthMethod, ClientCredentials};
+///
+/// assert_eq!(ClientCredentials::new("a", "s").method, AuthMethod::ClientSecretBasic);
+/// assert_eq!(ClientCredentials::new("a", "s").post().method, AuthMethod::ClientSecretPost);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthMethod {
     /// `client_secret_basic`: an `Authorization: Basic` header.
@@ -33,6 +48,11 @@ pub enum AuthMethod {
 
 impl ClientCredentials {
     /// Credentials sent with `client_secret_basic`.
+    ///
+    /// ```
+    /// let credentials = uma_client::ClientCredentials::new("photoz", "secret");
+    /// assert_eq!(credentials.client_id, "photoz");
+    /// ```
     pub fn new(client_id: impl Into<String>, client_secret: impl Into<ClientSecret>) -> Self {
         Self {
             client_id: client_id.into(),
@@ -42,6 +62,11 @@ impl ClientCredentials {
     }
 
     /// Sends the credentials with `client_secret_post` instead.
+    ///
+    /// ```
+    /// let credentials = uma_client::ClientCredentials::new("photoz", "secret").post();
+    /// assert_eq!(credentials.method, uma_client::AuthMethod::ClientSecretPost);
+    /// ```
     pub fn post(mut self) -> Self {
         self.method = AuthMethod::ClientSecretPost;
         self
