@@ -32,6 +32,7 @@ mod discovery;
 mod error;
 mod introspection;
 mod keys;
+mod owner;
 mod password;
 mod permission;
 mod policy;
@@ -95,6 +96,15 @@ fn routes(state: AppState) -> Router {
         .route(paths::JWKS, only("GET", get(discovery::jwks)))
         .route(paths::REVOCATION, only("POST", post(token::revoke)))
         .route(paths::POLICY, only("GET", get(policy::list)))
+        .route(paths::REQUESTS, only("GET", get(owner::list)))
+        .route(
+            &format!("{}/{{id}}/approve", paths::REQUESTS),
+            only("POST", post(owner::approve)),
+        )
+        .route(
+            &format!("{}/{{id}}/deny", paths::REQUESTS),
+            only("POST", post(owner::deny)),
+        )
         .route(
             &format!("{}/{{id}}", paths::POLICY),
             only(

@@ -80,6 +80,12 @@ impl From<Policy> for PolicyOutput {
 #[derive(Debug)]
 pub(crate) struct Owner(String);
 
+impl Owner {
+    pub(crate) fn name(&self) -> &str {
+        &self.0
+    }
+}
+
 impl FromRequestParts<AppState> for Owner {
     type Rejection = ApiError;
 

@@ -170,6 +170,7 @@ pub(crate) struct Inner {
     pub(crate) lifetimes: Lifetimes,
     pub(crate) rpt_format: RptFormat,
     pub(crate) password_grant: bool,
+    pub(crate) approval_poll_interval: Duration,
     pub(crate) max_body_bytes: usize,
 }
 
@@ -233,6 +234,7 @@ pub(crate) mod paths {
     pub(crate) const JWKS: &str = "/jwks";
     pub(crate) const REVOCATION: &str = "/revoke";
     pub(crate) const POLICY: &str = "/policy";
+    pub(crate) const REQUESTS: &str = "/requests";
 }
 
 /// An UMA 2.0 authorization server, ready to serve.
@@ -273,6 +275,7 @@ pub struct AuthorizationServerBuilder {
     lifetimes: Lifetimes,
     rpt_format: RptFormat,
     password_grant: bool,
+    approval_poll_interval: Duration,
     max_body_bytes: usize,
 }
 
@@ -305,6 +308,7 @@ impl AuthorizationServer {
             },
             rpt_format: RptFormat::Jwt,
             password_grant: false,
+            approval_poll_interval: Duration::from_secs(5),
             max_body_bytes: 64 * 1024,
         }
     }
@@ -468,6 +472,13 @@ impl AuthorizationServerBuilder {
         self
     }
 
+    /// The `interval` of a `request_submitted` answer: how long a client should wait between
+    /// polls while the owner decides (default 5 s).
+    pub fn approval_poll_interval(mut self, interval: Duration) -> Self {
+        self.approval_poll_interval = interval;
+        self
+    }
+
     /// How long refresh tokens stay valid (default 1 day).
     pub fn refresh_token_lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetimes.refresh_token = lifetime;
@@ -591,6 +602,7 @@ impl AuthorizationServerBuilder {
                 lifetimes: self.lifetimes,
                 rpt_format: self.rpt_format,
                 password_grant: self.password_grant,
+                approval_poll_interval: self.approval_poll_interval,
                 max_body_bytes: self.max_body_bytes,
             })),
         })

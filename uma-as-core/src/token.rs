@@ -540,6 +540,7 @@ async fn uma_grant(
     let now = now();
     let mut permissions = Vec::with_capacity(resources.len());
     let mut wants_a_user = false;
+    let mut ungranted: Vec<(&Resource, &BTreeSet<String>)> = Vec::new();
     for ((resource, _), requested) in resources.iter().zip(&per_resource) {
         let policies = state.store.policies_for(&resource.id).await?;
         match granted_scopes(resource, requested, &policies, &party, now) {
@@ -548,10 +549,13 @@ async fn uma_grant(
                 permission.resource_name = resource.description.name.clone();
                 permissions.push(permission);
             }
-            _ => wants_a_user |= policies.iter().any(Policy::names_users),
+            _ => {
+                wants_a_user |= policies.iter().any(Policy::names_users);
+                ungranted.push((resource, requested));
+            }
         }
     }
-    if permissions.len() < resources.len() {
+    if !ungranted.is_empty() {
         // A party the server cannot tell from its client, before a policy that names people:
         // ask who it is (Grant §3.3.6 need_info), with a new ticket for the same permissions.
         if wants_a_user && user.is_none() {
@@ -563,6 +567,30 @@ async fn uma_grant(
             )
             .await?;
             return Err(need_info(state, ticket));
+        }
+        // Resources whose owner asked to be asked: put the request to them.
+        if ungranted
+            .iter()
+            .all(|(r, _)| r.description.owner_managed_access == Some(true))
+            && crate::owner::submit(state, &ungranted, &party_id, &caller.client_id).await?
+        {
+            let ticket = crate::permission::issue_ticket(
+                state,
+                ticket.permissions,
+                ticket.owner,
+                ticket.resource_server,
+            )
+            .await?;
+            let interval = state.approval_poll_interval.as_secs();
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::RequestSubmitted,
+                "the resource owner has been asked",
+            )
+            .with_uma(|body| {
+                body.ticket = Some(ticket);
+                body.interval = Some(interval);
+            }));
         }
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

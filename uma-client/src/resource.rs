@@ -161,6 +161,14 @@ pub struct ResourceDescription {
         skip_serializing_if = "Option::is_none"
     )]
     pub owner: Option<String>,
+    /// Keycloak's extension: when `true`, a request that no policy grants is put to the owner
+    /// (`request_submitted`) instead of being denied.
+    #[serde(
+        rename = "ownerManagedAccess",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub owner_managed_access: Option<bool>,
 }
 
 impl ResourceDescription {
@@ -178,6 +186,7 @@ impl ResourceDescription {
             name: None,
             resource_type: None,
             owner: None,
+            owner_managed_access: None,
         }
     }
 
@@ -213,6 +222,17 @@ impl ResourceDescription {
     /// ```
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
+        self
+    }
+
+    /// Asks the owner about requests no policy grants (Keycloak's `ownerManagedAccess`).
+    ///
+    /// ```
+    /// let description = uma_client::ResourceDescription::new(["view"]).owner_managed_access(true);
+    /// assert_eq!(serde_json::to_value(&description).unwrap()["ownerManagedAccess"], true);
+    /// ```
+    pub fn owner_managed_access(mut self, ask: bool) -> Self {
+        self.owner_managed_access = Some(ask);
         self
     }
 

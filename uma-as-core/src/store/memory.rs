@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::{Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord};
+use super::{PendingRequest, Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord};
 use crate::secret::TokenHash;
 use crate::time::now;
 
@@ -27,6 +27,7 @@ struct State {
     tickets: HashMap<TokenHash, Ticket>,
     tokens: HashMap<TokenHash, TokenRecord>,
     signing_keys: Vec<SigningKey>,
+    requests: Vec<PendingRequest>,
     writes_since_purge: usize,
 }
 
@@ -156,6 +157,45 @@ impl Store for MemoryStore {
 
     async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError> {
         Ok(self.lock().tokens.remove(hash).is_some())
+    }
+
+    async fn put_request_if_absent(
+        &self,
+        request: PendingRequest,
+    ) -> Result<PendingRequest, StoreError> {
+        let mut state = self.lock();
+        let same = |r: &&PendingRequest| {
+            r.resource_id == request.resource_id
+                && r.party == request.party
+                && r.scopes == request.scopes
+        };
+        if let Some(existing) = state.requests.iter().find(same) {
+            return Ok(existing.clone());
+        }
+        state.requests.push(request.clone());
+        Ok(request)
+    }
+
+    async fn update_request(&self, request: PendingRequest) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if let Some(existing) = state.requests.iter_mut().find(|r| r.id == request.id) {
+            *existing = request;
+        }
+        Ok(())
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
+        Ok(self.lock().requests.iter().find(|r| r.id == id).cloned())
+    }
+
+    async fn requests_of(&self, owner: &str) -> Result<Vec<PendingRequest>, StoreError> {
+        Ok(self
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| r.owner == owner)
+            .cloned()
+            .collect())
     }
 
     async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError> {

@@ -119,6 +119,39 @@ pub struct TokenRecord {
     pub expires_at: u64,
 }
 
+/// A request that no policy granted, put to the resource owner (owner-managed access).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRequest {
+    /// The request's identifier.
+    pub id: String,
+    /// The owner who decides.
+    pub owner: String,
+    /// The resource asked for.
+    pub resource_id: String,
+    /// The requesting party.
+    pub party: String,
+    /// The client it asked through.
+    pub client_id: String,
+    /// The scopes asked for, sorted: with `resource_id` and `party`, what makes requests the same.
+    pub scopes: Vec<String>,
+    /// Where the decision stands.
+    pub status: RequestStatus,
+    /// When it was first asked, seconds since the epoch.
+    pub created_at: u64,
+}
+
+/// The owner's decision on a [`PendingRequest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestStatus {
+    /// Not decided yet.
+    Pending,
+    /// Approved; a policy now grants what was approved.
+    Approved,
+    /// Denied.
+    Denied,
+}
+
 /// A storage failure. The server answers it with `500 server_error` and changes nothing else.
 #[derive(Debug, thiserror::Error)]
 #[error("storage failed: {0}")]
@@ -161,6 +194,19 @@ pub trait Store: Send + Sync + 'static {
     async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
     /// Deletes a token (revocation); `false` if there was none.
     async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError>;
+
+    /// Stores `request` unless one for the same resource, party and scopes exists; returns the
+    /// one stored, so that repeated requests coalesce into one (atomically, across replicas).
+    async fn put_request_if_absent(
+        &self,
+        request: PendingRequest,
+    ) -> Result<PendingRequest, StoreError>;
+    /// Replaces a request (its decision).
+    async fn update_request(&self, request: PendingRequest) -> Result<(), StoreError>;
+    /// The request with this id.
+    async fn request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError>;
+    /// The requests put to an owner, oldest first.
+    async fn requests_of(&self, owner: &str) -> Result<Vec<PendingRequest>, StoreError>;
 
     /// Inserts a signing key, or replaces the one with the same `kid`.
     async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError>;

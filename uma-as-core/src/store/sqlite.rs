@@ -15,7 +15,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord};
+use super::{PendingRequest, Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord};
 use crate::secret::TokenHash;
 use crate::time::now;
 
@@ -417,6 +417,68 @@ impl Store for SqliteStore {
             .write("DELETE FROM tokens WHERE hash = ?1", vec![hash(key)], false)
             .await?;
         Ok(outcome.rows_affected > 0)
+    }
+
+    async fn put_request_if_absent(
+        &self,
+        request: PendingRequest,
+    ) -> Result<PendingRequest, StoreError> {
+        let scopes_key = request.scopes.join(" ");
+        // The unique key makes the insert a no-op for a request already asked: one row, whatever
+        // the number of replicas racing.
+        self.write(
+            "INSERT INTO pending_requests (id, owner, resource_id, party, scopes_key, created_at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (resource_id, party, scopes_key) DO NOTHING",
+            vec![
+                text(&request.id),
+                text(&request.owner),
+                text(&request.resource_id),
+                text(&request.party),
+                text(&scopes_key),
+                Bind::Int(request.created_at as i64),
+                Bind::Text(to_json(&request)?),
+            ],
+            false,
+        )
+        .await?;
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT body FROM pending_requests WHERE resource_id = ?1 AND party = ?2 AND scopes_key = ?3",
+        )
+        .bind(&request.resource_id)
+        .bind(&request.party)
+        .bind(&scopes_key)
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(failed)?;
+        row.map(|(body,)| from_json(&body))
+            .transpose()?
+            .ok_or_else(|| StoreError("a pending request vanished".to_owned()))
+    }
+
+    async fn update_request(&self, request: PendingRequest) -> Result<(), StoreError> {
+        self.write(
+            "UPDATE pending_requests SET body = ?2 WHERE id = ?1",
+            vec![text(&request.id), Bind::Text(to_json(&request)?)],
+            false,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
+        self.one("SELECT body FROM pending_requests WHERE id = ?1", id)
+            .await
+    }
+
+    async fn requests_of(&self, owner: &str) -> Result<Vec<PendingRequest>, StoreError> {
+        self.all(
+            sqlx::query_as(
+                "SELECT body FROM pending_requests WHERE owner = ?1 ORDER BY created_at, id",
+            )
+            .bind(owner),
+        )
+        .await
     }
 
     async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError> {

@@ -224,3 +224,53 @@ async fn a_failing_write_does_not_fail_the_writes_committed_with_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn repeated_requests_coalesce_into_one() {
+    for (store, _db) in stores().await {
+        let request = |id: &str, scopes: &[&str]| PendingRequest {
+            id: id.into(),
+            owner: "alice".into(),
+            resource_id: "r1".into(),
+            party: "bob".into(),
+            client_id: "app".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            status: RequestStatus::Pending,
+            created_at: 1,
+        };
+        let first = store
+            .put_request_if_absent(request("q1", &["view"]))
+            .await
+            .unwrap();
+        let again = store
+            .put_request_if_absent(request("q2", &["view"]))
+            .await
+            .unwrap();
+        assert_eq!(again.id, "q1");
+        let other = store
+            .put_request_if_absent(request("q3", &["edit", "view"]))
+            .await
+            .unwrap();
+        assert_eq!(other.id, "q3");
+        store
+            .update_request(PendingRequest {
+                status: RequestStatus::Denied,
+                ..first
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            store.request("q1").await.unwrap().unwrap().status,
+            RequestStatus::Denied
+        );
+        let ids: Vec<String> = store
+            .requests_of("alice")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, ["q1", "q3"]);
+        assert!(store.requests_of("bob").await.unwrap().is_empty());
+    }
+}

@@ -1,0 +1,202 @@
+//! Owner-managed access: a request no policy grants is put to the owner; the client polls with
+//! each new ticket; the owner's approval (a policy) or denial decides. End to end over loopback.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use http::StatusCode;
+use serde_json::{Value, json};
+use support::{CLIENT_ID, CLIENT_SECRET, RS_ID, RS_SECRET};
+use uma_as_core::{AuthorizationServer, ClientConfig, RunningServer};
+use uma_client::{
+    ClientCredentials, Error, GrantAuth, ProtectionClient, ResourceDescription, UmaClient,
+};
+
+struct Setup {
+    server: RunningServer,
+    album_url: String,
+}
+
+async fn setup() -> Setup {
+    let server = AuthorizationServer::builder()
+        .client(ClientConfig::new(RS_ID, RS_SECRET))
+        .client(ClientConfig::new(CLIENT_ID, CLIENT_SECRET))
+        .user("alice")
+        .user("bob")
+        .user("carol")
+        .approval_poll_interval(Duration::ZERO)
+        .spawn()
+        .await
+        .unwrap();
+    let protection = ProtectionClient::builder(server.issuer())
+        .credentials(ClientCredentials::new(RS_ID, RS_SECRET))
+        .build()
+        .unwrap();
+    let resource_id = protection
+        .create_resource(
+            &ResourceDescription::new(["view", "edit"])
+                .name("Alice's album")
+                .owner("alice")
+                .owner_managed_access(true),
+        )
+        .await
+        .unwrap();
+    let (_, album_url) = support::serve_album(server.issuer(), protection, &resource_id).await;
+    Setup { server, album_url }
+}
+
+async fn client(setup: &Setup, user: &str) -> UmaClient {
+    UmaClient::builder()
+        .trust(setup.server.issuer())
+        .auth(GrantAuth::Bearer(
+            setup.server.access_token(user, CLIENT_ID).await.unwrap(),
+        ))
+        .build()
+        .unwrap()
+}
+
+async fn owner_call(setup: &Setup, method: reqwest::Method, path: &str) -> (StatusCode, Value) {
+    let alice = setup.server.access_token("alice", CLIENT_ID).await.unwrap();
+    let response = reqwest::Client::new()
+        .request(method, format!("{}{path}", setup.server.issuer()))
+        .bearer_auth(alice.as_str())
+        .send()
+        .await
+        .unwrap();
+    (
+        response.status(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_owner_approves_and_the_polling_client_gets_in() {
+    let setup = setup().await;
+    let bob = client(&setup, "bob").await;
+    let pending = match bob.get(&setup.album_url).send().await.unwrap_err() {
+        Error::RequestSubmitted(pending) => *pending,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(pending.interval, Some(0));
+    assert!(pending.ticket.is_some());
+
+    // Asking again coalesces into the same request.
+    assert!(matches!(
+        bob.get(&setup.album_url).send().await,
+        Err(Error::RequestSubmitted(_))
+    ));
+    let (status, requests) = owner_call(&setup, reqwest::Method::GET, "/requests").await;
+    assert_eq!(status, StatusCode::OK);
+    let requests = requests.as_array().unwrap().clone();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["party"], "bob");
+    assert_eq!(requests[0]["scopes"], json!(["view"]));
+    assert_eq!(requests[0]["status"], "pending");
+
+    // A poll before the decision: request_submitted again, with yet another ticket.
+    let still = match bob.poll(pending.clone(), Instant::now()).await {
+        Err(Error::RequestSubmitted(still)) => *still,
+        other => panic!("{other:?}"),
+    };
+    let repoll = match bob
+        .redeem(
+            setup.server.issuer(),
+            &uma_client::UmaGrantRequest::new(still.ticket.clone().unwrap()),
+        )
+        .await
+    {
+        Err(Error::RequestSubmitted(next)) => *next,
+        other => panic!("{other:?}"),
+    };
+    assert_ne!(repoll.ticket, still.ticket);
+
+    // Alice approves; Bob's next poll gets the RPT, and the approval is a policy from now on.
+    let id = requests[0]["id"].as_str().unwrap();
+    let (status, approved) = owner_call(
+        &setup,
+        reqwest::Method::POST,
+        &format!("/requests/{id}/approve"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(approved["request"]["status"], "approved");
+    let token = bob
+        .poll(repoll, Instant::now() + Duration::from_secs(10))
+        .await
+        .unwrap();
+    let album = reqwest::Client::new()
+        .get(&setup.album_url)
+        .bearer_auth(token.access_token.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(album.status(), StatusCode::OK);
+    let again = client(&setup, "bob").await;
+    assert_eq!(
+        again.get(&setup.album_url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_owner_denies_and_the_request_is_denied() {
+    let setup = setup().await;
+    let carol = client(&setup, "carol").await;
+    let Err(Error::RequestSubmitted(pending)) = carol.get(&setup.album_url).send().await else {
+        panic!("expected request_submitted");
+    };
+    let (_, requests) = owner_call(&setup, reqwest::Method::GET, "/requests").await;
+    let id = requests[0]["id"].as_str().unwrap().to_owned();
+    let (status, denied) = owner_call(
+        &setup,
+        reqwest::Method::POST,
+        &format!("/requests/{id}/deny"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(denied["status"], "denied");
+    assert!(matches!(
+        carol
+            .poll(*pending, Instant::now() + Duration::from_secs(10))
+            .await,
+        Err(Error::RequestDenied { .. })
+    ));
+    // Asking again does not bother the owner again.
+    assert!(matches!(
+        carol.get(&setup.album_url).send().await,
+        Err(Error::RequestDenied { .. })
+    ));
+}
+
+#[tokio::test]
+async fn only_the_owner_decides() {
+    let setup = setup().await;
+    let bob = client(&setup, "bob").await;
+    let _ = bob.get(&setup.album_url).send().await;
+    let (_, requests) = owner_call(&setup, reqwest::Method::GET, "/requests").await;
+    let id = requests[0]["id"].as_str().unwrap().to_owned();
+    let bob_token = setup.server.access_token("bob", CLIENT_ID).await.unwrap();
+    for path in [
+        format!("/requests/{id}/approve"),
+        format!("/requests/{id}/deny"),
+    ] {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", setup.server.issuer()))
+            .bearer_auth(bob_token.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+    let listed: Value = reqwest::Client::new()
+        .get(format!("{}/requests", setup.server.issuer()))
+        .bearer_auth(bob_token.as_str())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, json!([]));
+}

@@ -1,0 +1,165 @@
+//! Owner-managed access: requests no policy grants are put to the resource owner, who approves
+//! (which makes a policy) or denies them through the owner API at `{issuer}/requests`.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+use crate::error::ApiError;
+use crate::policy::Owner;
+use crate::secret;
+use crate::server::AppState;
+use crate::store::{PendingRequest, Policy, RequestStatus, Resource, StoreError};
+use crate::time::now;
+
+/// Puts the request for each resource to its owner, coalescing with the same request asked
+/// before. `true` while any is undecided; `false` once one was denied (or approved for fewer
+/// scopes than asked, which did not grant it).
+pub(crate) async fn submit(
+    state: &AppState,
+    ungranted: &[(&Resource, &BTreeSet<String>)],
+    party: &str,
+    client_id: &str,
+) -> Result<bool, StoreError> {
+    let mut pending = false;
+    for (resource, scopes) in ungranted {
+        let request = state
+            .store
+            .put_request_if_absent(PendingRequest {
+                id: secret::new_id(),
+                owner: resource.owner.clone(),
+                resource_id: resource.id.clone(),
+                party: party.to_owned(),
+                client_id: client_id.to_owned(),
+                scopes: scopes.iter().cloned().collect(),
+                status: RequestStatus::Pending,
+                created_at: now(),
+            })
+            .await?;
+        match request.status {
+            RequestStatus::Pending => pending = true,
+            RequestStatus::Approved | RequestStatus::Denied => return Ok(false),
+        }
+    }
+    Ok(pending)
+}
+
+/// A request as the owner API shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct RequestView {
+    id: String,
+    resource_id: String,
+    party: String,
+    client_id: String,
+    scopes: Vec<String>,
+    status: RequestStatus,
+    created_at: u64,
+}
+
+impl From<PendingRequest> for RequestView {
+    fn from(r: PendingRequest) -> Self {
+        Self {
+            id: r.id,
+            resource_id: r.resource_id,
+            party: r.party,
+            client_id: r.client_id,
+            scopes: r.scopes,
+            status: r.status,
+            created_at: r.created_at,
+        }
+    }
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    owner: Owner,
+) -> Result<Json<Vec<RequestView>>, ApiError> {
+    let requests = state.store.requests_of(owner.name()).await?;
+    Ok(Json(requests.into_iter().map(Into::into).collect()))
+}
+
+async fn owned(state: &AppState, owner: &Owner, id: &str) -> Result<PendingRequest, ApiError> {
+    state
+        .store
+        .request(id)
+        .await?
+        .filter(|r| r.owner == owner.name())
+        .ok_or_else(|| ApiError::not_found("no such request to you"))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Approval {
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+}
+
+/// What an approval answers: the request and the policy it made.
+#[derive(Debug, Serialize)]
+pub(crate) struct Approved {
+    request: RequestView,
+    policy_id: String,
+}
+
+/// Approves a request, for all its scopes or (with `{"scopes": [...]}`) some of them: a policy
+/// then grants them to the party, so that later requests pass without asking.
+pub(crate) async fn approve(
+    State(state): State<AppState>,
+    owner: Owner,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Approved>, ApiError> {
+    let approval: Approval = if body.is_empty() {
+        Approval::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::invalid_request(format!("malformed approval: {e}")))?
+    };
+    let mut request = owned(&state, &owner, &id).await?;
+    let scopes = approval.scopes.unwrap_or_else(|| request.scopes.clone());
+    if let Some(extra) = scopes.iter().find(|s| !request.scopes.contains(s)) {
+        return Err(ApiError::invalid_scope(format!(
+            "scope {extra:?} was not asked for"
+        )));
+    }
+    let party_is_user = state.is_user(&request.party);
+    let policy = Policy {
+        id: secret::new_id(),
+        resource_id: request.resource_id.clone(),
+        owner: request.owner.clone(),
+        name: Some(format!("approved request {}", request.id)),
+        scopes,
+        users: if party_is_user {
+            vec![request.party.clone()]
+        } else {
+            vec![]
+        },
+        clients: if party_is_user {
+            vec![]
+        } else {
+            vec![request.party.clone()]
+        },
+        ..Policy::default()
+    };
+    let policy_id = policy.id.clone();
+    state.store.put_policy(policy).await?;
+    request.status = RequestStatus::Approved;
+    state.store.update_request(request.clone()).await?;
+    Ok(Json(Approved {
+        request: request.into(),
+        policy_id,
+    }))
+}
+
+pub(crate) async fn deny(
+    State(state): State<AppState>,
+    owner: Owner,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, ApiError> {
+    let mut request = owned(&state, &owner, &id).await?;
+    request.status = RequestStatus::Denied;
+    state.store.update_request(request.clone()).await?;
+    Ok(Json(request.into()))
+}
