@@ -55,6 +55,7 @@ fn describe(state: &AppState, auth: &ProtectionAuth, record: TokenRecord) -> Int
             permissions,
             resource_server,
             owner,
+            ..
         } => {
             if resource_server != auth.resource_server
                 || (!auth.is_client_pat() && owner != auth.owner)

@@ -220,6 +220,7 @@ pub(crate) async fn update(
     let existing = owned(&state, &owner, &id).await?;
     let policy = build(&state, &owner, &existing.resource_id, existing.id, input).await?;
     state.store.put_policy(policy.clone()).await?;
+    withdraw(&state, &policy.id).await?;
     Ok(Json(policy.into()))
 }
 
@@ -230,5 +231,22 @@ pub(crate) async fn delete(
 ) -> Result<StatusCode, ApiError> {
     owned(&state, &owner, &id).await?;
     state.store.delete_policy(&id).await?;
+    withdraw(&state, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes the RPTs a changed or deleted policy granted: introspection reports them inactive at
+/// once, and the next request needs a new grant under the policy as it is now (Grant §6.1).
+/// A JWT RPT checked offline stays usable until it expires (the RPT lifetime, 5 minutes by
+/// default): that is the window.
+pub(crate) async fn withdraw(state: &AppState, policy_id: &str) -> Result<(), ApiError> {
+    let revoked = state.store.revoke_tokens_relying_on(policy_id).await?;
+    if revoked > 0 {
+        tracing::info!(
+            policy = policy_id,
+            revoked,
+            "RPTs withdrawn with their policy"
+        );
+    }
+    Ok(())
 }

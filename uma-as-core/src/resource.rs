@@ -136,7 +136,12 @@ pub(crate) async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     visible(&state, &auth, &id).await?;
+    let policies = state.store.policies_for(&id).await?;
     state.store.delete_resource(&id).await?;
+    // Protection ends with registration (FedAuthz §3): the RPTs for it go with its policies.
+    for policy in policies {
+        crate::policy::withdraw(&state, &policy.id).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

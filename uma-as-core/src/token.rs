@@ -541,10 +541,19 @@ async fn uma_grant(
     let mut permissions = Vec::with_capacity(resources.len());
     let mut wants_a_user = false;
     let mut ungranted: Vec<(&Resource, &BTreeSet<String>)> = Vec::new();
+    // The policies the RPT relies on: changing or deleting one revokes it.
+    let mut relied_on: Vec<String> = Vec::new();
     for ((resource, _), requested) in resources.iter().zip(&per_resource) {
         let policies = state.store.policies_for(&resource.id).await?;
         match granted_scopes(resource, requested, &policies, &party, now) {
             Some(granted) if granted == *requested => {
+                relied_on.extend(
+                    policies
+                        .iter()
+                        .filter(|p| p.grants_to(&party, now))
+                        .filter(|p| p.scopes.iter().any(|s| granted.contains(s)))
+                        .map(|p| p.id.clone()),
+                );
                 let mut permission = Permission::new(resource.id.clone(), granted);
                 permission.resource_name = resource.description.name.clone();
                 permissions.push(permission);
@@ -600,18 +609,19 @@ async fn uma_grant(
     }
 
     let upgraded = match params.get("rpt") {
-        Some(old) => upgrade(state, old, caller, &party_id, &ticket, &mut permissions).await?,
+        Some(old) => {
+            let carried = (&mut permissions, &mut relied_on);
+            upgrade(state, old, caller, &party_id, &ticket, carried).await?
+        }
         None => false,
     };
-    let rpt = issue_rpt(
-        state,
-        caller,
-        &party_id,
+    let granted = Granted {
         permissions,
-        ticket.resource_server,
-        ticket.owner,
-    )
-    .await?;
+        policies: relied_on,
+        resource_server: ticket.resource_server,
+        owner: ticket.owner,
+    };
+    let rpt = issue_rpt(state, caller, &party_id, granted).await?;
     // Claims pushed in this request are persisted for the next grants of this client and party.
     let pct = if pushed_claims {
         let (pct, _) = state
@@ -665,7 +675,7 @@ async fn upgrade(
     caller: &Caller,
     party: &str,
     ticket: &crate::store::Ticket,
-    permissions: &mut Vec<Permission>,
+    (permissions, relied_on): (&mut Vec<Permission>, &mut Vec<String>),
 ) -> Result<bool, ApiError> {
     let hash = TokenHash::of(old);
     let Some(record) = state.store.token(&hash).await? else {
@@ -675,6 +685,7 @@ async fn upgrade(
         permissions: previous,
         resource_server,
         owner,
+        policies,
     } = record.kind
     else {
         return Ok(false);
@@ -709,9 +720,18 @@ async fn upgrade(
             }
         }
     }
+    relied_on.extend(policies);
     // The client must discard the old RPT; revoking it makes sure (Grant §3.3.5.1).
     state.store.delete_token(&hash).await?;
     Ok(true)
+}
+
+/// What an RPT grants, and on what.
+struct Granted {
+    permissions: Vec<Permission>,
+    policies: Vec<String>,
+    resource_server: String,
+    owner: String,
 }
 
 /// Mints an RPT (a JWT or a handle, as configured) and records it for introspection and
@@ -720,9 +740,7 @@ async fn issue_rpt(
     state: &AppState,
     caller: &Caller,
     party: &str,
-    permissions: Vec<Permission>,
-    resource_server: String,
-    owner: String,
+    granted: Granted,
 ) -> Result<String, StoreError> {
     let issued_at = now();
     let expires_at = issued_at + state.lifetimes.rpt.as_secs();
@@ -731,21 +749,22 @@ async fn issue_rpt(
         crate::server::RptFormat::Jwt => state.keys.sign(&RptClaims {
             iss: &state.issuer,
             sub: party,
-            aud: &resource_server,
+            aud: &granted.resource_server,
             azp: &caller.client_id,
             exp: expires_at,
             iat: issued_at,
             jti: secret::new_id(),
             authorization: RptAuthorization {
-                permissions: &permissions,
+                permissions: &granted.permissions,
             },
         })?,
     };
     let record = TokenRecord {
         kind: TokenKind::Rpt {
-            permissions,
-            resource_server,
-            owner,
+            permissions: granted.permissions,
+            resource_server: granted.resource_server,
+            owner: granted.owner,
+            policies: granted.policies,
         },
         client_id: caller.client_id.clone(),
         subject: party.to_owned(),

@@ -155,6 +155,15 @@ impl Store for MemoryStore {
         Ok(self.lock().tokens.get(hash).cloned())
     }
 
+    async fn revoke_tokens_relying_on(&self, policy_id: &str) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let before = state.tokens.len();
+        state.tokens.retain(|_, token| {
+            !matches!(&token.kind, super::TokenKind::Rpt { policies, .. } if policies.iter().any(|p| p == policy_id))
+        });
+        Ok((before - state.tokens.len()) as u64)
+    }
+
     async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError> {
         Ok(self.lock().tokens.remove(hash).is_some())
     }

@@ -101,6 +101,9 @@ pub enum TokenKind {
         resource_server: String,
         /// The owner of the resources.
         owner: String,
+        /// The policies that granted it: changing or deleting one revokes it.
+        #[serde(default)]
+        policies: Vec<String>,
     },
 }
 
@@ -192,6 +195,9 @@ pub trait Store: Send + Sync + 'static {
     async fn put_token(&self, hash: TokenHash, token: TokenRecord) -> Result<(), StoreError>;
     /// The token with this hash, expired or not.
     async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
+    /// Revokes every RPT that a policy granted, when the policy changes or goes; returns how
+    /// many.
+    async fn revoke_tokens_relying_on(&self, policy_id: &str) -> Result<u64, StoreError>;
     /// Deletes a token (revocation); `false` if there was none.
     async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError>;
 

@@ -240,6 +240,12 @@ impl SqliteStore {
             false,
         )
         .await?;
+        self.write(
+            "DELETE FROM token_policies WHERE hash NOT IN (SELECT hash FROM tokens)",
+            vec![],
+            false,
+        )
+        .await?;
         Ok(())
     }
 
@@ -401,6 +407,16 @@ impl Store for SqliteStore {
             false,
         )
         .await?;
+        if let super::TokenKind::Rpt { policies, .. } = &token.kind {
+            for policy in policies {
+                self.write(
+                    "INSERT INTO token_policies (policy_id, hash) VALUES (?1, ?2)",
+                    vec![text(policy), hash(&key)],
+                    false,
+                )
+                .await?;
+            }
+        }
         self.purge_now_and_then().await
     }
 
@@ -410,6 +426,24 @@ impl Store for SqliteStore {
             &key.as_bytes()[..],
         )
         .await
+    }
+
+    async fn revoke_tokens_relying_on(&self, policy_id: &str) -> Result<u64, StoreError> {
+        let revoked = self
+            .write(
+                "DELETE FROM tokens WHERE hash IN
+                     (SELECT hash FROM token_policies WHERE policy_id = ?1)",
+                vec![text(policy_id)],
+                false,
+            )
+            .await?;
+        self.write(
+            "DELETE FROM token_policies WHERE policy_id = ?1",
+            vec![text(policy_id)],
+            false,
+        )
+        .await?;
+        Ok(revoked.rows_affected)
     }
 
     async fn delete_token(&self, key: &TokenHash) -> Result<bool, StoreError> {

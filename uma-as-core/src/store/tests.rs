@@ -274,3 +274,38 @@ async fn repeated_requests_coalesce_into_one() {
         assert!(store.requests_of("bob").await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn rpts_go_with_the_policies_they_relied_on() {
+    for (store, _db) in stores().await {
+        let rpt = |policies: &[&str]| TokenRecord {
+            kind: TokenKind::Rpt {
+                permissions: vec![],
+                resource_server: "photoz".into(),
+                owner: "alice".into(),
+                policies: policies.iter().map(|p| p.to_string()).collect(),
+            },
+            client_id: "app".into(),
+            subject: "bob".into(),
+            issued_at: 1,
+            expires_at: now() + 60,
+        };
+        store
+            .put_token(TokenHash::of("a"), rpt(&["p1"]))
+            .await
+            .unwrap();
+        store
+            .put_token(TokenHash::of("b"), rpt(&["p1", "p2"]))
+            .await
+            .unwrap();
+        store
+            .put_token(TokenHash::of("c"), rpt(&["p2"]))
+            .await
+            .unwrap();
+        assert_eq!(store.revoke_tokens_relying_on("p1").await.unwrap(), 2);
+        assert!(store.token(&TokenHash::of("a")).await.unwrap().is_none());
+        assert!(store.token(&TokenHash::of("b")).await.unwrap().is_none());
+        assert!(store.token(&TokenHash::of("c")).await.unwrap().is_some());
+        assert_eq!(store.revoke_tokens_relying_on("p1").await.unwrap(), 0);
+    }
+}
