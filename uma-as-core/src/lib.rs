@@ -28,6 +28,7 @@
 
 mod assessment;
 pub mod config;
+mod decisions;
 mod discovery;
 mod error;
 mod introspection;
@@ -97,6 +98,7 @@ fn routes(state: AppState) -> Router {
         .route(paths::REVOCATION, only("POST", post(token::revoke)))
         .route(paths::POLICY, only("GET", get(policy::list)))
         .route(paths::REQUESTS, only("GET", get(owner::list)))
+        .route(paths::DECISIONS, only("GET", get(decisions::list)))
         .route(
             &format!("{}/{{id}}/approve", paths::REQUESTS),
             only("POST", post(owner::approve)),

@@ -171,6 +171,7 @@ pub(crate) struct Inner {
     pub(crate) rpt_format: RptFormat,
     pub(crate) password_grant: bool,
     pub(crate) approval_poll_interval: Duration,
+    pub(crate) decision_retention: Duration,
     pub(crate) max_body_bytes: usize,
 }
 
@@ -235,6 +236,7 @@ pub(crate) mod paths {
     pub(crate) const REVOCATION: &str = "/revoke";
     pub(crate) const POLICY: &str = "/policy";
     pub(crate) const REQUESTS: &str = "/requests";
+    pub(crate) const DECISIONS: &str = "/decisions";
 }
 
 /// An UMA 2.0 authorization server, ready to serve.
@@ -276,6 +278,7 @@ pub struct AuthorizationServerBuilder {
     rpt_format: RptFormat,
     password_grant: bool,
     approval_poll_interval: Duration,
+    decision_retention: Duration,
     max_body_bytes: usize,
 }
 
@@ -309,6 +312,7 @@ impl AuthorizationServer {
             rpt_format: RptFormat::Jwt,
             password_grant: false,
             approval_poll_interval: Duration::from_secs(5),
+            decision_retention: Duration::from_secs(30 * 86_400),
             max_body_bytes: 64 * 1024,
         }
     }
@@ -479,6 +483,12 @@ impl AuthorizationServerBuilder {
         self
     }
 
+    /// How long recorded decisions are kept for owners to read (default 30 days).
+    pub fn decision_retention(mut self, retention: Duration) -> Self {
+        self.decision_retention = retention;
+        self
+    }
+
     /// How long refresh tokens stay valid (default 1 day).
     pub fn refresh_token_lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetimes.refresh_token = lifetime;
@@ -603,6 +613,7 @@ impl AuthorizationServerBuilder {
                 rpt_format: self.rpt_format,
                 password_grant: self.password_grant,
                 approval_poll_interval: self.approval_poll_interval,
+                decision_retention: self.decision_retention,
                 max_body_bytes: self.max_body_bytes,
             })),
         })

@@ -504,6 +504,68 @@ async fn uma_grant(
         .filter(|t| t.expires_at > now())
         .ok_or_else(|| ApiError::invalid_grant("the ticket is unknown, expired or already used"))?;
 
+    // Every decision on a ticket is recorded for the owner to read (explainable decisions).
+    let mut explanation = Explanation::default();
+    let (owner, asked) = (ticket.owner.clone(), ticket.permissions.clone());
+    let assessment = Assessment {
+        caller,
+        client,
+        params,
+        party_id: &party_id,
+        pushed_claims,
+        requested,
+    };
+    let result = assess(state, assessment, ticket, &mut explanation).await;
+    let outcome = match &result {
+        Ok(_) => "granted",
+        Err(error) => error.code().as_str(),
+    };
+    crate::decisions::record(
+        state,
+        owner,
+        asked,
+        &party_id,
+        &caller.client_id,
+        outcome,
+        explanation,
+    )
+    .await;
+    result
+}
+
+/// What a grant request asks, once the ticket is taken.
+struct Assessment<'a> {
+    caller: &'a Caller,
+    client: &'a RegisteredClient,
+    params: &'a FormParams,
+    party_id: &'a str,
+    pushed_claims: bool,
+    requested: Vec<String>,
+}
+
+/// Why a decision went as it did, for the owner's record.
+#[derive(Debug, Default)]
+pub(crate) struct Explanation {
+    pub(crate) granted: Vec<Permission>,
+    pub(crate) policies: Vec<String>,
+    pub(crate) reason: Option<String>,
+}
+
+/// The assessment of Grant §3.3.4 for a taken ticket, and its answer.
+async fn assess(
+    state: &AppState,
+    assessment: Assessment<'_>,
+    ticket: crate::store::Ticket,
+    explanation: &mut Explanation,
+) -> Result<Response, ApiError> {
+    let Assessment {
+        caller,
+        client,
+        params,
+        party_id,
+        pushed_claims,
+        requested,
+    } = assessment;
     let mut resources: Vec<(Resource, BTreeSet<String>)> =
         Vec::with_capacity(ticket.permissions.len());
     for permission in &ticket.permissions {
@@ -530,9 +592,9 @@ async fn uma_grant(
             ))
         })?;
 
-    let user = state.users.get(&party_id);
+    let user = state.users.get(party_id);
     let party = Party {
-        id: &party_id,
+        id: party_id,
         client_id: &caller.client_id,
         groups: user.map_or(&[], |u| u.groups.as_slice()),
         claims: user.map_or(EMPTY_CLAIMS, |u| &u.claims),
@@ -568,6 +630,9 @@ async fn uma_grant(
         // A party the server cannot tell from its client, before a policy that names people:
         // ask who it is (Grant §3.3.6 need_info), with a new ticket for the same permissions.
         if wants_a_user && user.is_none() {
+            explanation.reason = Some(format!(
+                "a policy names people, and {party_id} is not identified as one"
+            ));
             let ticket = crate::permission::issue_ticket(
                 state,
                 ticket.permissions,
@@ -581,8 +646,9 @@ async fn uma_grant(
         if ungranted
             .iter()
             .all(|(r, _)| r.description.owner_managed_access == Some(true))
-            && crate::owner::submit(state, &ungranted, &party_id, &caller.client_id).await?
+            && crate::owner::submit(state, &ungranted, party_id, &caller.client_id).await?
         {
+            explanation.reason = Some("the owner has been asked".to_owned());
             let ticket = crate::permission::issue_ticket(
                 state,
                 ticket.permissions,
@@ -601,6 +667,10 @@ async fn uma_grant(
                 body.interval = Some(interval);
             }));
         }
+        let missing: Vec<&str> = ungranted.iter().map(|(r, _)| r.id.as_str()).collect();
+        explanation.reason = Some(format!(
+            "no policy grants {party_id} all the scopes asked of {missing:?}"
+        ));
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::RequestDenied,
@@ -611,24 +681,29 @@ async fn uma_grant(
     let upgraded = match params.get("rpt") {
         Some(old) => {
             let carried = (&mut permissions, &mut relied_on);
-            upgrade(state, old, caller, &party_id, &ticket, carried).await?
+            upgrade(state, old, caller, party_id, &ticket, carried).await?
         }
         None => false,
     };
+    explanation.granted = permissions.clone();
+    explanation.policies = relied_on.clone();
+    if party_id == ticket.owner {
+        explanation.reason = Some("the owner's own resource".to_owned());
+    }
     let granted = Granted {
         permissions,
         policies: relied_on,
         resource_server: ticket.resource_server,
         owner: ticket.owner,
     };
-    let rpt = issue_rpt(state, caller, &party_id, granted).await?;
+    let rpt = issue_rpt(state, caller, party_id, granted).await?;
     // Claims pushed in this request are persisted for the next grants of this client and party.
     let pct = if pushed_claims {
         let (pct, _) = state
             .issue_token(
                 TokenKind::Pct,
                 &caller.client_id,
-                &party_id,
+                party_id,
                 state.lifetimes.pct,
             )
             .await?;

@@ -5,7 +5,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::{PendingRequest, Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord};
+use super::{
+    Decision, PendingRequest, Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord,
+};
 use crate::secret::TokenHash;
 use crate::time::now;
 
@@ -28,6 +30,7 @@ struct State {
     tokens: HashMap<TokenHash, TokenRecord>,
     signing_keys: Vec<SigningKey>,
     requests: Vec<PendingRequest>,
+    decisions: std::collections::VecDeque<Decision>,
     writes_since_purge: usize,
 }
 
@@ -205,6 +208,36 @@ impl Store for MemoryStore {
             .filter(|r| r.owner == owner)
             .cloned()
             .collect())
+    }
+
+    async fn put_decision(&self, decision: Decision) -> Result<(), StoreError> {
+        self.lock().decisions.push_back(decision);
+        Ok(())
+    }
+
+    async fn decisions_of(
+        &self,
+        owner: &str,
+        resource: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Decision>, StoreError> {
+        Ok(self
+            .lock()
+            .decisions
+            .iter()
+            .rev()
+            .filter(|d| d.owner == owner)
+            .filter(|d| resource.is_none_or(|r| d.requested.iter().any(|p| p.resource_id == r)))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn purge_decisions(&self, before: u64) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let count = state.decisions.len();
+        state.decisions.retain(|d| d.at >= before);
+        Ok((count - state.decisions.len()) as u64)
     }
 
     async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError> {

@@ -155,6 +155,31 @@ pub enum RequestStatus {
     Denied,
 }
 
+/// One decision of the token endpoint on a ticket, kept for the resource owner to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The decision's identifier.
+    pub id: String,
+    /// When, seconds since the epoch.
+    pub at: u64,
+    /// The owner of the resources.
+    pub owner: String,
+    /// The requesting party.
+    pub party: String,
+    /// The client.
+    pub client_id: String,
+    /// What the ticket asked for.
+    pub requested: Vec<PermissionRequest>,
+    /// What was granted (empty unless the outcome is `granted`).
+    pub granted: Vec<Permission>,
+    /// `granted`, or the error code answered (`request_denied`, `need_info`, …).
+    pub outcome: String,
+    /// The policies that granted it.
+    pub policies: Vec<String>,
+    /// Why, in words: what was missing, or what made it pass.
+    pub reason: Option<String>,
+}
+
 /// A storage failure. The server answers it with `500 server_error` and changes nothing else.
 #[derive(Debug, thiserror::Error)]
 #[error("storage failed: {0}")]
@@ -213,6 +238,18 @@ pub trait Store: Send + Sync + 'static {
     async fn request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError>;
     /// The requests put to an owner, oldest first.
     async fn requests_of(&self, owner: &str) -> Result<Vec<PendingRequest>, StoreError>;
+
+    /// Records a decision.
+    async fn put_decision(&self, decision: Decision) -> Result<(), StoreError>;
+    /// An owner's decisions, newest first, at most `limit`, only about `resource` if given.
+    async fn decisions_of(
+        &self,
+        owner: &str,
+        resource: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Decision>, StoreError>;
+    /// Deletes the decisions made before `at`; returns how many.
+    async fn purge_decisions(&self, before: u64) -> Result<u64, StoreError>;
 
     /// Inserts a signing key, or replaces the one with the same `kid`.
     async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError>;

@@ -15,7 +15,9 @@ use sqlx::sqlite::{
 use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{PendingRequest, Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord};
+use super::{
+    Decision, PendingRequest, Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord,
+};
 use crate::secret::TokenHash;
 use crate::time::now;
 
@@ -513,6 +515,54 @@ impl Store for SqliteStore {
             .bind(owner),
         )
         .await
+    }
+
+    async fn put_decision(&self, decision: Decision) -> Result<(), StoreError> {
+        self.write(
+            "INSERT INTO decisions (id, owner, at, body) VALUES (?1, ?2, ?3, ?4)",
+            vec![
+                text(&decision.id),
+                text(&decision.owner),
+                Bind::Int(decision.at as i64),
+                Bind::Text(to_json(&decision)?),
+            ],
+            false,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn decisions_of(
+        &self,
+        owner: &str,
+        resource: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Decision>, StoreError> {
+        // Filtered by resource after reading: decisions name their resources inside the record.
+        let decisions: Vec<Decision> = self
+            .all(
+                sqlx::query_as(
+                    "SELECT body FROM decisions WHERE owner = ?1 ORDER BY at DESC, rowid DESC",
+                )
+                .bind(owner),
+            )
+            .await?;
+        Ok(decisions
+            .into_iter()
+            .filter(|d| resource.is_none_or(|r| d.requested.iter().any(|p| p.resource_id == r)))
+            .take(limit)
+            .collect())
+    }
+
+    async fn purge_decisions(&self, before: u64) -> Result<u64, StoreError> {
+        let outcome = self
+            .write(
+                "DELETE FROM decisions WHERE at < ?1",
+                vec![Bind::Int(before as i64)],
+                false,
+            )
+            .await?;
+        Ok(outcome.rows_affected)
     }
 
     async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError> {

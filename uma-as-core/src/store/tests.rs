@@ -309,3 +309,49 @@ async fn rpts_go_with_the_policies_they_relied_on() {
         assert_eq!(store.revoke_tokens_relying_on("p1").await.unwrap(), 0);
     }
 }
+
+#[tokio::test]
+async fn decisions_newest_first_filtered_and_purged() {
+    for (store, _db) in stores().await {
+        let decision = |id: &str, at: u64, resource: &str| Decision {
+            id: id.into(),
+            at,
+            owner: "alice".into(),
+            party: "bob".into(),
+            client_id: "app".into(),
+            requested: vec![PermissionRequest::new(resource, ["view"])],
+            granted: vec![],
+            outcome: "request_denied".into(),
+            policies: vec![],
+            reason: None,
+        };
+        store.put_decision(decision("d1", 10, "r1")).await.unwrap();
+        store.put_decision(decision("d2", 20, "r2")).await.unwrap();
+        store.put_decision(decision("d3", 30, "r1")).await.unwrap();
+        let ids = |v: Vec<Decision>| v.into_iter().map(|d| d.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.decisions_of("alice", None, 10).await.unwrap()),
+            ["d3", "d2", "d1"]
+        );
+        assert_eq!(
+            ids(store.decisions_of("alice", Some("r1"), 10).await.unwrap()),
+            ["d3", "d1"]
+        );
+        assert_eq!(
+            ids(store.decisions_of("alice", None, 1).await.unwrap()),
+            ["d3"]
+        );
+        assert!(
+            store
+                .decisions_of("bob", None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.purge_decisions(25).await.unwrap(), 2);
+        assert_eq!(
+            ids(store.decisions_of("alice", None, 10).await.unwrap()),
+            ["d3"]
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! Explainable decisions: every decision of the token endpoint on a ticket is recorded — who
+//! asked, through which client, for what, what was granted, which policies decided, or what was
+//! missing — and the owner reads the decisions about their resources at `{issuer}/decisions`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use uma_client::{Permission, PermissionRequest};
+
+use crate::error::ApiError;
+use crate::policy::Owner;
+use crate::secret;
+use crate::server::AppState;
+use crate::store::Decision;
+use crate::time::now;
+use crate::token::Explanation;
+
+/// Decisions older than the retention are deleted once every this many records.
+const PURGE_EVERY: u64 = 256;
+
+static RECORDED: AtomicU64 = AtomicU64::new(0);
+
+/// Records a decision. A storage failure is logged, not answered: the client's answer is already
+/// decided, and recording must not change it.
+pub(crate) async fn record(
+    state: &AppState,
+    owner: String,
+    requested: Vec<PermissionRequest>,
+    party: &str,
+    client_id: &str,
+    outcome: &str,
+    explanation: Explanation,
+) {
+    let decision = Decision {
+        id: secret::new_id(),
+        at: now(),
+        owner,
+        party: party.to_owned(),
+        client_id: client_id.to_owned(),
+        requested,
+        granted: explanation.granted,
+        outcome: outcome.to_owned(),
+        policies: explanation.policies,
+        reason: explanation.reason,
+    };
+    if let Err(error) = state.store.put_decision(decision).await {
+        tracing::error!(%error, "a decision could not be recorded");
+    }
+    if RECORDED.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1 {
+        let before = now().saturating_sub(state.decision_retention.as_secs());
+        if let Err(error) = state.store.purge_decisions(before).await {
+            tracing::error!(%error, "old decisions could not be purged");
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DecisionQuery {
+    resource: Option<String>,
+    limit: Option<usize>,
+}
+
+/// A decision as the owner reads it.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct DecisionView {
+    at: u64,
+    party: String,
+    client_id: String,
+    requested: Vec<PermissionRequest>,
+    granted: Vec<Permission>,
+    outcome: String,
+    policies: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+/// `GET {issuer}/decisions?resource=<id>&limit=<n>`: the owner's decisions, newest first
+/// (100 by default, 1,000 at most).
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    owner: Owner,
+    query: Result<Query<DecisionQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<DecisionView>>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::invalid_request(format!("bad query: {e}")))?;
+    let limit = query.limit.unwrap_or(100).min(1000);
+    let decisions = state
+        .store
+        .decisions_of(owner.name(), query.resource.as_deref(), limit)
+        .await?;
+    Ok(Json(
+        decisions
+            .into_iter()
+            .map(|d| DecisionView {
+                at: d.at,
+                party: d.party,
+                client_id: d.client_id,
+                requested: d.requested,
+                granted: d.granted,
+                outcome: d.outcome,
+                policies: d.policies,
+                reason: d.reason,
+            })
+            .collect(),
+    ))
+}
