@@ -25,23 +25,23 @@ static RECORDED: AtomicU64 = AtomicU64::new(0);
 /// Records a decision. A storage failure is logged, not answered: the client's answer is already
 /// decided, and recording must not change it.
 pub(crate) async fn record(
-    state: &AppState,
+    state: AppState,
     owner: String,
     requested: Vec<PermissionRequest>,
-    party: &str,
-    client_id: &str,
-    outcome: &str,
+    party: String,
+    client_id: String,
+    outcome: String,
     explanation: Explanation,
 ) {
     let decision = Decision {
         id: secret::new_id(),
         at: now(),
         owner,
-        party: party.to_owned(),
-        client_id: client_id.to_owned(),
+        party,
+        client_id,
         requested,
         granted: explanation.granted,
-        outcome: outcome.to_owned(),
+        outcome,
         policies: explanation.policies,
         reason: explanation.reason,
     };

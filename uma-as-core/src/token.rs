@@ -520,13 +520,14 @@ async fn uma_grant(
         Ok(_) => "granted",
         Err(error) => error.code().as_str(),
     };
+    // Recorded before answering, so that the owner reads every decision a client has seen.
     crate::decisions::record(
-        state,
+        state.clone(),
         owner,
         asked,
-        &party_id,
-        &caller.client_id,
-        outcome,
+        party_id.clone(),
+        caller.client_id.clone(),
+        outcome.to_owned(),
         explanation,
     )
     .await;

@@ -68,10 +68,11 @@ struct Outcome {
     body: Option<String>,
 }
 
+/// Writes that belong together (committed in the same transaction), and where to answer.
 #[derive(Debug)]
 struct Job {
-    write: Write,
-    reply: oneshot::Sender<Result<Outcome, StoreError>>,
+    writes: Vec<Write>,
+    reply: oneshot::Sender<Result<Vec<Outcome>, StoreError>>,
 }
 
 /// The writer task: takes what has queued (up to [`MAX_BATCH`]), commits it in one transaction,
@@ -86,17 +87,17 @@ async fn write_loop(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<J
                 Err(_) => break,
             }
         }
-        match commit(&mut connection, batch.iter().map(|j| &j.write)).await {
+        match commit(&mut connection, batch.iter().flat_map(|j| &j.writes)).await {
             Ok(outcomes) => {
-                for (job, outcome) in batch.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
+                let mut outcomes = outcomes.into_iter();
+                for job in batch {
+                    let mine: Vec<Outcome> = outcomes.by_ref().take(job.writes.len()).collect();
+                    let _ = job.reply.send(Ok(mine));
                 }
             }
             Err(_) if batch.len() > 1 => {
                 for job in batch {
-                    let result = commit(&mut connection, std::iter::once(&job.write))
-                        .await
-                        .map(|mut outcomes| outcomes.remove(0));
+                    let result = commit(&mut connection, job.writes.iter()).await;
                     let _ = job.reply.send(result);
                 }
             }
@@ -207,20 +208,25 @@ impl SqliteStore {
         binds: Vec<Bind>,
         returning: bool,
     ) -> Result<Outcome, StoreError> {
-        let (reply, outcome) = oneshot::channel();
-        let job = Job {
-            write: Write {
-                sql,
-                binds,
-                returning,
-            },
-            reply,
+        let write = Write {
+            sql,
+            binds,
+            returning,
         };
+        let mut outcomes = self.write_all(vec![write]).await?;
+        outcomes
+            .pop()
+            .ok_or_else(|| StoreError("the database writer answered nothing".to_owned()))
+    }
+
+    /// Queues writes that must commit together and waits until they are durable.
+    async fn write_all(&self, writes: Vec<Write>) -> Result<Vec<Outcome>, StoreError> {
+        let (reply, outcomes) = oneshot::channel();
         self.writer
-            .send(job)
+            .send(Job { writes, reply })
             .await
             .map_err(|_| StoreError("the database writer stopped".to_owned()))?;
-        outcome
+        outcomes
             .await
             .map_err(|_| StoreError("the database writer stopped".to_owned()))?
     }
@@ -399,26 +405,24 @@ impl Store for SqliteStore {
     }
 
     async fn put_token(&self, key: TokenHash, token: TokenRecord) -> Result<(), StoreError> {
-        self.write(
-            "INSERT INTO tokens (hash, expires_at, body) VALUES (?1, ?2, ?3)",
-            vec![
+        let mut writes = vec![Write {
+            sql: "INSERT INTO tokens (hash, expires_at, body) VALUES (?1, ?2, ?3)",
+            binds: vec![
                 hash(&key),
                 Bind::Int(token.expires_at as i64),
                 Bind::Text(to_json(&token)?),
             ],
-            false,
-        )
-        .await?;
+            returning: false,
+        }];
+        // The RPT and what it relies on, in one transaction.
         if let super::TokenKind::Rpt { policies, .. } = &token.kind {
-            for policy in policies {
-                self.write(
-                    "INSERT INTO token_policies (policy_id, hash) VALUES (?1, ?2)",
-                    vec![text(policy), hash(&key)],
-                    false,
-                )
-                .await?;
-            }
+            writes.extend(policies.iter().map(|policy| Write {
+                sql: "INSERT INTO token_policies (policy_id, hash) VALUES (?1, ?2)",
+                binds: vec![text(policy), hash(&key)],
+                returning: false,
+            }));
         }
+        self.write_all(writes).await?;
         self.purge_now_and_then().await
     }
 
