@@ -688,9 +688,11 @@ async fn assess(
     };
     explanation.granted = permissions.clone();
     explanation.policies = relied_on.clone();
-    if party_id == ticket.owner {
-        explanation.reason = Some("the owner's own resource".to_owned());
-    }
+    explanation.reason = Some(if party_id == ticket.owner {
+        "the owner's own resource".to_owned()
+    } else {
+        format!("granted by the policies {relied_on:?}")
+    });
     let granted = Granted {
         permissions,
         policies: relied_on,
