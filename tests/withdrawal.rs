@@ -103,3 +103,80 @@ async fn deregistering_the_resource_revokes_its_rpts() {
         .unwrap();
     assert!(!world.protection.introspect(&rpt).await.unwrap().active);
 }
+
+async fn refresh(world: &World, token: &str, scope: Option<&str>) -> (http::StatusCode, Value) {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+    if let Some(scope) = scope {
+        form.push(("scope", scope));
+    }
+    let response = reqwest::Client::new()
+        .post(world.url("/token"))
+        .basic_auth(support::CLIENT_ID, Some(support::CLIENT_SECRET))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_rpt_refreshes_without_a_new_assessment_until_its_policy_goes() {
+    let world = World::start().await;
+    let alice = world.token("alice").await.into_string();
+    let policy = {
+        let created: Value = reqwest::Client::new()
+            .post(world.url(&format!("/policy/{}", world.resource_id)))
+            .bearer_auth(&alice)
+            .json(&json!({"scopes": ["view", "edit"], "users": ["bob"]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        created["id"].as_str().unwrap().to_owned()
+    };
+    let ticket = world
+        .protection
+        .request_permissions(vec![uma_client::PermissionRequest::new(
+            world.resource_id.clone(),
+            ["view", "edit"],
+        )])
+        .await
+        .unwrap();
+    let token = world
+        .client_for("bob")
+        .await
+        .redeem(&world.issuer, &UmaGrantRequest::new(ticket))
+        .await
+        .unwrap();
+    let refresh_token = token.refresh_token.unwrap().into_string();
+
+    // Refreshed, narrowed to `view`; the presented refresh token is spent.
+    let (status, refreshed) = refresh(&world, &refresh_token, Some("view")).await;
+    assert_eq!(status, http::StatusCode::OK);
+    assert!(refreshed.get("scope").is_none());
+    let rpt = uma_client::Rpt::new(refreshed["access_token"].as_str().unwrap());
+    let introspection = world.protection.introspect(&rpt).await.unwrap();
+    assert_eq!(
+        introspection.permissions.unwrap()[0].resource_scopes,
+        ["view"]
+    );
+    assert_eq!(
+        refresh(&world, &refresh_token, None).await.0,
+        http::StatusCode::BAD_REQUEST
+    );
+
+    // Once the policy is narrowed, the refresh token that relied on it is gone (N-19).
+    let next = refreshed["refresh_token"].as_str().unwrap().to_owned();
+    reqwest::Client::new()
+        .put(world.url(&format!("/policy/{policy}")))
+        .bearer_auth(&alice)
+        .json(&json!({"scopes": ["view"], "users": ["bob"]}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = refresh(&world, &next, None).await;
+    assert_eq!(status, http::StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+}

@@ -321,15 +321,25 @@ async fn refresh(
         .token(&presented)
         .await?
         .filter(|r| r.expires_at > now() && r.client_id == caller.client_id);
-    let Some(TokenRecord {
-        kind: TokenKind::Refresh { scopes: granted },
-        subject,
-        ..
-    }) = record
-    else {
+    let Some(TokenRecord { kind, subject, .. }) = record else {
         return Err(ApiError::invalid_grant(
             "the refresh token is unknown, expired, revoked or another client's",
         ));
+    };
+    let refreshed = match kind {
+        TokenKind::Refresh { scopes } => Err(scopes),
+        TokenKind::RptRefresh {
+            permissions,
+            resource_server,
+            owner,
+            policies,
+        } => Ok(Granted {
+            permissions,
+            policies,
+            resource_server,
+            owner,
+        }),
+        _ => return Err(ApiError::invalid_grant("that is not a refresh token")),
     };
     // Deleting is the atomic step: of two concurrent refreshes with one token, one wins.
     if !state.store.delete_token(&presented).await? {
@@ -338,6 +348,10 @@ async fn refresh(
         ));
     }
     let requested = scopes_of(params);
+    let granted = match refreshed {
+        Ok(rpt) => return refresh_rpt(state, caller, &subject, &requested, rpt).await,
+        Err(scopes) => scopes,
+    };
     if let Some(extra) = requested.iter().find(|s| !granted.contains(s)) {
         return Err(ApiError::invalid_scope(format!(
             "scope {extra:?} was not granted originally"
@@ -349,6 +363,37 @@ async fn refresh(
         requested
     };
     issue_user_tokens(state, &caller.client_id, &subject, scopes).await
+}
+
+/// Refreshes an RPT (Grant §3.6): the same permissions, with no new assessment (the MUST NOT of
+/// §3.6); a `scope` narrows them to those scopes. The policies they rely on still revoke it.
+async fn refresh_rpt(
+    state: &AppState,
+    caller: &Caller,
+    party: &str,
+    requested: &[String],
+    mut granted: Granted,
+) -> Result<Response, ApiError> {
+    if !requested.is_empty() {
+        for permission in &mut granted.permissions {
+            permission
+                .resource_scopes
+                .retain(|s| requested.iter().any(|r| r == s.as_str()));
+        }
+        granted
+            .permissions
+            .retain(|p| !p.resource_scopes.is_empty());
+        if granted.permissions.is_empty() {
+            return Err(ApiError::invalid_scope(
+                "none of the scopes asked for is in the RPT",
+            ));
+        }
+    }
+    let (rpt, refresh) = issue_rpt(state, &caller.client_id, party, granted).await?;
+    Ok(token_response(TokenResponse {
+        refresh_token: Some(AccessToken::new(refresh)),
+        ..bearer_response(rpt, state.lifetimes.rpt.as_secs())
+    }))
 }
 
 /// The claims of the ID tokens this server issues and accepts back as claim tokens.
@@ -699,7 +744,7 @@ async fn assess(
         resource_server: ticket.resource_server,
         owner: ticket.owner,
     };
-    let rpt = issue_rpt(state, caller, party_id, granted).await?;
+    let (rpt, refresh) = issue_rpt(state, &caller.client_id, party_id, granted).await?;
     // Claims pushed in this request are persisted for the next grants of this client and party.
     let pct = if pushed_claims {
         let (pct, _) = state
@@ -720,6 +765,7 @@ async fn assess(
     Ok(token_response(TokenResponse {
         pct,
         upgraded: upgraded.then_some(true),
+        refresh_token: Some(AccessToken::new(refresh)),
         ..bearer_response(rpt, state.lifetimes.rpt.as_secs())
     }))
 }
@@ -814,12 +860,13 @@ struct Granted {
 
 /// Mints an RPT (a JWT or a handle, as configured) and records it for introspection and
 /// revocation.
+/// Returns the RPT and its refresh token.
 async fn issue_rpt(
     state: &AppState,
-    caller: &Caller,
+    client_id: &str,
     party: &str,
     granted: Granted,
-) -> Result<String, StoreError> {
+) -> Result<(String, String), StoreError> {
     let issued_at = now();
     let expires_at = issued_at + state.lifetimes.rpt.as_secs();
     let token = match state.rpt_format {
@@ -828,7 +875,7 @@ async fn issue_rpt(
             iss: &state.issuer,
             sub: party,
             aud: &granted.resource_server,
-            azp: &caller.client_id,
+            azp: client_id,
             exp: expires_at,
             iat: issued_at,
             jti: secret::new_id(),
@@ -837,6 +884,20 @@ async fn issue_rpt(
             },
         })?,
     };
+    // A refresh token for the same permissions (Grant §3.6), relying on the same policies.
+    let (refresh, _) = state
+        .issue_token(
+            TokenKind::RptRefresh {
+                permissions: granted.permissions.clone(),
+                resource_server: granted.resource_server.clone(),
+                owner: granted.owner.clone(),
+                policies: granted.policies.clone(),
+            },
+            client_id,
+            party,
+            state.lifetimes.refresh_token,
+        )
+        .await?;
     let record = TokenRecord {
         kind: TokenKind::Rpt {
             permissions: granted.permissions,
@@ -844,13 +905,13 @@ async fn issue_rpt(
             owner: granted.owner,
             policies: granted.policies,
         },
-        client_id: caller.client_id.clone(),
+        client_id: client_id.to_owned(),
         subject: party.to_owned(),
         issued_at,
         expires_at,
     };
     state.store.put_token(TokenHash::of(&token), record).await?;
-    Ok(token)
+    Ok((token, refresh))
 }
 
 /// The revocation endpoint (RFC 7009): the client a token was issued to, or the resource server

@@ -161,9 +161,9 @@ impl Store for MemoryStore {
     async fn revoke_tokens_relying_on(&self, policy_id: &str) -> Result<u64, StoreError> {
         let mut state = self.lock();
         let before = state.tokens.len();
-        state.tokens.retain(|_, token| {
-            !matches!(&token.kind, super::TokenKind::Rpt { policies, .. } if policies.iter().any(|p| p == policy_id))
-        });
+        state
+            .tokens
+            .retain(|_, token| !token.kind.policies().iter().any(|p| p == policy_id));
         Ok((before - state.tokens.len()) as u64)
     }
 

@@ -93,6 +93,18 @@ pub enum TokenKind {
         /// The scopes of the access tokens it refreshes to.
         scopes: Vec<String>,
     },
+    /// A refresh token for an RPT (Grant §3.6): it refreshes to the same permissions, without a
+    /// new assessment.
+    RptRefresh {
+        /// The permissions it refreshes to.
+        permissions: Vec<Permission>,
+        /// The client id of the resource server the permissions are for.
+        resource_server: String,
+        /// The owner of the resources.
+        owner: String,
+        /// The policies that granted it: changing or deleting one revokes it.
+        policies: Vec<String>,
+    },
     /// A requesting party token.
     Rpt {
         /// The granted permissions.
@@ -105,6 +117,16 @@ pub enum TokenKind {
         #[serde(default)]
         policies: Vec<String>,
     },
+}
+
+impl TokenKind {
+    /// The policies an RPT or its refresh token relies on.
+    pub fn policies(&self) -> &[String] {
+        match self {
+            Self::Rpt { policies, .. } | Self::RptRefresh { policies, .. } => policies,
+            _ => &[],
+        }
+    }
 }
 
 /// An issued token, stored under the hash of its value.

@@ -414,14 +414,12 @@ impl Store for SqliteStore {
             ],
             returning: false,
         }];
-        // The RPT and what it relies on, in one transaction.
-        if let super::TokenKind::Rpt { policies, .. } = &token.kind {
-            writes.extend(policies.iter().map(|policy| Write {
-                sql: "INSERT INTO token_policies (policy_id, hash) VALUES (?1, ?2)",
-                binds: vec![text(policy), hash(&key)],
-                returning: false,
-            }));
-        }
+        // An RPT (or its refresh token) and what it relies on, in one transaction.
+        writes.extend(token.kind.policies().iter().map(|policy| Write {
+            sql: "INSERT INTO token_policies (policy_id, hash) VALUES (?1, ?2)",
+            binds: vec![text(policy), hash(&key)],
+            returning: false,
+        }));
         self.write_all(writes).await?;
         self.purge_now_and_then().await
     }
