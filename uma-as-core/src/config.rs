@@ -144,6 +144,9 @@ pub struct ClientEntry {
     /// Where claims gathering may send requesting parties back to (Grant §3.3.2).
     #[serde(default)]
     pub claims_redirect_uris: Vec<String>,
+    /// Where the authorization endpoint may send codes (RFC 6749 §3.1.2).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
 }
 
 /// One `[[users]]` entry.
@@ -223,6 +226,7 @@ impl Config {
             }
             if let Some(grant) = client.grant_types.iter().flatten().find(|g| {
                 ![
+                    "authorization_code",
                     "client_credentials",
                     "password",
                     "refresh_token",
@@ -237,17 +241,21 @@ impl Config {
                     &format!("has unknown grant type {grant:?}"),
                 );
             }
-            if let Some(uri) = client
-                .claims_redirect_uris
-                .iter()
-                .find(|u| url::Url::parse(u).map_or(true, |u| u.fragment().is_some()))
-            {
-                return key(
-                    "clients",
-                    i,
-                    "claims_redirect_uris",
-                    &format!("has {uri:?}, which is not an absolute URI without a fragment"),
-                );
+            for (name, uris) in [
+                ("claims_redirect_uris", &client.claims_redirect_uris),
+                ("redirect_uris", &client.redirect_uris),
+            ] {
+                if let Some(uri) = uris
+                    .iter()
+                    .find(|u| url::Url::parse(u).map_or(true, |u| u.fragment().is_some()))
+                {
+                    return key(
+                        "clients",
+                        i,
+                        name,
+                        &format!("has {uri:?}, which is not an absolute URI without a fragment"),
+                    );
+                }
             }
         }
         for (i, user) in self.users.iter().enumerate() {
@@ -289,7 +297,9 @@ impl Config {
             .max_body_bytes(self.max_body_bytes);
         for client in &self.clients {
             let mut config = ClientConfig::new(&client.client_id, client.client_secret.as_str())
-                .scopes(client.scopes.iter().cloned());
+                .scopes(client.scopes.iter().cloned())
+                .claims_redirect_uris(client.claims_redirect_uris.iter().cloned())
+                .redirect_uris(client.redirect_uris.iter().cloned());
             if let Some(grants) = &client.grant_types {
                 config = config.grant_types(grants.iter().cloned());
             }

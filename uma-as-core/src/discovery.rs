@@ -30,6 +30,10 @@ pub(crate) async fn document(State(state): State<AppState>) -> Json<DiscoveryDoc
         resource_registration_endpoint: Some(state.endpoint(paths::RESOURCE_REGISTRATION)),
         permission_endpoint: Some(state.endpoint(paths::PERMISSION)),
         jwks_uri: Some(state.endpoint(paths::JWKS)),
+        authorization_endpoint: Some(state.endpoint(paths::AUTHORIZE)),
+        response_types_supported: vec!["code".to_owned()],
+        code_challenge_methods_supported: vec!["S256".to_owned()],
+        claims_interaction_endpoint: Some(state.endpoint(paths::CLAIMS)),
         revocation_endpoint: Some(state.endpoint(paths::REVOCATION)),
         policy_endpoint: Some(state.endpoint(paths::POLICY)),
         grant_types_supported: grant_types(&state),
@@ -48,9 +52,14 @@ pub(crate) async fn document(State(state): State<AppState>) -> Json<DiscoveryDoc
 }
 
 fn grant_types(state: &AppState) -> Vec<String> {
-    let mut grants = vec!["client_credentials", "refresh_token", UMA_TICKET_GRANT_TYPE];
+    let mut grants = vec![
+        "authorization_code",
+        "client_credentials",
+        "refresh_token",
+        UMA_TICKET_GRANT_TYPE,
+    ];
     if state.password_grant {
-        grants.insert(1, "password");
+        grants.insert(2, "password");
     }
     grants.into_iter().map(str::to_owned).collect()
 }

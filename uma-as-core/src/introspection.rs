@@ -80,9 +80,11 @@ fn describe(state: &AppState, auth: &ProtectionAuth, record: TokenRecord) -> Int
             }
         }
         // A refresh token is for its client only; a resource server has no business with it.
-        TokenKind::Refresh { .. } | TokenKind::RptRefresh { .. } | TokenKind::Pct => {
-            Introspection::inactive()
-        }
+        TokenKind::Refresh { .. }
+        | TokenKind::RptRefresh { .. }
+        | TokenKind::Pct
+        | TokenKind::Login(_)
+        | TokenKind::AuthorizationCode { .. } => Introspection::inactive(),
         TokenKind::Access { scopes } => Introspection {
             scope: Some(scopes.join(" ")),
             username: Some(record.subject),

@@ -33,6 +33,7 @@ mod discovery;
 mod error;
 mod introspection;
 mod keys;
+mod login;
 mod owner;
 mod password;
 mod permission;
@@ -99,6 +100,14 @@ fn routes(state: AppState) -> Router {
         .route(paths::POLICY, only("GET", get(policy::list)))
         .route(paths::REQUESTS, only("GET", get(owner::list)))
         .route(paths::DECISIONS, only("GET", get(decisions::list)))
+        .route(
+            paths::CLAIMS,
+            only("GET, POST", get(login::claims).post(login::sign_in)),
+        )
+        .route(
+            paths::AUTHORIZE,
+            only("GET, POST", get(login::authorize).post(login::sign_in)),
+        )
         .route(
             &format!("{}/{{id}}/approve", paths::REQUESTS),
             only("POST", post(owner::approve)),

@@ -92,6 +92,17 @@ pub(crate) async fn issue_ticket(
     owner: String,
     resource_server: String,
 ) -> Result<PermissionTicket, ApiError> {
+    issue_ticket_with(state, permissions, owner, resource_server, None).await
+}
+
+/// Mints and stores a ticket, carrying who claims gathering identified, if anyone.
+pub(crate) async fn issue_ticket_with(
+    state: &AppState,
+    permissions: Vec<PermissionRequest>,
+    owner: String,
+    resource_server: String,
+    gathered: Option<crate::store::Gathered>,
+) -> Result<PermissionTicket, ApiError> {
     let ticket = secret::new_token();
     let lifetime: Duration = state.lifetimes.ticket;
     state
@@ -103,6 +114,7 @@ pub(crate) async fn issue_ticket(
                 owner,
                 resource_server,
                 expires_at: now() + lifetime.as_secs(),
+                gathered,
             },
         )
         .await?;

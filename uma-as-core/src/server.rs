@@ -24,6 +24,8 @@ pub struct ClientConfig {
     client_secret: ClientSecret,
     grant_types: Vec<String>,
     scopes: Vec<String>,
+    claims_redirect_uris: Vec<String>,
+    redirect_uris: Vec<String>,
 }
 
 impl ClientConfig {
@@ -33,6 +35,7 @@ impl ClientConfig {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
             grant_types: [
+                "authorization_code",
                 "client_credentials",
                 "password",
                 "refresh_token",
@@ -41,7 +44,26 @@ impl ClientConfig {
             .map(str::to_owned)
             .to_vec(),
             scopes: Vec::new(),
+            claims_redirect_uris: Vec::new(),
+            redirect_uris: Vec::new(),
         }
+    }
+
+    /// Where claims gathering may send requesting parties back to (Grant §3.3.2); matched
+    /// exactly. A client with none registered cannot use the claims interaction endpoint.
+    pub fn claims_redirect_uris<S: Into<String>>(
+        mut self,
+        uris: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.claims_redirect_uris = uris.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Where the authorization endpoint may send authorization codes (RFC 6749 §3.1.2);
+    /// matched exactly.
+    pub fn redirect_uris<S: Into<String>>(mut self, uris: impl IntoIterator<Item = S>) -> Self {
+        self.redirect_uris = uris.into_iter().map(Into::into).collect();
+        self
     }
 
     /// Limits the client to these grant types.
@@ -138,6 +160,8 @@ pub(crate) struct RegisteredClient {
     pub(crate) secret_hash: TokenHash,
     pub(crate) grant_types: Vec<String>,
     pub(crate) scopes: Vec<String>,
+    pub(crate) claims_redirect_uris: Vec<String>,
+    pub(crate) redirect_uris: Vec<String>,
 }
 
 /// Lifetimes of what the server issues.
@@ -237,6 +261,8 @@ pub(crate) mod paths {
     pub(crate) const POLICY: &str = "/policy";
     pub(crate) const REQUESTS: &str = "/requests";
     pub(crate) const DECISIONS: &str = "/decisions";
+    pub(crate) const CLAIMS: &str = "/claims";
+    pub(crate) const AUTHORIZE: &str = "/authorize";
 }
 
 /// An UMA 2.0 authorization server, ready to serve.
@@ -560,6 +586,8 @@ impl AuthorizationServerBuilder {
                 secret_hash: TokenHash::of(client.client_secret.as_str()),
                 grant_types: client.grant_types,
                 scopes: client.scopes,
+                claims_redirect_uris: client.claims_redirect_uris,
+                redirect_uris: client.redirect_uris,
             };
             if clients
                 .insert(client.client_id.clone(), registered)

@@ -43,6 +43,7 @@ pub(crate) async fn token(
 ) -> Result<Response, ApiError> {
     let grant_type = params.require("grant_type")?;
     let supported = [
+        "authorization_code",
         "client_credentials",
         "password",
         "refresh_token",
@@ -71,6 +72,7 @@ pub(crate) async fn token(
         UMA_TICKET_GRANT_TYPE => uma_grant(&state, &caller, client, &params).await,
         "password" => password(&state, &caller, &params).await,
         "refresh_token" => refresh(&state, &caller, &params).await,
+        "authorization_code" => authorization_code(&state, &caller, &params).await,
         _ => client_credentials(&state, &caller, &params).await,
     };
     if let Err(error) = &response {
@@ -233,7 +235,7 @@ async fn client_credentials(
 }
 
 /// The scopes a user's access token may carry.
-const USER_SCOPES: [&str; 4] = ["openid", "profile", "email", UMA_PROTECTION_SCOPE];
+pub(crate) const USER_SCOPES: [&str; 4] = ["openid", "profile", "email", UMA_PROTECTION_SCOPE];
 
 /// `password` (RFC 6749 §4.3), for configured users, when enabled: an access token, a refresh
 /// token, and an ID token when `scope` has `openid`. With `uma_protection` the access token is
@@ -396,6 +398,59 @@ async fn refresh_rpt(
     }))
 }
 
+/// `authorization_code` (RFC 6749 §4.1.3) with PKCE (RFC 7636, S256 only): the code is
+/// single-use, bound to its client and redirect URI, and only the verifier of its challenge
+/// redeems it. With `uma_protection` among the scopes, the access token is the owner's PAT for
+/// this client: the PAT of FedAuthz §1.3, unique to owner, resource server and AS.
+async fn authorization_code(
+    state: &AppState,
+    caller: &Caller,
+    params: &FormParams,
+) -> Result<Response, ApiError> {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    caller_is_client(state, caller)?;
+    let code = TokenHash::of(params.require("code")?);
+    let redirect_uri = params.require("redirect_uri")?;
+    let verifier = params.require("code_verifier")?;
+    let invalid =
+        || ApiError::invalid_grant("the code is unknown, expired, used, or not for this client");
+    let record = state
+        .store
+        .token(&code)
+        .await?
+        .filter(|r| r.expires_at > now() && r.client_id == caller.client_id)
+        .ok_or_else(invalid)?;
+    let TokenKind::AuthorizationCode {
+        redirect_uri: expected_uri,
+        scopes,
+        code_challenge,
+    } = record.kind
+    else {
+        return Err(invalid());
+    };
+    // Single use: deleting it is the atomic step.
+    if !state.store.delete_token(&code).await? {
+        return Err(invalid());
+    }
+    if expected_uri != redirect_uri {
+        return Err(ApiError::invalid_grant(
+            "redirect_uri differs from the authorization request's",
+        ));
+    }
+    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        computed.as_bytes(),
+        code_challenge.as_bytes(),
+    )) {
+        return Err(ApiError::invalid_grant(
+            "the code_verifier does not match the code_challenge",
+        ));
+    }
+    issue_user_tokens(state, &caller.client_id, &record.subject, scopes).await
+}
+
 /// The claims of the ID tokens this server issues and accepts back as claim tokens.
 #[derive(Debug, Serialize, Deserialize)]
 struct IdTokenClaims {
@@ -549,6 +604,21 @@ async fn uma_grant(
         .filter(|t| t.expires_at > now())
         .ok_or_else(|| ApiError::invalid_grant("the ticket is unknown, expired or already used"))?;
 
+    // A person who signed in at the claims interaction endpoint for this client is the party
+    // (unless the client pushed or presented someone else), and their claims are persisted.
+    let (party_id, pushed_claims) = match &ticket.gathered {
+        Some(gathered)
+            if gathered.client_id == caller.client_id
+                && !pushed_claims
+                && caller
+                    .bearer_subject
+                    .as_ref()
+                    .is_none_or(|b| *b == gathered.party) =>
+        {
+            (gathered.party.clone(), true)
+        }
+        _ => (party_id, pushed_claims),
+    };
     // Every decision on a ticket is recorded for the owner to read (explainable decisions).
     let mut explanation = Explanation::default();
     let (owner, asked) = (ticket.owner.clone(), ticket.permissions.clone());
@@ -787,6 +857,7 @@ fn need_info(state: &AppState, ticket: uma_client::PermissionTicket) -> ApiError
     .with_uma(|body| {
         body.ticket = Some(ticket);
         body.required_claims = Some(vec![claim]);
+        body.redirect_user = Some(state.endpoint(crate::server::paths::CLAIMS));
     })
 }
 

@@ -90,6 +90,9 @@ pub struct DiscoveryDocument {
     /// Where a resource server registers resources (FedAuthz §3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_registration_endpoint: Option<String>,
+    /// PKCE code challenge methods of the authorization endpoint (RFC 8414, RFC 7636).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub code_challenge_methods_supported: Vec<String>,
     /// Where resource owners manage their sharing policies (Keycloak's uma-policy API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_endpoint: Option<String>,

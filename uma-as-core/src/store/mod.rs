@@ -75,6 +75,19 @@ pub struct Ticket {
     pub resource_server: String,
     /// Expiry, seconds since the epoch.
     pub expires_at: u64,
+    /// The requesting party identified by interactive claims gathering, and the client the
+    /// gathering was for: only that client's redemption of this ticket counts them.
+    #[serde(default)]
+    pub gathered: Option<Gathered>,
+}
+
+/// Who signed in at the claims interaction endpoint, for which client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gathered {
+    /// The user who signed in.
+    pub party: String,
+    /// The client that sent them.
+    pub client_id: String,
 }
 
 /// What an issued token is.
@@ -84,6 +97,19 @@ pub enum TokenKind {
     Access {
         /// The granted scopes.
         scopes: Vec<String>,
+    },
+    /// A sign-in page in progress (claims gathering or authorization), keyed by the hash of the
+    /// session id in the browser's cookie.
+    Login(LoginSession),
+    /// An authorization code (RFC 6749 §4.1), bound to its client, redirect URI and PKCE
+    /// challenge; single-use.
+    AuthorizationCode {
+        /// Where the code was sent.
+        redirect_uri: String,
+        /// The granted scopes.
+        scopes: Vec<String>,
+        /// The S256 PKCE challenge (RFC 7636).
+        code_challenge: String,
     },
     /// A persisted claims token (Grant §1.3): a random handle standing for the claims gathered
     /// about `subject` (the token record's), usable only by the client it was issued to.
@@ -175,6 +201,40 @@ pub enum RequestStatus {
     Approved,
     /// Denied.
     Denied,
+}
+
+/// What a sign-in page is for, and its CSRF token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginSession {
+    /// The CSRF token the page's form must send back.
+    pub csrf: String,
+    /// Where to send the browser afterwards.
+    pub redirect_uri: String,
+    /// The client's `state`, returned as is.
+    pub state: Option<String>,
+    /// Claims gathering or authorization.
+    pub purpose: LoginPurpose,
+}
+
+/// Why a user signs in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoginPurpose {
+    /// Claims gathering (Grant §3.3.2) for the permissions of a presented, now spent, ticket.
+    Claims {
+        /// The permissions of the presented ticket.
+        permissions: Vec<PermissionRequest>,
+        /// Their owner.
+        owner: String,
+        /// Their resource server.
+        resource_server: String,
+    },
+    /// The authorization code grant (RFC 6749 §4.1) with PKCE.
+    Authorize {
+        /// The scopes asked for.
+        scopes: Vec<String>,
+        /// The S256 PKCE challenge.
+        code_challenge: String,
+    },
 }
 
 /// One decision of the token endpoint on a ticket, kept for the resource owner to read.

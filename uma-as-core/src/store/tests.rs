@@ -104,6 +104,7 @@ async fn tickets_are_taken_once() {
             owner: "alice".into(),
             resource_server: "photoz".into(),
             expires_at: now() + 60,
+            gathered: None,
         };
         store.put_ticket(hash, ticket.clone()).await.unwrap();
         let takers: Vec<_> = (0..20)
@@ -192,6 +193,7 @@ async fn a_failing_write_does_not_fail_the_writes_committed_with_it() {
         owner: "alice".into(),
         resource_server: "photoz".into(),
         expires_at: now() + 60,
+        gathered: None,
     };
     store
         .put_ticket(TokenHash::of("dup"), ticket.clone())
