@@ -240,3 +240,77 @@ async fn an_rpt_of_someone_else_is_not_upgraded() {
             .active
     );
 }
+
+#[tokio::test]
+async fn a_known_party_lacking_a_claim_is_asked_for_it_then_refused() {
+    let server = uma_as_core::AuthorizationServer::builder()
+        .client(uma_as_core::ClientConfig::new("photoz", "photoz-secret"))
+        .client(uma_as_core::ClientConfig::new(CLIENT_ID, CLIENT_SECRET))
+        .user("alice")
+        .user(uma_as_core::UserConfig::new("bob").claim("email", "bob@gmail.example"))
+        .user(uma_as_core::UserConfig::new("carol").claim("email", "carol@clinic.example"))
+        .spawn()
+        .await
+        .unwrap();
+    let protection = uma_client::ProtectionClient::builder(server.issuer())
+        .credentials(ClientCredentials::new("photoz", "photoz-secret"))
+        .build()
+        .unwrap();
+    let resource = protection
+        .create_resource(&uma_client::ResourceDescription::new(["view"]).owner("alice"))
+        .await
+        .unwrap();
+    // Alice shares with anyone whose e-mail is at the clinic.
+    let alice = server.access_token("alice", CLIENT_ID).await.unwrap();
+    let created = reqwest::Client::new()
+        .post(format!("{}/policy/{resource}", server.issuer()))
+        .bearer_auth(alice.as_str())
+        .json(&serde_json::json!({"scopes": ["view"], "claims": {"email": "*@clinic.example"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let ticket = || async {
+        protection
+            .request_permissions(vec![PermissionRequest::new(resource.clone(), ["view"])])
+            .await
+            .unwrap()
+    };
+    let client_for = |user: &'static str| {
+        let server = &server;
+        async move {
+            UmaClient::builder()
+                .trust(server.issuer())
+                .auth(GrantAuth::Bearer(
+                    server.access_token(user, CLIENT_ID).await.unwrap(),
+                ))
+                .build()
+                .unwrap()
+        }
+    };
+
+    // Carol's e-mail matches.
+    client_for("carol")
+        .await
+        .redeem(server.issuer(), &UmaGrantRequest::new(ticket().await))
+        .await
+        .unwrap();
+    // Bob's does not: he is asked for the claim...
+    let bob = client_for("bob").await;
+    let Err(Error::NeedInfo(needed)) = bob
+        .redeem(server.issuer(), &UmaGrantRequest::new(ticket().await))
+        .await
+    else {
+        panic!("expected need_info");
+    };
+    assert_eq!(needed.required_claims[0].name.as_deref(), Some("email"));
+    // ...and pushing what he has does not make it match: a denial, not another need_info.
+    let id_token = server.id_token("bob", CLIENT_ID).await.unwrap();
+    let mut pushed = UmaGrantRequest::new(needed.ticket.clone());
+    pushed.claim_token = Some(id_token.as_str().into());
+    pushed.claim_token_format = Some(uma_client::token::ID_TOKEN_FORMAT.into());
+    assert!(matches!(
+        bob.redeem(server.issuer(), &pushed).await,
+        Err(Error::RequestDenied { .. })
+    ));
+}

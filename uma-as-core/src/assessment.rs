@@ -29,6 +29,11 @@ impl Policy {
     /// holds. A policy that names no one (no users, groups, clients or claims) grants nothing:
     /// an empty condition is never "everyone" (Grant §5.6).
     pub(crate) fn grants_to(&self, party: &Party<'_>, now: u64) -> bool {
+        self.holds_but_claims(party, now) && self.missing_claims(party).is_empty()
+    }
+
+    /// Whether every condition but the claims holds: what a party lacking only claims needs.
+    pub(crate) fn holds_but_claims(&self, party: &Party<'_>, now: u64) -> bool {
         let names_someone = !(self.users.is_empty()
             && self.groups.is_empty()
             && self.clients.is_empty()
@@ -37,12 +42,31 @@ impl Policy {
             && (self.users.is_empty() || self.users.iter().any(|u| u == party.id))
             && (self.groups.is_empty() || self.groups.iter().any(|g| party.groups.contains(g)))
             && (self.clients.is_empty() || self.clients.iter().any(|c| c == party.client_id))
-            && self
-                .claims
-                .iter()
-                .all(|(name, value)| party.claims.get(name) == Some(value))
             && self.not_before.is_none_or(|t| t <= now)
             && self.not_after.is_none_or(|t| now <= t)
+    }
+
+    /// The claims this policy names that the party does not have with a matching value.
+    pub(crate) fn missing_claims(&self, party: &Party<'_>) -> Vec<&str> {
+        self.claims
+            .iter()
+            .filter(|(name, wanted)| {
+                !party
+                    .claims
+                    .get(*name)
+                    .is_some_and(|value| claim_matches(wanted, value))
+            })
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+}
+
+/// A claim condition's value: exact, or `*suffix` for a value ending in the suffix (such as
+/// `*@clinic.example` for an e-mail domain).
+fn claim_matches(wanted: &str, value: &str) -> bool {
+    match wanted.strip_prefix('*') {
+        Some(suffix) => value.ends_with(suffix),
+        None => wanted == value,
     }
 }
 

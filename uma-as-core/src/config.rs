@@ -105,6 +105,15 @@ pub struct Config {
     /// Seconds a refresh token stays valid (default 86400).
     #[serde(default = "default_refresh_token_lifetime")]
     pub refresh_token_lifetime: u64,
+    /// Seconds a PCT stays usable (default 2592000, 30 days).
+    #[serde(default = "default_pct_lifetime")]
+    pub pct_lifetime: u64,
+    /// Seconds a client should wait between polls while an owner decides (default 5).
+    #[serde(default = "default_approval_poll_interval")]
+    pub approval_poll_interval: u64,
+    /// Seconds recorded decisions are kept for owners to read (default 2592000, 30 days).
+    #[serde(default = "default_decision_retention")]
+    pub decision_retention: u64,
     /// The largest request body read, in bytes (default 65536).
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
@@ -183,6 +192,15 @@ fn default_access_token_lifetime() -> u64 {
 }
 fn default_refresh_token_lifetime() -> u64 {
     86_400
+}
+fn default_pct_lifetime() -> u64 {
+    30 * 86_400
+}
+fn default_approval_poll_interval() -> u64 {
+    5
+}
+fn default_decision_retention() -> u64 {
+    30 * 86_400
 }
 fn default_max_body_bytes() -> usize {
     64 * 1024
@@ -294,6 +312,9 @@ impl Config {
             .rpt_lifetime(Duration::from_secs(self.rpt_lifetime))
             .access_token_lifetime(Duration::from_secs(self.access_token_lifetime))
             .refresh_token_lifetime(Duration::from_secs(self.refresh_token_lifetime))
+            .pct_lifetime(Duration::from_secs(self.pct_lifetime))
+            .approval_poll_interval(Duration::from_secs(self.approval_poll_interval))
+            .decision_retention(Duration::from_secs(self.decision_retention))
             .max_body_bytes(self.max_body_bytes);
         for client in &self.clients {
             let mut config = ClientConfig::new(&client.client_id, client.client_secret.as_str())

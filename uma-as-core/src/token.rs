@@ -718,6 +718,8 @@ async fn assess(
     let now = now();
     let mut permissions = Vec::with_capacity(resources.len());
     let mut wants_a_user = false;
+    // Claims that would let a policy grant what is asked, and that the party lacks.
+    let mut missing_claims: BTreeSet<String> = BTreeSet::new();
     let mut ungranted: Vec<(&Resource, &BTreeSet<String>)> = Vec::new();
     // The policies the RPT relies on: changing or deleting one revokes it.
     let mut relied_on: Vec<String> = Vec::new();
@@ -738,6 +740,10 @@ async fn assess(
             }
             _ => {
                 wants_a_user |= policies.iter().any(Policy::names_users);
+                for policy in policies.iter().filter(|p| p.holds_but_claims(&party, now)) {
+                    missing_claims
+                        .extend(policy.missing_claims(&party).into_iter().map(str::to_owned));
+                }
                 ungranted.push((resource, requested));
             }
         }
@@ -756,7 +762,21 @@ async fn assess(
                 ticket.resource_server,
             )
             .await?;
-            return Err(need_info(state, ticket));
+            return Err(need_info(state, ticket, &["sub".to_owned()]));
+        }
+        // A known party lacking claims a policy asks for, who has not just pushed some: ask for
+        // them. (After a push that still lacks them, the answer is a denial, not a loop.)
+        if !missing_claims.is_empty() && !pushed_claims {
+            let names: Vec<String> = missing_claims.into_iter().collect();
+            explanation.reason = Some(format!("{party_id} lacks the claims {names:?}"));
+            let ticket = crate::permission::issue_ticket(
+                state,
+                ticket.permissions,
+                ticket.owner,
+                ticket.resource_server,
+            )
+            .await?;
+            return Err(need_info(state, ticket, &names));
         }
         // Resources whose owner asked to be asked: put the request to them.
         if ungranted
@@ -840,23 +860,31 @@ async fn assess(
     }))
 }
 
-/// `403 need_info` asking for an ID token of this server (Grant §3.3.6).
-fn need_info(state: &AppState, ticket: uma_client::PermissionTicket) -> ApiError {
-    let claim = uma_client::RequiredClaim {
-        claim_token_format: vec![ID_TOKEN_FORMAT.to_owned()],
-        claim_type: None,
-        friendly_name: Some("the requesting party's identity".to_owned()),
-        issuer: vec![state.issuer.clone()],
-        name: Some("sub".to_owned()),
-    };
+/// `403 need_info` asking for these claims in an ID token of this server, or gathered at its
+/// claims interaction endpoint (Grant §3.3.6).
+fn need_info(state: &AppState, ticket: uma_client::PermissionTicket, names: &[String]) -> ApiError {
+    let claims = names
+        .iter()
+        .map(|name| uma_client::RequiredClaim {
+            claim_token_format: vec![ID_TOKEN_FORMAT.to_owned()],
+            claim_type: None,
+            friendly_name: Some(if name == "sub" {
+                "the requesting party's identity".to_owned()
+            } else {
+                name.clone()
+            }),
+            issuer: vec![state.issuer.clone()],
+            name: Some(name.clone()),
+        })
+        .collect();
     ApiError::new(
         StatusCode::FORBIDDEN,
         ErrorCode::NeedInfo,
-        "the requesting party must be identified: push an ID token of this server",
+        "more claims about the requesting party are needed: push an ID token of this server",
     )
     .with_uma(|body| {
         body.ticket = Some(ticket);
-        body.required_claims = Some(vec![claim]);
+        body.required_claims = Some(claims);
         body.redirect_user = Some(state.endpoint(crate::server::paths::CLAIMS));
     })
 }
