@@ -318,41 +318,38 @@ async fn refresh(
 ) -> Result<Response, ApiError> {
     caller_is_client(state, caller)?;
     let presented = TokenHash::of(params.require("refresh_token")?);
-    let record = state
-        .store
-        .token(&presented)
-        .await?
-        .filter(|r| r.expires_at > now() && r.client_id == caller.client_id);
-    let Some(TokenRecord { kind, subject, .. }) = record else {
+    let refreshable = |kind: &TokenKind| {
+        matches!(
+            kind,
+            TokenKind::Refresh { .. } | TokenKind::RptRefresh { .. }
+        )
+    };
+    let Some(TokenRecord { kind, subject, .. }) =
+        take_own_token(state, &presented, &caller.client_id, refreshable).await?
+    else {
         return Err(ApiError::invalid_grant(
-            "the refresh token is unknown, expired, revoked or another client's",
+            "the refresh token is unknown, expired, used, revoked or another client's",
         ));
     };
-    let refreshed = match kind {
-        TokenKind::Refresh { scopes } => Err(scopes),
+    let requested = scopes_of(params);
+    let granted = match kind {
+        TokenKind::Refresh { scopes } => scopes,
         TokenKind::RptRefresh {
             permissions,
             resource_server,
             owner,
             policies,
-        } => Ok(Granted {
-            permissions,
-            policies,
-            resource_server,
-            owner,
-        }),
+        } => {
+            let rpt = Granted {
+                permissions,
+                policies,
+                resource_server,
+                owner,
+            };
+            return refresh_rpt(state, caller, &subject, &requested, rpt).await;
+        }
+        // `take_own_token` let only the two kinds above through.
         _ => return Err(ApiError::invalid_grant("that is not a refresh token")),
-    };
-    // Deleting is the atomic step: of two concurrent refreshes with one token, one wins.
-    if !state.store.delete_token(&presented).await? {
-        return Err(ApiError::invalid_grant(
-            "the refresh token was already used",
-        ));
-    }
-    let requested = scopes_of(params);
-    let granted = match refreshed {
-        Ok(rpt) => return refresh_rpt(state, caller, &subject, &requested, rpt).await,
-        Err(scopes) => scopes,
     };
     if let Some(extra) = requested.iter().find(|s| !granted.contains(s)) {
         return Err(ApiError::invalid_scope(format!(
@@ -398,6 +395,25 @@ async fn refresh_rpt(
     }))
 }
 
+/// A live single-use token (refresh token, authorization code) of this client and of an
+/// accepted kind, deleted as it is taken: of two concurrent uses, one gets it.
+async fn take_own_token(
+    state: &AppState,
+    hash: &TokenHash,
+    client_id: &str,
+    kind_ok: impl Fn(&TokenKind) -> bool,
+) -> Result<Option<TokenRecord>, StoreError> {
+    let Some(record) = state
+        .store
+        .token(hash)
+        .await?
+        .filter(|r| r.expires_at > now() && r.client_id == client_id && kind_ok(&r.kind))
+    else {
+        return Ok(None);
+    };
+    Ok(state.store.delete_token(hash).await?.then_some(record))
+}
+
 /// `authorization_code` (RFC 6749 §4.1.3) with PKCE (RFC 7636, S256 only): the code is
 /// single-use, bound to its client and redirect URI, and only the verifier of its challenge
 /// redeems it. With `uma_protection` among the scopes, the access token is the owner's PAT for
@@ -415,11 +431,9 @@ async fn authorization_code(
     let verifier = params.require("code_verifier")?;
     let invalid =
         || ApiError::invalid_grant("the code is unknown, expired, used, or not for this client");
-    let record = state
-        .store
-        .token(&code)
+    let is_code = |kind: &TokenKind| matches!(kind, TokenKind::AuthorizationCode { .. });
+    let record = take_own_token(state, &code, &caller.client_id, is_code)
         .await?
-        .filter(|r| r.expires_at > now() && r.client_id == caller.client_id)
         .ok_or_else(invalid)?;
     let TokenKind::AuthorizationCode {
         redirect_uri: expected_uri,
@@ -429,10 +443,6 @@ async fn authorization_code(
     else {
         return Err(invalid());
     };
-    // Single use: deleting it is the atomic step.
-    if !state.store.delete_token(&code).await? {
-        return Err(invalid());
-    }
     if expected_uri != redirect_uri {
         return Err(ApiError::invalid_grant(
             "redirect_uri differs from the authorization request's",
