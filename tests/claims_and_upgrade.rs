@@ -314,3 +314,106 @@ async fn a_known_party_lacking_a_claim_is_asked_for_it_then_refused() {
         Err(Error::RequestDenied { .. })
     ));
 }
+
+#[tokio::test]
+async fn the_client_upgrades_its_rpt_through_the_guard() {
+    use axum::Router;
+    use axum::routing::get;
+    use uma_rs_guard::{ResourceId, RouteResolver, UmaGuardLayer};
+
+    let world = World::start().await;
+    let second = world
+        .protection
+        .create_resource(
+            &uma_client::ResourceDescription::new(["view"])
+                .name("Second")
+                .owner("alice"),
+        )
+        .await
+        .unwrap();
+    for resource in [&world.resource_id, &second] {
+        world
+            .authorization_server
+            .share(resource, "bob", ["view"])
+            .await
+            .unwrap();
+    }
+    // One resource server, two albums.
+    let guard = UmaGuardLayer::builder(&world.issuer)
+        .protection_client(world.protection.clone())
+        .resolver(
+            RouteResolver::new()
+                .route(
+                    "/a",
+                    ResourceId::fixed(&world.resource_id),
+                    [(http::Method::GET, vec!["view"])],
+                )
+                .unwrap()
+                .route(
+                    "/b",
+                    ResourceId::fixed(&second),
+                    [(http::Method::GET, vec!["view"])],
+                )
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/a", get(|| async { "a" }))
+        .route("/b", get(|| async { "b" }))
+        .layer(guard);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let uma = world.client_for("bob").await;
+    assert_eq!(
+        uma.get(format!("{base}/a"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "a"
+    );
+    // /b: the cached RPT is challenged, offered for upgrade, and replaced by one for both.
+    assert_eq!(
+        uma.get(format!("{base}/b"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "b"
+    );
+    // /a again: the upgraded RPT covers it; no third grant.
+    assert_eq!(
+        uma.get(format!("{base}/a"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "a"
+    );
+    let alice = world.token("alice").await;
+    let decisions: Value = reqwest::Client::new()
+        .get(world.url("/decisions"))
+        .bearer_auth(alice.as_str())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let decisions = decisions.as_array().unwrap();
+    assert_eq!(decisions.len(), 2, "two grants for three requests");
+    assert_eq!(
+        decisions[0]["granted"].as_array().unwrap().len(),
+        2,
+        "the upgrade holds both"
+    );
+}

@@ -474,3 +474,51 @@ async fn pkce_is_required_and_checked() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get(LOCATION).is_none());
 }
+
+#[tokio::test]
+async fn claims_gathering_through_the_guard() {
+    let s = setup().await;
+    let (_, album) =
+        support::serve_album(s.server.issuer(), s.protection.clone(), &s.resource_id).await;
+    let client = UmaClient::builder()
+        .trust(s.server.issuer())
+        .auth(GrantAuth::Client(ClientCredentials::new(
+            "doctor-app",
+            "doctor-secret",
+        )))
+        .build()
+        .unwrap();
+    // The guarded album, asked for by a client that does not know its user.
+    let Err(Error::NeedInfo(needed)) = client.get(&album).send().await else {
+        panic!("expected need_info");
+    };
+    let discovery = client.discovery(s.server.issuer()).await.unwrap();
+    let interaction = needed
+        .claims_interaction(
+            discovery.claims_interaction_endpoint.as_deref(),
+            "doctor-app",
+            CALLBACK,
+        )
+        .unwrap();
+    let (cookie, csrf) = open_form(interaction.url.as_str()).await;
+    let back = submit(
+        &format!("{}/claims", s.server.issuer()),
+        Some(&cookie),
+        &[
+            ("username", "bob"),
+            ("password", "bob-password"),
+            ("csrf", &csrf),
+        ],
+    )
+    .await;
+    let location = back.headers()[LOCATION].to_str().unwrap().to_owned();
+    let token = client.resume(&interaction, &location).await.unwrap();
+    let response = reqwest::Client::new()
+        .get(&album)
+        .bearer_auth(token.access_token.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap()["viewer"], "bob");
+}
