@@ -121,15 +121,18 @@ pub(crate) fn requested_scopes(
 /// The owner has every scope of their own resource. Anyone else gets the union of the scopes of
 /// the policies that name them. No policy means no access (Grant §5.6: default deny); a request
 /// for zero scopes is granted only to a party some policy names.
-pub(crate) fn granted_scopes(
+pub(crate) fn grant<'p>(
     resource: &Resource,
     requested: &BTreeSet<String>,
-    policies: &[Policy],
+    policies: &'p [Policy],
     party: &Party<'_>,
     now: u64,
-) -> Option<BTreeSet<String>> {
+) -> Option<Grant<'p>> {
     if resource.owner == party.id {
-        return Some(requested.clone());
+        return Some(Grant {
+            scopes: requested.clone(),
+            policies: Vec::new(),
+        });
     }
     let matching: Vec<&Policy> = policies
         .iter()
@@ -138,19 +141,40 @@ pub(crate) fn granted_scopes(
     if matching.is_empty() {
         return None;
     }
-    Some(
-        requested
-            .iter()
-            .filter(|scope| matching.iter().any(|p| p.scopes.contains(scope)))
-            .cloned()
-            .collect(),
-    )
+    let scopes: BTreeSet<String> = requested
+        .iter()
+        .filter(|scope| matching.iter().any(|p| p.scopes.contains(scope)))
+        .cloned()
+        .collect();
+    // The policies the grant relies on: those that gave at least one of its scopes.
+    let policies = matching
+        .into_iter()
+        .filter(|p| p.scopes.iter().any(|s| scopes.contains(s)))
+        .collect();
+    Some(Grant { scopes, policies })
+}
+
+/// `CandidateGrantedScopes(resource)`, and the policies that granted them.
+#[derive(Debug)]
+pub(crate) struct Grant<'p> {
+    pub(crate) scopes: BTreeSet<String>,
+    pub(crate) policies: Vec<&'p Policy>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use uma_client::ResourceDescription;
+
+    fn granted_scopes(
+        resource: &Resource,
+        requested: &BTreeSet<String>,
+        policies: &[Policy],
+        party: &Party<'_>,
+        now: u64,
+    ) -> Option<BTreeSet<String>> {
+        grant(resource, requested, policies, party, now).map(|g| g.scopes)
+    }
 
     fn resource(id: &str, scopes: &[&str]) -> Resource {
         Resource {

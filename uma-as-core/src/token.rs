@@ -16,7 +16,7 @@ use uma_client::{
     UMA_TICKET_GRANT_TYPE,
 };
 
-use crate::assessment::{Party, granted_scopes, requested_scopes};
+use crate::assessment::{Party, grant, requested_scopes};
 use crate::error::ApiError;
 use crate::request::{Authorization, FormParams};
 use crate::secret::{self, TokenHash};
@@ -735,16 +735,10 @@ async fn assess(
     let mut relied_on: Vec<String> = Vec::new();
     for ((resource, _), requested) in resources.iter().zip(&per_resource) {
         let policies = state.store.policies_for(&resource.id).await?;
-        match granted_scopes(resource, requested, &policies, &party, now) {
-            Some(granted) if granted == *requested => {
-                relied_on.extend(
-                    policies
-                        .iter()
-                        .filter(|p| p.grants_to(&party, now))
-                        .filter(|p| p.scopes.iter().any(|s| granted.contains(s)))
-                        .map(|p| p.id.clone()),
-                );
-                let mut permission = Permission::new(resource.id.clone(), granted);
+        match grant(resource, requested, &policies, &party, now) {
+            Some(granted) if granted.scopes == *requested => {
+                relied_on.extend(granted.policies.iter().map(|p| p.id.clone()));
+                let mut permission = Permission::new(resource.id.clone(), granted.scopes);
                 permission.resource_name = resource.description.name.clone();
                 permissions.push(permission);
             }
