@@ -146,10 +146,11 @@ pub(crate) fn grant<'p>(
         .filter(|scope| matching.iter().any(|p| p.scopes.contains(scope)))
         .cloned()
         .collect();
-    // The policies the grant relies on: those that gave at least one of its scopes.
+    // The policies the grant relies on: those that gave at least one of its scopes (all the
+    // matching ones for a zero-scope grant, which they allow by naming the party).
     let policies = matching
         .into_iter()
-        .filter(|p| p.scopes.iter().any(|s| scopes.contains(s)))
+        .filter(|p| scopes.is_empty() || p.scopes.iter().any(|s| scopes.contains(s)))
         .collect();
     Some(Grant { scopes, policies })
 }
