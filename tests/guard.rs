@@ -689,3 +689,80 @@ async fn unmatched_requests_are_denied_unless_allowed() {
         assert!(response.headers().get("warning").is_none());
     }
 }
+
+#[tokio::test]
+async fn known_keys_outlive_a_failed_jwks_refresh() {
+    let server = AuthorizationServer::builder()
+        .client(ClientConfig::new(RS.0, RS.1))
+        .client(ClientConfig::new(APP.0, APP.1))
+        .user("alice")
+        .user("bob")
+        .spawn()
+        .await
+        .unwrap();
+    let issuer = server.issuer().to_owned();
+    let protection = ProtectionClient::builder(&issuer)
+        .credentials(ClientCredentials::new(RS.0, RS.1))
+        .build()
+        .unwrap();
+    let resource = protection
+        .create_resource(&ResourceDescription::new(["view"]).owner("alice"))
+        .await
+        .unwrap();
+    server.share(&resource, "bob", ["view"]).await.unwrap();
+    let rpt = || async {
+        let ticket = protection
+            .request_permissions(vec![uma_client::PermissionRequest::new(
+                resource.clone(),
+                ["view"],
+            )])
+            .await
+            .unwrap();
+        UmaClient::builder()
+            .trust(&issuer)
+            .auth(GrantAuth::Bearer(
+                server.access_token("bob", APP.0).await.unwrap(),
+            ))
+            .build()
+            .unwrap()
+            .redeem(&issuer, &uma_client::UmaGrantRequest::new(ticket))
+            .await
+            .unwrap()
+            .access_token
+            .into_string()
+    };
+    let guard = UmaGuardLayer::builder(&issuer)
+        .protection_client(protection.clone())
+        .validation(RptValidation::LocalJwt)
+        .cache_ttl(Duration::ZERO)
+        .jwks_refresh_interval(Duration::ZERO)
+        .resolver(
+            RouteResolver::new()
+                .route(
+                    "/album",
+                    ResourceId::fixed(&resource),
+                    [(Method::GET, vec!["view"])],
+                )
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let url = serve(guard).await;
+    let old = rpt().await;
+    assert_eq!(get_with(&url, Some(&old)).await.status(), StatusCode::OK);
+    server.rotate_signing_key().await.unwrap();
+    let new = rpt().await;
+
+    // The AS goes away: the old key still verifies locally, every time (no cache here)...
+    server.shutdown().await;
+    assert_eq!(get_with(&url, Some(&old)).await.status(), StatusCode::OK);
+    // ...a token with an unknown kid cannot be checked (the refresh fails): fail closed...
+    let refused = get_with(&url, Some(&new)).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        refused.headers()["warning"],
+        r#"199 - "UMA Authorization Server Unreachable""#
+    );
+    // ...and the failed refresh did not drop the keys already known.
+    assert_eq!(get_with(&url, Some(&old)).await.status(), StatusCode::OK);
+}
