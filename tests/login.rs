@@ -56,6 +56,17 @@ async fn setup() -> Setup {
     }
 }
 
+/// A fresh ticket for `view` on the album.
+async fn view_ticket(s: &Setup) -> uma_client::PermissionTicket {
+    s.protection
+        .request_permissions(vec![PermissionRequest::new(
+            s.resource_id.clone(),
+            ["view"],
+        )])
+        .await
+        .unwrap()
+}
+
 /// A browser that follows no redirect, so that each one can be checked.
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -109,14 +120,7 @@ async fn need_info_then_claims_gathering_then_an_rpt() {
         )))
         .build()
         .unwrap();
-    let ticket = s
-        .protection
-        .request_permissions(vec![PermissionRequest::new(
-            s.resource_id.clone(),
-            ["view"],
-        )])
-        .await
-        .unwrap();
+    let ticket = view_ticket(&s).await;
     let Err(Error::NeedInfo(needed)) = client.redeem(issuer, &UmaGrantRequest::new(ticket)).await
     else {
         panic!("expected need_info");
@@ -182,14 +186,7 @@ async fn need_info_then_claims_gathering_then_an_rpt() {
 async fn forged_or_cross_site_submissions_are_refused() {
     let s = setup().await;
     let issuer = s.server.issuer();
-    let ticket = s
-        .protection
-        .request_permissions(vec![PermissionRequest::new(
-            s.resource_id.clone(),
-            ["view"],
-        )])
-        .await
-        .unwrap();
+    let ticket = view_ticket(&s).await;
     let url = format!(
         "{issuer}/claims?client_id=doctor-app&ticket={}&state=xyz",
         ticket.as_str()
@@ -243,14 +240,7 @@ async fn forged_or_cross_site_submissions_are_refused() {
 async fn bad_clients_and_redirect_uris_get_an_error_page_and_no_redirect() {
     let s = setup().await;
     let issuer = s.server.issuer();
-    let ticket = s
-        .protection
-        .request_permissions(vec![PermissionRequest::new(
-            s.resource_id.clone(),
-            ["view"],
-        )])
-        .await
-        .unwrap();
+    let ticket = view_ticket(&s).await;
     let evil =
         url::form_urlencoded::byte_serialize(b"https://evil.example/steal").collect::<String>();
     let near = url::form_urlencoded::byte_serialize(b"https://doctor-app.example/claims-callback")
@@ -303,14 +293,7 @@ async fn bad_clients_and_redirect_uris_get_an_error_page_and_no_redirect() {
 async fn the_gathered_identity_counts_only_for_its_client() {
     let s = setup().await;
     let issuer = s.server.issuer();
-    let ticket = s
-        .protection
-        .request_permissions(vec![PermissionRequest::new(
-            s.resource_id.clone(),
-            ["view"],
-        )])
-        .await
-        .unwrap();
+    let ticket = view_ticket(&s).await;
     let (cookie, csrf) = open_form(&format!(
         "{issuer}/claims?client_id=doctor-app&ticket={}",
         ticket.as_str()
