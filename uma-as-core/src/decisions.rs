@@ -15,7 +15,7 @@ use crate::secret;
 use crate::server::AppState;
 use crate::store::Decision;
 use crate::time::now;
-use crate::token::Explanation;
+use crate::uma_grant::Explanation;
 
 /// Decisions older than the retention are deleted once every this many records.
 const PURGE_EVERY: u64 = 256;

@@ -31,6 +31,7 @@ pub mod config;
 mod decisions;
 mod discovery;
 mod error;
+mod id_token;
 mod introspection;
 mod keys;
 mod login;
@@ -46,6 +47,7 @@ mod server;
 pub mod store;
 mod time;
 mod token;
+mod uma_grant;
 
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};

@@ -409,7 +409,7 @@ impl AuthorizationServer {
         if !self.state.clients.contains_key(client_id) {
             return Err(Error::UnknownParty(client_id.to_owned()));
         }
-        crate::token::id_token(&self.state, username, client_id)
+        crate::id_token::id_token(&self.state, username, client_id)
             .map_err(|_| Error::UnknownParty(username.to_owned()))
     }
 

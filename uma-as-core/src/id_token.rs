@@ -1,0 +1,83 @@
+//! OpenID Connect ID tokens: issued with the `openid` scope, and accepted back as pushed claim
+//! tokens (Grant §3.3.1) when this server issued them to the presenting client.
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::server::AppState;
+use crate::time::now;
+
+/// The claims of the ID tokens this server issues and accepts back as claim tokens.
+#[derive(Debug, Serialize, Deserialize)]
+struct IdTokenClaims {
+    iss: String,
+    sub: String,
+    aud: String,
+    exp: u64,
+    iat: u64,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, Value>,
+}
+
+/// An ID token for `username`, audience `client_id`, with the user's configured claims.
+pub(crate) fn id_token(
+    state: &AppState,
+    username: &str,
+    client_id: &str,
+) -> Result<String, ApiError> {
+    let user = state
+        .users
+        .get(username)
+        .ok_or_else(|| ApiError::invalid_grant("unknown user"))?;
+    let iat = now();
+    let mut extra = serde_json::Map::new();
+    extra.insert("preferred_username".to_owned(), Value::from(username));
+    for (name, value) in &user.claims {
+        extra.insert(name.clone(), Value::from(value.as_str()));
+    }
+    let claims = IdTokenClaims {
+        iss: state.issuer.clone(),
+        sub: username.to_owned(),
+        aud: client_id.to_owned(),
+        exp: iat + state.lifetimes.access_token.as_secs(),
+        iat,
+        extra,
+    };
+    Ok(state.keys.sign(&claims)?)
+}
+
+/// Checks a pushed ID token (Grant §3.3.1, §5.7): our signature by a published key with the
+/// algorithm pinned to EdDSA, our `iss`, `aud` = the presenting client, not expired.
+/// Returns the user it names.
+pub(crate) async fn verify_id_token(
+    state: &AppState,
+    token: &str,
+    client_id: &str,
+) -> Result<String, ApiError> {
+    let invalid =
+        |why: &str| ApiError::invalid_grant(format!("the claim token is not usable: {why}"));
+    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("not a JWT"))?;
+    if header.alg != Algorithm::EdDSA {
+        return Err(invalid("unexpected algorithm"));
+    }
+    let kid = header.kid.ok_or_else(|| invalid("no kid"))?;
+    let keys = state.store.signing_keys().await?;
+    let key = keys
+        .iter()
+        .find(|k| k.kid == kid)
+        .ok_or_else(|| invalid("unknown signing key"))?;
+    let decoding = DecodingKey::from_ed_der(&key.public);
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[&state.issuer]);
+    validation.set_audience(&[client_id]);
+    validation.leeway = 5;
+    let claims = jsonwebtoken::decode::<IdTokenClaims>(token, &decoding, &validation)
+        .map_err(|e| invalid(&e.to_string()))?
+        .claims;
+    if !state.is_user(&claims.sub) {
+        return Err(invalid("unknown subject"));
+    }
+    Ok(claims.sub)
+}
