@@ -200,3 +200,63 @@ async fn only_the_owner_decides() {
         .unwrap();
     assert_eq!(listed, json!([]));
 }
+
+#[tokio::test]
+async fn approvals_are_checked_like_any_body() {
+    let setup = setup().await;
+    let bob = client(&setup, "bob").await;
+    let _ = bob.get(&setup.album_url).send().await;
+    let (_, requests) = owner_call(&setup, reqwest::Method::GET, "/requests").await;
+    let id = requests[0]["id"].as_str().unwrap().to_owned();
+    let alice = setup.server.access_token("alice", CLIENT_ID).await.unwrap();
+    let approve = |body: reqwest::Body, content_type: &'static str| {
+        reqwest::Client::new()
+            .post(format!("{}/requests/{id}/approve", setup.server.issuer()))
+            .bearer_auth(alice.as_str())
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let cases: [(String, &str, StatusCode, &str); 4] = [
+        (
+            json!({"scopes": ["edit"]}).to_string(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+        ),
+        (
+            "{not json".to_owned(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"scopes": ["view"]}).to_string(),
+            "text/plain",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request",
+        ),
+        (
+            "x".repeat(100_000),
+            "application/json",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+        ),
+    ];
+    for (body, content_type, status, code) in cases {
+        let response = approve(body.into(), content_type).await.unwrap();
+        assert_eq!(response.status(), status);
+        assert_eq!(response.json::<Value>().await.unwrap()["error"], code);
+    }
+    // Still pending: none of those changed anything.
+    let (_, requests) = owner_call(&setup, reqwest::Method::GET, "/requests").await;
+    assert_eq!(requests[0]["status"], "pending");
+    // An approval of some of the scopes asked is taken as given.
+    let response = approve(
+        json!({"scopes": ["view"]}).to_string().into(),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

@@ -1,6 +1,7 @@
 //! The authorization assessment of Grant §3.3.4: which scopes are requested of each resource in a
 //! ticket, and which of them the owner's policies grant to this requesting party.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::store::{Policy, Resource};
@@ -76,8 +77,8 @@ fn claim_matches(wanted: &str, value: &str) -> bool {
 ///
 /// `Err(scope)` names a scope of the `scope` parameter that is available on none of the ticket's
 /// resources: the request is then `invalid_scope`.
-pub(crate) fn requested_scopes(
-    ticket: &[(&Resource, BTreeSet<String>)],
+pub(crate) fn requested_scopes<R: Borrow<Resource>>(
+    ticket: &[(R, BTreeSet<String>)],
     registered: &[String],
     requested: &[String],
 ) -> Result<Vec<BTreeSet<String>>, String> {
@@ -91,7 +92,7 @@ pub(crate) fn requested_scopes(
     if let Some(unavailable) = requested.iter().find(|scope| {
         !ticket
             .iter()
-            .any(|(resource, _)| available(resource, scope))
+            .any(|(resource, _)| available(resource.borrow(), scope))
     }) {
         return Err(unavailable.clone());
     }
@@ -107,7 +108,7 @@ pub(crate) fn requested_scopes(
             scopes.extend(
                 extra
                     .iter()
-                    .filter(|s| available(resource, s))
+                    .filter(|s| available(resource.borrow(), s))
                     .map(|s| (*s).clone()),
             );
             scopes

@@ -81,3 +81,62 @@ pub(crate) async fn verify_id_token(
     }
     Ok(claims.sub)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::{AuthorizationServer, ClientConfig};
+
+    async fn server() -> AuthorizationServer {
+        AuthorizationServer::builder()
+            .issuer("http://as.test")
+            .client(ClientConfig::new("app", "secret"))
+            .user("bob")
+            .build()
+            .await
+            .unwrap()
+    }
+
+    fn claims(iss: &str, aud: &str, sub: &str, exp: u64) -> IdTokenClaims {
+        IdTokenClaims {
+            iss: iss.into(),
+            sub: sub.into(),
+            aud: aud.into(),
+            exp,
+            iat: now().saturating_sub(3600),
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn each_check_of_a_pushed_id_token_refuses() {
+        let server = server().await;
+        let state = server.state();
+        let sign = |c: IdTokenClaims| state.keys.sign(&c).unwrap();
+        let good = sign(claims("http://as.test", "app", "bob", now() + 60));
+        assert_eq!(verify_id_token(state, &good, "app").await.unwrap(), "bob");
+        for (what, token) in [
+            (
+                "expired",
+                sign(claims("http://as.test", "app", "bob", now() - 60)),
+            ),
+            (
+                "another issuer",
+                sign(claims("http://elsewhere", "app", "bob", now() + 60)),
+            ),
+            (
+                "another audience",
+                sign(claims("http://as.test", "other", "bob", now() + 60)),
+            ),
+            (
+                "an unknown user",
+                sign(claims("http://as.test", "app", "mallory", now() + 60)),
+            ),
+        ] {
+            assert!(
+                verify_id_token(state, &token, "app").await.is_err(),
+                "{what}"
+            );
+        }
+    }
+}

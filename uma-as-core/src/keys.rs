@@ -111,8 +111,8 @@ impl KeyRing {
             .map_err(|e| StoreError(format!("cannot sign a token: {e}")))
     }
 
-    /// Replaces the signing key. The old one is marked retired and stays published for
-    /// `keep_published` seconds, the longest a token it signed can live.
+    /// Replaces the signing key. The old one is marked retired; [`KeyRing::jwks`] keeps
+    /// publishing it for as long as a token it signed can live.
     pub(crate) async fn rotate(&self, store: &dyn Store) -> Result<String, StoreError> {
         let new = SigningKey::generate()?;
         store.put_signing_key(new.clone()).await?;

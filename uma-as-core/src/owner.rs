@@ -2,13 +2,13 @@
 //! (which makes a policy) or denies them through the owner API at `{issuer}/requests`.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 use crate::error::ApiError;
 use crate::policy::Owner;
+use crate::request::OptionalJsonBody;
 use crate::secret;
 use crate::server::AppState;
 use crate::store::{PendingRequest, Policy, RequestStatus, Resource, StoreError};
@@ -91,7 +91,7 @@ async fn owned(state: &AppState, owner: &Owner, id: &str) -> Result<PendingReque
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Approval {
+pub(crate) struct Approval {
     #[serde(default)]
     scopes: Option<Vec<String>>,
 }
@@ -109,14 +109,9 @@ pub(crate) async fn approve(
     State(state): State<AppState>,
     owner: Owner,
     Path(id): Path<String>,
-    body: Bytes,
+    OptionalJsonBody(approval): OptionalJsonBody<Approval>,
 ) -> Result<Json<Approved>, ApiError> {
-    let approval: Approval = if body.is_empty() {
-        Approval::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::invalid_request(format!("malformed approval: {e}")))?
-    };
+    let approval = approval.unwrap_or_default();
     let mut request = owned(&state, &owner, &id).await?;
     let scopes = approval.scopes.unwrap_or_else(|| request.scopes.clone());
     if let Some(extra) = scopes.iter().find(|s| !request.scopes.contains(s)) {

@@ -99,6 +99,27 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
+/// An optional `application/json` body: an empty body is `None`; anything else is read like
+/// [`JsonBody`], within the same size limit.
+#[derive(Debug)]
+pub(crate) struct OptionalJsonBody<T>(pub(crate) Option<T>);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        let body = read_body(body, state.max_body_bytes()).await?;
+        if body.is_empty() {
+            return Ok(Self(None));
+        }
+        require_content_type(&parts.headers, "application/json")?;
+        serde_json::from_slice(&body)
+            .map(|value| Self(Some(value)))
+            .map_err(|e| ApiError::invalid_request(format!("malformed JSON body: {e}")))
+    }
+}
+
 /// What the `Authorization` header holds.
 #[derive(Debug)]
 pub(crate) enum Authorization {

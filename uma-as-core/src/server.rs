@@ -438,6 +438,11 @@ impl AuthorizationServer {
         &self.state.issuer
     }
 
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// The server as an axum router, to serve or to nest in an application.
     pub fn router(&self) -> Router {
         let routes = crate::routes(self.state.clone());

@@ -199,10 +199,8 @@ async fn assess(
             .collect();
         resources.push((resource, scopes));
     }
-    let ticket_view: Vec<(&Resource, BTreeSet<String>)> =
-        resources.iter().map(|(r, s)| (r, s.clone())).collect();
     let per_resource =
-        requested_scopes(&ticket_view, &client.scopes, &requested).map_err(|scope| {
+        requested_scopes(&resources, &client.scopes, &requested).map_err(|scope| {
             ApiError::invalid_scope(format!(
                 "scope {scope:?} is not available on any resource of the ticket"
             ))
