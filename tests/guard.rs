@@ -1,166 +1,24 @@
 //! uma-rs-guard end to end against the real authorization server over loopback.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
-use uma_as_core::{AuthorizationServer, ClientConfig, RptFormat, UserConfig};
+use uma_as_core::{AuthorizationServer, ClientConfig, RptFormat};
 use uma_client::{
     ClientCredentials, GrantAuth, ProtectionClient, ResourceDescription, UmaChallenge, UmaClient,
 };
 use uma_rs_guard::{
-    GuardOutcome, Mode, Permissions, Rejection, RejectionKind, ResourceId, RouteResolver,
-    RptValidation, UmaGuardLayer, UmaGuardLayerBuilder,
+    Mode, Rejection, RejectionKind, ResourceId, RouteResolver, RptValidation, UmaGuardLayer,
 };
 
-const RS: (&str, &str) = ("photoz", "photoz-secret");
-const APP: (&str, &str) = ("doctor-app", "doctor-secret");
-
-/// The real AS behind a layer that counts requests per path.
-struct CountingAs {
-    server: AuthorizationServer,
-    calls: Arc<Mutex<HashMap<String, usize>>>,
-    resource_id: String,
-}
-
-impl CountingAs {
-    async fn start(
-        configure: impl FnOnce(
-            uma_as_core::AuthorizationServerBuilder,
-        ) -> uma_as_core::AuthorizationServerBuilder,
-    ) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let issuer = format!("http://{}", listener.local_addr().unwrap());
-        let builder = AuthorizationServer::builder()
-            .issuer(&issuer)
-            .client(ClientConfig::new(RS.0, RS.1))
-            .client(ClientConfig::new(APP.0, APP.1))
-            .user(UserConfig::new("alice"))
-            .user(UserConfig::new("bob"));
-        let server = configure(builder).build().await.unwrap();
-        let calls: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-        let counter = Arc::clone(&calls);
-        let app = server.router().layer(tower::util::MapRequestLayer::new(
-            move |request: Request| {
-                *counter
-                    .lock()
-                    .unwrap()
-                    .entry(request.uri().path().to_owned())
-                    .or_default() += 1;
-                request
-            },
-        ));
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let protection = ProtectionClient::builder(&issuer)
-            .credentials(ClientCredentials::new(RS.0, RS.1))
-            .build()
-            .unwrap();
-        let resource_id = protection
-            .create_resource(
-                &ResourceDescription::new(["view", "edit"])
-                    .name("album")
-                    .owner("alice"),
-            )
-            .await
-            .unwrap();
-        server.share(&resource_id, "bob", ["view"]).await.unwrap();
-        Self {
-            server,
-            calls,
-            resource_id,
-        }
-    }
-
-    fn calls(&self, path: &str) -> usize {
-        self.calls.lock().unwrap().get(path).copied().unwrap_or(0)
-    }
-
-    fn guard(&self) -> UmaGuardLayerBuilder {
-        UmaGuardLayer::builder(self.server.issuer())
-            .client_credentials(ClientCredentials::new(RS.0, RS.1))
-            .realm("photoz")
-            .resolver(
-                RouteResolver::new()
-                    .route(
-                        "/album",
-                        ResourceId::fixed(&self.resource_id),
-                        [(Method::GET, vec!["view"]), (Method::PUT, vec!["edit"])],
-                    )
-                    .unwrap(),
-            )
-    }
-
-    async fn rpt(&self) -> String {
-        let uma = UmaClient::builder()
-            .trust(self.server.issuer())
-            .auth(GrantAuth::Bearer(
-                self.server.access_token("bob", APP.0).await.unwrap(),
-            ))
-            .build()
-            .unwrap();
-        let ticket = ProtectionClient::builder(self.server.issuer())
-            .credentials(ClientCredentials::new(RS.0, RS.1))
-            .build()
-            .unwrap()
-            .request_permissions(vec![uma_client::PermissionRequest::new(
-                self.resource_id.clone(),
-                ["view"],
-            )])
-            .await
-            .unwrap();
-        uma.redeem(
-            self.server.issuer(),
-            &uma_client::UmaGrantRequest::new(ticket),
-        )
-        .await
-        .unwrap()
-        .access_token
-        .into_string()
-    }
-}
-
-/// Serves `/album` behind `guard`; the handler answers with what the guard handed it.
-async fn serve(guard: UmaGuardLayer) -> String {
-    let app = Router::new()
-        .route(
-            "/album",
-            get(
-                |permissions: Option<Permissions>,
-                 outcome: Option<axum::Extension<GuardOutcome>>| async move {
-                    let outcome = outcome.map(|axum::Extension(o)| match o {
-                        GuardOutcome::Unprotected => "unprotected".to_owned(),
-                        GuardOutcome::Granted(_) => "granted".to_owned(),
-                        GuardOutcome::Refused(r) => format!("refused: {:?}", r.kind()),
-                    });
-                    axum::Json(json!({
-                        "subject": permissions.and_then(|Permissions(p)| p.subject().map(str::to_owned)),
-                        "outcome": outcome,
-                    }))
-                },
-            )
-            .put(|| async { "edited" }),
-        )
-        .layer(guard);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/album", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
-
-async fn get_with(url: &str, rpt: Option<&str>) -> reqwest::Response {
-    let mut request = reqwest::Client::new().get(url);
-    if let Some(rpt) = rpt {
-        request = request.bearer_auth(rpt);
-    }
-    request.send().await.unwrap()
-}
+#[path = "support/counting.rs"]
+mod counting;
+use counting::{APP, CountingAs, RS, get_with, serve};
 
 #[tokio::test]
 async fn one_fresh_rpt_in_a_thousand_concurrent_requests_makes_one_introspection() {
@@ -569,76 +427,6 @@ async fn a_pat_refused_by_the_as_is_replaced_once() {
         "a ticket, with a new PAT"
     );
     assert_eq!(world.calls("/token") - before, 1);
-}
-
-/// A `MakeWriter` that keeps everything logged.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn each_decision_is_traced_and_no_token_is_logged() {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
-    // One thread runs the test, the AS and the guard, so this subscriber sees all of them.
-    let _default = tracing::subscriber::set_default(subscriber);
-
-    let world = CountingAs::start(|b| b.rpt_format(RptFormat::Opaque)).await;
-    let guard = world
-        .guard()
-        .validation(RptValidation::Introspection)
-        .build()
-        .unwrap();
-    let url = serve(guard.clone()).await;
-    let rpt = world.rpt().await;
-    assert_eq!(get_with(&url, Some(&rpt)).await.status(), StatusCode::OK);
-    assert_eq!(get_with(&url, Some(&rpt)).await.status(), StatusCode::OK);
-    assert_eq!(
-        get_with(&url, None).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    let pat = guard.protection().pat().await.unwrap();
-
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    let decisions: Vec<&str> = logs
-        .lines()
-        .filter(|l| l.contains("UMA decision"))
-        .collect();
-    assert_eq!(decisions.len(), 3, "{logs}");
-    assert!(
-        decisions[0].contains("outcome=\"granted\"")
-            && decisions[0].contains("cache=Introspection")
-    );
-    assert!(decisions[0].contains(&format!("resource=\"{}\"", world.resource_id)));
-    assert!(decisions[0].contains("as_latency_ms="));
-    assert!(decisions[1].contains("cache=Cache"), "{}", decisions[1]);
-    assert!(
-        decisions[2].contains("challenged: no token"),
-        "{}",
-        decisions[2]
-    );
-    assert!(!logs.contains(&rpt), "the RPT was logged");
-    assert!(!logs.contains(pat.as_str()), "the PAT was logged");
 }
 
 #[tokio::test]
