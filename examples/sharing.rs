@@ -67,8 +67,10 @@ async fn main() -> Result {
     let url = format!("http://{}/albums/alice", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::new();
+    // Alice's owner token (scope uma_protection): what she consents to at sign-in so that an app
+    // may manage her sharing.
     let alice = authorization_server
-        .access_token("alice", "doctor-app")
+        .owner_token("alice", "doctor-app")
         .await?;
 
     println!("== 1. Bob asks; Alice decides later ==");

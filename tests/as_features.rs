@@ -122,7 +122,7 @@ impl Fixture {
 
     async fn alice_token(&self) -> String {
         self.server
-            .access_token("alice", APP.0)
+            .owner_token("alice", APP.0)
             .await
             .unwrap()
             .into_string()
@@ -338,7 +338,8 @@ async fn a_pushed_id_token_identifies_the_requesting_party() {
     assert_eq!(introspection.sub.as_deref(), Some("bob"));
     assert_eq!(introspection.client_id.as_deref(), Some(APP.0));
 
-    // An ID token issued to another client, a tampered one and an unsigned one are refused.
+    // An ID token issued to another client, a tampered one and an unsigned one identify nobody:
+    // the client is then the party, unidentified, and is asked who it acts for (no RPT, no PCT).
     let foreign = f.server.id_token("bob", OTHER_APP.0).await.unwrap();
     let mut parts: Vec<String> = id_token.split('.').map(str::to_owned).collect();
     parts[1] = URL_SAFE_NO_PAD.encode(
@@ -355,11 +356,10 @@ async fn a_pushed_id_token_identifies_the_requesting_party() {
     );
     for bad in [foreign, tampered, unsigned, hs256, "not-a-jwt".to_owned()] {
         let response = push_id_token(&f, &bad).await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
-        assert_eq!(
-            response.json::<Value>().await.unwrap()["error"],
-            "invalid_grant"
-        );
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{bad}");
+        let body = response.json::<Value>().await.unwrap();
+        assert_eq!(body["error"], "need_info", "{bad}");
+        assert!(body.get("pct").is_none() && body.get("access_token").is_none());
     }
 }
 
@@ -527,7 +527,7 @@ async fn only_the_owner_manages_policies_and_bad_policies_are_refused() {
     let alice = f.alice_token().await;
     let bob = f
         .server
-        .access_token("bob", APP.0)
+        .owner_token("bob", APP.0)
         .await
         .unwrap()
         .into_string();

@@ -131,7 +131,7 @@ async fn snapshot(world: &World, pat: &str, owner: &str) -> Value {
 async fn every_endpoint_refuses_bad_input_cleanly() {
     let world = World::start().await;
     let pat = world.protection.pat().await.unwrap().into_string();
-    let owner = world.token("alice").await.into_string();
+    let owner = world.owner_token("alice").await.into_string();
     world
         .authorization_server
         .share(&world.resource_id, "bob", ["view"])

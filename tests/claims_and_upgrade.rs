@@ -261,7 +261,7 @@ async fn a_known_party_lacking_a_claim_is_asked_for_it_then_refused() {
         .await
         .unwrap();
     // Alice shares with anyone whose e-mail is at the clinic.
-    let alice = server.access_token("alice", CLIENT_ID).await.unwrap();
+    let alice = server.owner_token("alice", CLIENT_ID).await.unwrap();
     let created = reqwest::Client::new()
         .post(format!("{}/policy/{resource}", server.issuer()))
         .bearer_auth(alice.as_str())
@@ -399,7 +399,7 @@ async fn the_client_upgrades_its_rpt_through_the_guard() {
             .unwrap(),
         "a"
     );
-    let alice = world.token("alice").await;
+    let alice = world.owner_token("alice").await;
     let decisions: Value = reqwest::Client::new()
         .get(world.url("/decisions"))
         .bearer_auth(alice.as_str())

@@ -8,7 +8,7 @@ use support::{CLIENT_ID, CLIENT_SECRET, World};
 use uma_client::{ClientCredentials, GrantAuth, UmaClient, UmaGrantRequest};
 
 async fn decisions(world: &World, user: &str, query: &str) -> Vec<Value> {
-    let token = world.token(user).await;
+    let token = world.owner_token(user).await;
     let body: Value = reqwest::Client::new()
         .get(world.url(&format!("/decisions{query}")))
         .bearer_auth(token.as_str())

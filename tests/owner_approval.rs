@@ -57,7 +57,7 @@ async fn client(setup: &Setup, user: &str) -> UmaClient {
 }
 
 async fn owner_call(setup: &Setup, method: reqwest::Method, path: &str) -> (StatusCode, Value) {
-    let alice = setup.server.access_token("alice", CLIENT_ID).await.unwrap();
+    let alice = setup.server.owner_token("alice", CLIENT_ID).await.unwrap();
     let response = reqwest::Client::new()
         .request(method, format!("{}{path}", setup.server.issuer()))
         .bearer_auth(alice.as_str())
@@ -176,7 +176,7 @@ async fn only_the_owner_decides() {
     let _ = bob.get(&setup.album_url).send().await;
     let (_, requests) = owner_call(&setup, reqwest::Method::GET, "/requests").await;
     let id = requests[0]["id"].as_str().unwrap().to_owned();
-    let bob_token = setup.server.access_token("bob", CLIENT_ID).await.unwrap();
+    let bob_token = setup.server.owner_token("bob", CLIENT_ID).await.unwrap();
     for path in [
         format!("/requests/{id}/approve"),
         format!("/requests/{id}/deny"),
@@ -208,7 +208,7 @@ async fn approvals_are_checked_like_any_body() {
     let _ = bob.get(&setup.album_url).send().await;
     let (_, requests) = owner_call(&setup, reqwest::Method::GET, "/requests").await;
     let id = requests[0]["id"].as_str().unwrap().to_owned();
-    let alice = setup.server.access_token("alice", CLIENT_ID).await.unwrap();
+    let alice = setup.server.owner_token("alice", CLIENT_ID).await.unwrap();
     let approve = |body: reqwest::Body, content_type: &'static str| {
         reqwest::Client::new()
             .post(format!("{}/requests/{id}/approve", setup.server.issuer()))

@@ -38,7 +38,7 @@ async fn bobs_rpt(world: &World) -> uma_client::Rpt {
 #[tokio::test]
 async fn changing_or_deleting_a_policy_revokes_its_rpts() {
     let world = World::start().await;
-    let alice = world.token("alice").await.into_string();
+    let alice = world.owner_token("alice").await.into_string();
     let policy = policy_for_bob(&world, &alice).await;
     let http = reqwest::Client::new();
 
@@ -122,7 +122,7 @@ async fn refresh(world: &World, token: &str, scope: Option<&str>) -> (http::Stat
 #[tokio::test]
 async fn an_rpt_refreshes_without_a_new_assessment_until_its_policy_goes() {
     let world = World::start().await;
-    let alice = world.token("alice").await.into_string();
+    let alice = world.owner_token("alice").await.into_string();
     let policy = {
         let created: Value = reqwest::Client::new()
             .post(world.url(&format!("/policy/{}", world.resource_id)))

@@ -74,6 +74,14 @@ impl World {
             .unwrap()
     }
 
+    /// The user's owner token (scope `uma_protection`), for the owner API.
+    pub async fn owner_token(&self, user: &str) -> AccessToken {
+        self.authorization_server
+            .owner_token(user, CLIENT_ID)
+            .await
+            .unwrap()
+    }
+
     pub async fn client_for(&self, user: &str) -> UmaClient {
         UmaClient::builder()
             .trust(&self.issuer)

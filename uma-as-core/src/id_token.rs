@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::keys::{JwtType, SigningKey};
 use crate::server::AppState;
+use crate::store::StoreError;
 use crate::time::now;
 
 /// The claims of the ID tokens this server issues and accepts back as claim tokens.
@@ -20,6 +22,9 @@ struct IdTokenClaims {
     #[serde(flatten)]
     extra: serde_json::Map<String, Value>,
 }
+
+/// Claims that only access tokens and RPTs carry: an ID token with any of them is refused.
+const ACCESS_TOKEN_CLAIMS: [&str; 4] = ["authorization", "scope", "client_id", "permissions"];
 
 /// An ID token for `username`, audience `client_id`, with the user's configured claims.
 pub(crate) fn id_token(
@@ -45,25 +50,43 @@ pub(crate) fn id_token(
         iat,
         extra,
     };
-    Ok(state.keys.sign(&claims)?)
+    Ok(state.keys.sign(JwtType::IdToken, &claims)?)
 }
 
-/// Checks a pushed ID token (Grant §3.3.1, §5.7): our signature by a published key with the
-/// algorithm pinned to EdDSA, our `iss`, `aud` = the presenting client, not expired.
-/// Returns the user it names.
+/// Why a pushed claim token identifies nobody.
+#[derive(Debug, thiserror::Error)]
+#[error("the claim token is not usable: {0}")]
+pub(crate) struct Unusable(String);
+
+/// Checks a pushed ID token (Grant §3.3.1, §5.7; OIDC Core §3.1.3.7): typed `JWT` and carrying
+/// none of an access token's claims (an RPT or access token pushed as an ID token identifies
+/// nobody, TM-1), our signature by a published key with the algorithm pinned to EdDSA, our `iss`,
+/// `aud` = the presenting client (TM-2), not expired. Returns the user it names, or why it names
+/// nobody; `Err` only when the keys cannot be read.
 pub(crate) async fn verify_id_token(
     state: &AppState,
     token: &str,
     client_id: &str,
-) -> Result<String, ApiError> {
-    let invalid =
-        |why: &str| ApiError::invalid_grant(format!("the claim token is not usable: {why}"));
+) -> Result<Result<String, Unusable>, StoreError> {
+    let keys = state.store.signing_keys().await?;
+    Ok(check(state, &keys, token, client_id))
+}
+
+fn check(
+    state: &AppState,
+    keys: &[SigningKey],
+    token: &str,
+    client_id: &str,
+) -> Result<String, Unusable> {
+    let invalid = |why: &str| Unusable(why.to_owned());
     let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("not a JWT"))?;
+    if header.typ.as_deref() != Some(JwtType::IdToken.header_value()) {
+        return Err(invalid("not an ID token"));
+    }
     if header.alg != Algorithm::EdDSA {
         return Err(invalid("unexpected algorithm"));
     }
     let kid = header.kid.ok_or_else(|| invalid("no kid"))?;
-    let keys = state.store.signing_keys().await?;
     let key = keys
         .iter()
         .find(|k| k.kid == kid)
@@ -76,6 +99,12 @@ pub(crate) async fn verify_id_token(
     let claims = jsonwebtoken::decode::<IdTokenClaims>(token, &decoding, &validation)
         .map_err(|e| invalid(&e.to_string()))?
         .claims;
+    if ACCESS_TOKEN_CLAIMS
+        .iter()
+        .any(|claim| claims.extra.contains_key(*claim))
+    {
+        return Err(invalid("an access token is not an ID token"));
+    }
     if !state.is_user(&claims.sub) {
         return Err(invalid("unknown subject"));
     }
@@ -112,9 +141,10 @@ mod tests {
     async fn each_check_of_a_pushed_id_token_refuses() {
         let server = server().await;
         let state = server.state();
-        let sign = |c: IdTokenClaims| state.keys.sign(&c).unwrap();
+        let sign = |c: IdTokenClaims| state.keys.sign(JwtType::IdToken, &c).unwrap();
         let good = sign(claims("http://as.test", "app", "bob", now() + 60));
-        assert_eq!(verify_id_token(state, &good, "app").await.unwrap(), "bob");
+        let verify = async |token: &str| verify_id_token(state, token, "app").await.unwrap();
+        assert_eq!(verify(&good).await.unwrap(), "bob");
         for (what, token) in [
             (
                 "expired",
@@ -132,11 +162,31 @@ mod tests {
                 "an unknown user",
                 sign(claims("http://as.test", "app", "mallory", now() + 60)),
             ),
+            (
+                "an access token's type",
+                state
+                    .keys
+                    .sign(
+                        JwtType::AccessToken,
+                        &claims("http://as.test", "app", "bob", now() + 60),
+                    )
+                    .unwrap(),
+            ),
+            ("an RPT's claims", {
+                let mut rpt_like = claims("http://as.test", "app", "bob", now() + 60);
+                rpt_like.extra.insert(
+                    "authorization".into(),
+                    serde_json::json!({"permissions": []}),
+                );
+                sign(rpt_like)
+            }),
+            ("a scope", {
+                let mut scoped = claims("http://as.test", "app", "bob", now() + 60);
+                scoped.extra.insert("scope".into(), "openid".into());
+                sign(scoped)
+            }),
         ] {
-            assert!(
-                verify_id_token(state, &token, "app").await.is_err(),
-                "{what}"
-            );
+            assert!(verify(&token).await.is_err(), "{what}");
         }
     }
 }

@@ -70,6 +70,25 @@ impl SigningKey {
     }
 }
 
+/// What a signed token is, said in its header's `typ` (RFC 8725 §3.11, TM-1): every verifier
+/// checks it first, so that a token minted for one role is refused in every other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JwtType {
+    /// An RPT or other access token: `at+jwt` (RFC 9068 §2.1).
+    AccessToken,
+    /// An OpenID Connect ID token: `JWT`, with no `authorization`, `scope` or `client_id`.
+    IdToken,
+}
+
+impl JwtType {
+    pub(crate) fn header_value(self) -> &'static str {
+        match self {
+            Self::AccessToken => "at+jwt",
+            Self::IdToken => "JWT",
+        }
+    }
+}
+
 /// The keys in use: one signs, all that may still verify a live token are published.
 pub(crate) struct KeyRing {
     current: RwLock<Arc<Current>>,
@@ -101,12 +120,12 @@ impl KeyRing {
         Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Signs claims as a JWT with the current key.
-    pub(crate) fn sign(&self, claims: &impl Serialize) -> Result<String, StoreError> {
+    /// Signs claims as a JWT of type `typ` with the current key.
+    pub(crate) fn sign(&self, typ: JwtType, claims: &impl Serialize) -> Result<String, StoreError> {
         let current = self.current();
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(current.key.kid.clone());
-        header.typ = Some("JWT".to_owned());
+        header.typ = Some(typ.header_value().to_owned());
         jsonwebtoken::encode(&header, claims, &current.encoding)
             .map_err(|e| StoreError(format!("cannot sign a token: {e}")))
     }
@@ -198,9 +217,9 @@ mod tests {
             sub: "bob".into(),
             exp: now() + 300,
         };
-        let old_token = ring.sign(&claims).unwrap();
+        let old_token = ring.sign(JwtType::IdToken, &claims).unwrap();
         let new_kid = ring.rotate(&store).await.unwrap();
-        let new_token = ring.sign(&claims).unwrap();
+        let new_token = ring.sign(JwtType::IdToken, &claims).unwrap();
         assert_eq!(
             jsonwebtoken::decode_header(&new_token)
                 .unwrap()

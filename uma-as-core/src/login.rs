@@ -80,16 +80,30 @@ async fn login_form(
 ) -> Response {
     let id = secret::new_token();
     let csrf = session.csrf.clone();
+    let prompt = prompt(client_id, &session.purpose);
     let stored = state.issue_login(&id, client_id, session).await;
     if stored.is_err() {
         return error_page(StatusCode::SERVICE_UNAVAILABLE, "please try again later");
     }
-    render_form(action, client_id, &csrf, message, Some(&id))
+    render_form(action, &prompt, &csrf, message, Some(&id))
+}
+
+/// What the page tells the person the client asks for: they consent to exactly that.
+fn prompt(client_id: &str, purpose: &LoginPurpose) -> String {
+    match purpose {
+        LoginPurpose::Authorize { scopes, .. }
+            if scopes.iter().any(|s| s == uma_client::UMA_PROTECTION_SCOPE) =>
+        {
+            format!("{client_id} asks to manage sharing of your resources.")
+        }
+        LoginPurpose::Authorize { .. } => format!("{client_id} asks to sign you in."),
+        LoginPurpose::Claims { .. } => format!("{client_id} asks who you are."),
+    }
 }
 
 fn render_form(
     action: &str,
-    client_id: &str,
+    prompt: &str,
     csrf: &str,
     message: Option<&str>,
     cookie: Option<&str>,
@@ -99,13 +113,13 @@ fn render_form(
         .unwrap_or_default();
     let page = format!(
         "<!doctype html><meta charset=\"utf-8\"><title>Sign in</title>\
-         <h1>Sign in</h1><p>{} asks who you are.</p>{message}\
+         <h1>Sign in</h1><p>{}</p>{message}\
          <form method=\"post\" action=\"{action}\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
          <label>Username <input name=\"username\" autocomplete=\"username\"></label>\
          <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\"></label>\
          <button>Sign in</button></form>",
-        escape(client_id),
+        escape(prompt),
         escape(csrf),
     );
     let mut response = Html(page).into_response();
@@ -334,6 +348,7 @@ pub(crate) async fn sign_in(
         );
     }
     let client_id = record.client_id;
+    let prompt = prompt(&client_id, &session.purpose);
     let action = match session.purpose {
         LoginPurpose::Claims { .. } => crate::server::paths::CLAIMS,
         LoginPurpose::Authorize { .. } => crate::server::paths::AUTHORIZE,
@@ -341,7 +356,7 @@ pub(crate) async fn sign_in(
     let (Some(username), Some(password)) = (params.get("username"), params.get("password")) else {
         return render_form(
             &state.endpoint(action),
-            &client_id,
+            &prompt,
             &session.csrf,
             Some("Enter your username and password."),
             None,
@@ -361,7 +376,7 @@ pub(crate) async fn sign_in(
     if !valid {
         return render_form(
             &state.endpoint(action),
-            &client_id,
+            &prompt,
             &session.csrf,
             Some("Wrong username or password."),
             None,

@@ -1,5 +1,5 @@
 //! The owners' policy API at `policy_endpoint` (the shape of Keycloak's uma-policy API), called
-//! with the owner's own access token. A change takes effect for the next token request.
+//! with the owner's own token for it (scope `uma_protection`, see [`Owner`]). A change takes effect for the next token request.
 
 use std::collections::BTreeMap;
 
@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::request::{JsonBody, live_bearer_token};
 use crate::secret;
-use crate::server::AppState;
-use crate::store::{Policy, TokenKind};
+use crate::server::{AppState, is_pat};
+use crate::store::Policy;
 
 /// A policy as the owner writes it.
 #[derive(Debug, Deserialize)]
@@ -76,7 +76,10 @@ impl From<Policy> for PolicyOutput {
     }
 }
 
-/// The resource owner calling the policy API: the subject of a live access token.
+/// The resource owner calling the owner API (policies, pending requests, decisions): the user
+/// of a live access token carrying `uma_protection`, which she obtained herself through the
+/// authorization code or password grant (Keycloak's owner-PAT convention, TM-10). A token got
+/// only to know who she is, to act as a requesting party, or a client's own PAT, is refused.
 #[derive(Debug)]
 pub(crate) struct Owner(String);
 
@@ -91,9 +94,15 @@ impl FromRequestParts<AppState> for Owner {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let record = live_bearer_token(&parts.headers, state).await?;
-        match record.kind {
-            TokenKind::Access { .. } => Ok(Self(record.subject)),
-            _ => Err(ApiError::bearer_unauthorized(state.realm(), true)),
+        let is_owner_token =
+            is_pat(&record) && record.subject != record.client_id && state.is_user(&record.subject);
+        if is_owner_token {
+            Ok(Self(record.subject))
+        } else {
+            Err(ApiError::insufficient_scope(
+                state.realm(),
+                uma_client::UMA_PROTECTION_SCOPE,
+            ))
         }
     }
 }

@@ -349,12 +349,31 @@ impl AuthorizationServer {
         Ok(self.state.keys.rotate(self.state.store.as_ref()).await?)
     }
 
-    /// Issues an access token for a configured user, as if they had signed in at `client_id`.
-    /// The client presents it as `Authorization: Bearer` in the UMA grant to act for the user.
+    /// Issues an access token (scope `openid`) for a configured user, as if they had signed in at
+    /// `client_id`. The client presents it as `Authorization: Bearer` in the UMA grant to act for
+    /// the user. It does not open the owner API: see [`owner_token`](Self::owner_token).
     pub async fn access_token(
         &self,
         username: &str,
         client_id: &str,
+    ) -> Result<AccessToken, Error> {
+        self.user_token(username, client_id, "openid").await
+    }
+
+    /// Issues a user's owner token for the owner API (policies, pending requests, decisions):
+    /// an access token with scope `uma_protection`, as if she had consented to it at
+    /// `client_id` through the authorization code grant. For tests and demos; real owners get it
+    /// by signing in.
+    pub async fn owner_token(&self, username: &str, client_id: &str) -> Result<AccessToken, Error> {
+        self.user_token(username, client_id, UMA_PROTECTION_SCOPE)
+            .await
+    }
+
+    async fn user_token(
+        &self,
+        username: &str,
+        client_id: &str,
+        scope: &str,
     ) -> Result<AccessToken, Error> {
         if !self.state.is_user(username) {
             return Err(Error::UnknownParty(username.to_owned()));
@@ -363,7 +382,7 @@ impl AuthorizationServer {
             return Err(Error::UnknownParty(client_id.to_owned()));
         }
         let kind = TokenKind::Access {
-            scopes: vec!["openid".to_owned()],
+            scopes: vec![scope.to_owned()],
         };
         let (token, _) = self
             .state

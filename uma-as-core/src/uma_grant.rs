@@ -24,13 +24,14 @@ use crate::token::{Caller, bearer_response, scopes_of, token_response};
 const EMPTY_CLAIMS: &std::collections::BTreeMap<String, String> =
     &std::collections::BTreeMap::new();
 
-/// The claims of a JWT RPT: RFC 9068-like registered claims plus Keycloak's
-/// `authorization.permissions`, which enforcers written for Keycloak read.
+/// The claims of a JWT RPT: RFC 9068's (typed `at+jwt` in the header, with `client_id`) plus
+/// Keycloak's `azp` and `authorization.permissions`, which enforcers written for Keycloak read.
 #[derive(Debug, Serialize)]
 struct RptClaims<'a> {
     iss: &'a str,
     sub: &'a str,
     aud: &'a str,
+    client_id: &'a str,
     azp: &'a str,
     exp: u64,
     iat: u64,
@@ -57,8 +58,16 @@ pub(crate) async fn uma_grant(
                 "claim_token and claim_token_format must be sent together",
             ));
         }
+        // A claim token that does not check out identifies nobody: the request goes on as for
+        // an unidentified party, and earns no PCT (TM-1).
         (Some(token), Some(ID_TOKEN_FORMAT)) => {
-            Some(verify_id_token(state, token, &caller.client_id).await?)
+            match verify_id_token(state, token, &caller.client_id).await? {
+                Ok(user) => Some(user),
+                Err(unusable) => {
+                    tracing::info!(client = %caller.client_id, %unusable, "pushed claim token ignored");
+                    None
+                }
+            }
         }
         (Some(_), Some(format)) => {
             return Err(ApiError::invalid_request(format!(
@@ -462,18 +471,22 @@ async fn issue_rpt(
     let expires_at = issued_at + state.lifetimes.rpt.as_secs();
     let token = match state.rpt_format {
         crate::server::RptFormat::Opaque => secret::new_token(),
-        crate::server::RptFormat::Jwt => state.keys.sign(&RptClaims {
-            iss: &state.issuer,
-            sub: party,
-            aud: &granted.resource_server,
-            azp: client_id,
-            exp: expires_at,
-            iat: issued_at,
-            jti: secret::new_id(),
-            authorization: RptAuthorization {
-                permissions: &granted.permissions,
+        crate::server::RptFormat::Jwt => state.keys.sign(
+            crate::keys::JwtType::AccessToken,
+            &RptClaims {
+                iss: &state.issuer,
+                sub: party,
+                aud: &granted.resource_server,
+                client_id,
+                azp: client_id,
+                exp: expires_at,
+                iat: issued_at,
+                jti: secret::new_id(),
+                authorization: RptAuthorization {
+                    permissions: &granted.permissions,
+                },
             },
-        })?,
+        )?,
     };
     // A refresh token for the same permissions (Grant §3.6), relying on the same policies.
     let (refresh, _) = state

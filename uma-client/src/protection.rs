@@ -120,6 +120,21 @@ impl ProtectionClient {
         &self.inner.issuer
     }
 
+    /// The client id of the credentials PATs are obtained with; `None` for a PAT given as is.
+    ///
+    /// ```
+    /// # let protection = uma_client::ProtectionClient::builder("https://as.example.com")
+    /// #     .credentials(uma_client::ClientCredentials::new("photoz", "secret")).build()?;
+    /// assert_eq!(protection.client_id(), Some("photoz"));
+    /// # Ok::<(), uma_client::Error>(())
+    /// ```
+    pub fn client_id(&self) -> Option<&str> {
+        match &self.inner.pat_source {
+            PatSource::Credentials(credentials) => Some(&credentials.client_id),
+            PatSource::Fixed(_) => None,
+        }
+    }
+
     /// The discovery document, fetched once.
     ///
     /// ```no_run

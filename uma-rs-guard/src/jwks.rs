@@ -47,6 +47,9 @@ pub(crate) struct Jwks {
 /// `scopes`) or a top-level `permissions` (`resource_id`, `resource_scopes`).
 #[derive(Debug, Deserialize)]
 pub(crate) struct RptClaims {
+    /// Keycloak types its tokens in the payload: `Bearer` for access tokens and RPTs, `ID` for ID
+    /// tokens.
+    typ: Option<String>,
     pub(crate) sub: Option<String>,
     pub(crate) azp: Option<String>,
     pub(crate) client_id: Option<String>,
@@ -175,7 +178,10 @@ impl Jwks {
     }
 
     /// Verifies a JWT RPT: a known key by `kid`, the algorithm that key is pinned to (the header
-    /// must name the same), the signature, `iss`, `aud` if configured, `exp` and `nbf` with leeway.
+    /// must name the same), the signature, `iss`, `aud` if configured, `exp` and `nbf` with leeway;
+    /// then that it is an RPT at all (TM-1): typed as an access token (`at+jwt` in the header per
+    /// RFC 9068, or Keycloak's `typ: Bearer` in the payload) and carrying permissions. An ID
+    /// token, or an access token without permissions, signed by the same key, is refused.
     pub(crate) async fn verify(
         &self,
         token: &str,
@@ -204,11 +210,21 @@ impl Jwks {
         }
         validation.validate_nbf = true;
         validation.leeway = leeway.as_secs();
-        Ok(
-            jsonwebtoken::decode::<RptClaims>(token, &key.key, &validation)
-                .map_err(invalid)?
-                .claims,
-        )
+        let claims = jsonwebtoken::decode::<RptClaims>(token, &key.key, &validation)
+            .map_err(invalid)?
+            .claims;
+        let typed_as_access_token = header.typ.as_deref().is_some_and(|typ| {
+            typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
+        }) || claims.typ.as_deref() == Some("Bearer");
+        if !typed_as_access_token {
+            return Err(JwtError::Invalid("not typed as an access token".to_owned()));
+        }
+        if claims.authorization.is_none() && claims.permissions.is_none() {
+            return Err(JwtError::Invalid(
+                "an access token without permissions is no RPT".to_owned(),
+            ));
+        }
+        Ok(claims)
     }
 }
 

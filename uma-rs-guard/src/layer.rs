@@ -50,6 +50,7 @@ impl UmaGuardLayer {
             resolver: None,
             realm: "uma".to_owned(),
             allow_unmatched: false,
+            any_audience: false,
             timeout: Duration::from_secs(5),
             mode: Mode::Enforcing,
             validator: ValidatorConfig {
@@ -136,6 +137,7 @@ pub struct UmaGuardLayerBuilder {
     timeout: Duration,
     mode: Mode,
     validator: ValidatorConfig,
+    any_audience: bool,
 }
 
 impl std::fmt::Debug for UmaGuardLayerBuilder {
@@ -163,6 +165,11 @@ pub enum ConfigError {
     /// The realm cannot appear in a quoted header parameter.
     #[error("the realm must be printable ASCII")]
     InvalidRealm,
+    /// The guard cannot tell which `aud` its RPTs must carry: set
+    /// [`audience`](UmaGuardLayerBuilder::audience), or opt out with
+    /// [`accept_any_audience`](UmaGuardLayerBuilder::accept_any_audience).
+    #[error("the guard needs the audience of its RPTs (this resource server's client id)")]
+    MissingAudience,
     /// A setting is out of range.
     #[error("{0}")]
     InvalidSetting(&'static str),
@@ -250,10 +257,25 @@ impl UmaGuardLayerBuilder {
         self
     }
 
-    /// The `aud` a JWT RPT must carry (usually this resource server's client id); unchecked when
-    /// unset.
+    /// The `aud` a JWT RPT must carry (TM-2). Default: the client id of
+    /// [`client_credentials`](Self::client_credentials) or of the protection client's
+    /// credentials; a guard built from a bare PAT must name it here or opt out with
+    /// [`accept_any_audience`](Self::accept_any_audience).
+    ///
+    /// Introspected RPTs are not checked here: the authorization server answers a resource
+    /// server only about RPTs for its own resources.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.validator.audience = Some(audience.into());
+        self.any_audience = false;
+        self
+    }
+
+    /// Accepts JWT RPTs whatever their `aud`: only for an authorization server that does not
+    /// set it. An RPT another resource server was shown could then be replayed here, so the
+    /// permissions it carries are the only defence left.
+    pub fn accept_any_audience(mut self) -> Self {
+        self.validator.audience = None;
+        self.any_audience = true;
         self
     }
 
@@ -279,7 +301,7 @@ impl UmaGuardLayerBuilder {
     /// Checks the configuration and builds the layer. Makes no network call: discovery, the
     /// first PAT and the JWKS come with the first protected request, and are retried until they
     /// succeed.
-    pub fn build(self) -> Result<UmaGuardLayer, ConfigError> {
+    pub fn build(mut self) -> Result<UmaGuardLayer, ConfigError> {
         let builder = ProtectionClient::builder(self.issuer.as_str()).timeout(self.timeout);
         let protection = match self.pat_source {
             Some(PatSource::Client(protection)) => {
@@ -294,6 +316,10 @@ impl UmaGuardLayerBuilder {
             Some(PatSource::Fixed(pat)) => builder.pat(pat).build()?,
             None => return Err(ConfigError::MissingCredentials),
         };
+        if self.validator.audience.is_none() && !self.any_audience {
+            let client_id = protection.client_id().ok_or(ConfigError::MissingAudience)?;
+            self.validator.audience = Some(client_id.to_owned());
+        }
         let resolver = self.resolver.ok_or(ConfigError::MissingResolver)?;
         if !self.realm.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
             return Err(ConfigError::InvalidRealm);
