@@ -22,6 +22,7 @@ async fn setup() -> Setup {
     let server = AuthorizationServer::builder()
         .client(ClientConfig::new(RS_ID, RS_SECRET))
         .client(ClientConfig::new(CLIENT_ID, CLIENT_SECRET))
+        .client(ClientConfig::new(OTHER_APP, "other-secret"))
         .user("alice")
         .user("bob")
         .user("carol")
@@ -46,14 +47,125 @@ async fn setup() -> Setup {
     Setup { server, album_url }
 }
 
+const OTHER_APP: &str = "other-app";
+
 async fn client(setup: &Setup, user: &str) -> UmaClient {
+    client_via(setup, user, CLIENT_ID).await
+}
+
+/// `user`'s client at `client_id`, acting for them with their access token.
+async fn client_via(setup: &Setup, user: &str, client_id: &str) -> UmaClient {
     UmaClient::builder()
         .trust(setup.server.issuer())
         .auth(GrantAuth::Bearer(
-            setup.server.access_token(user, CLIENT_ID).await.unwrap(),
+            setup.server.access_token(user, client_id).await.unwrap(),
         ))
         .build()
         .unwrap()
+}
+
+/// The album as `user` sees it through `client_id`: `Ok(status)`, or the grant's error.
+async fn visit(setup: &Setup, user: &str, client_id: &str) -> Result<StatusCode, Error> {
+    let client = client_via(setup, user, client_id).await;
+    client
+        .get(&setup.album_url)
+        .send()
+        .await
+        .map(|r| r.status())
+}
+
+/// The pending requests Alice sees.
+async fn pending(setup: &Setup) -> Vec<Value> {
+    let (_, requests) = owner_call(setup, reqwest::Method::GET, "/requests").await;
+    requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "pending")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn an_approval_grants_the_party_that_asked_through_the_client_it_asked_through() {
+    let setup = setup().await;
+    assert!(matches!(
+        visit(&setup, "bob", CLIENT_ID).await,
+        Err(Error::RequestSubmitted(_))
+    ));
+    let requests = pending(&setup).await;
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["party_type"], "user");
+    assert_eq!(requests[0]["requested_by"], "bob through doctor-app");
+    let id = requests[0]["id"].as_str().unwrap();
+    owner_call(
+        &setup,
+        reqwest::Method::POST,
+        &format!("/requests/{id}/approve"),
+    )
+    .await;
+
+    assert_eq!(
+        visit(&setup, "bob", CLIENT_ID).await.unwrap(),
+        StatusCode::OK
+    );
+    // Not every user of the client, and not Bob through another client: each is a new request.
+    for (user, client_id) in [("carol", CLIENT_ID), ("bob", OTHER_APP)] {
+        assert!(
+            matches!(
+                visit(&setup, user, client_id).await,
+                Err(Error::RequestSubmitted(_))
+            ),
+            "{user} through {client_id}"
+        );
+    }
+    assert_eq!(pending(&setup).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_client_acting_for_itself_is_shown_as_such_and_approving_it_grants_no_user() {
+    let setup = setup().await;
+    let as_itself = UmaClient::builder()
+        .trust(setup.server.issuer())
+        .auth(GrantAuth::Client(ClientCredentials::new(
+            CLIENT_ID,
+            CLIENT_SECRET,
+        )))
+        .build()
+        .unwrap();
+    assert!(matches!(
+        as_itself.get(&setup.album_url).send().await,
+        Err(Error::RequestSubmitted(_))
+    ));
+    let requests = pending(&setup).await;
+    assert_eq!(requests[0]["party"], CLIENT_ID);
+    assert_eq!(requests[0]["party_type"], "client");
+    assert_eq!(
+        requests[0]["requested_by"],
+        "the client doctor-app, for itself"
+    );
+    let id = requests[0]["id"].as_str().unwrap();
+    owner_call(
+        &setup,
+        reqwest::Method::POST,
+        &format!("/requests/{id}/approve"),
+    )
+    .await;
+
+    assert_eq!(
+        as_itself
+            .get(&setup.album_url)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // The people who use doctor-app gained nothing from it.
+    assert!(matches!(
+        visit(&setup, "bob", CLIENT_ID).await,
+        Err(Error::RequestSubmitted(_))
+    ));
 }
 
 async fn owner_call(setup: &Setup, method: reqwest::Method, path: &str) -> (StatusCode, Value) {

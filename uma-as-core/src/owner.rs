@@ -46,24 +46,43 @@ pub(crate) async fn submit(
     Ok(pending)
 }
 
+/// Who asks: a person through a client, or a client acting for itself (no person), which the
+/// owner must be able to tell apart before approving (TM-12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum PartyType {
+    User,
+    Client,
+}
+
 /// A request as the owner API shows it.
 #[derive(Debug, Serialize)]
 pub(crate) struct RequestView {
     id: String,
     resource_id: String,
     party: String,
+    party_type: PartyType,
+    /// Who asks, in words: "bob through doctor-app", "the client doctor-app, for itself".
+    requested_by: String,
     client_id: String,
     scopes: Vec<String>,
     status: RequestStatus,
     created_at: u64,
 }
 
-impl From<PendingRequest> for RequestView {
-    fn from(r: PendingRequest) -> Self {
+impl RequestView {
+    fn new(state: &AppState, r: PendingRequest) -> Self {
+        let party_type = party_type(state, &r);
+        let requested_by = match party_type {
+            PartyType::User => format!("{} through {}", r.party, r.client_id),
+            PartyType::Client => format!("the client {}, for itself", r.client_id),
+        };
         Self {
             id: r.id,
             resource_id: r.resource_id,
             party: r.party,
+            party_type,
+            requested_by,
             client_id: r.client_id,
             scopes: r.scopes,
             status: r.status,
@@ -77,7 +96,12 @@ pub(crate) async fn list(
     owner: Owner,
 ) -> Result<Json<Vec<RequestView>>, ApiError> {
     let requests = state.store.requests_of(owner.name()).await?;
-    Ok(Json(requests.into_iter().map(Into::into).collect()))
+    Ok(Json(
+        requests
+            .into_iter()
+            .map(|r| RequestView::new(&state, r))
+            .collect(),
+    ))
 }
 
 async fn owned(state: &AppState, owner: &Owner, id: &str) -> Result<PendingRequest, ApiError> {
@@ -103,8 +127,19 @@ pub(crate) struct Approved {
     policy_id: String,
 }
 
+fn party_type(state: &AppState, request: &PendingRequest) -> PartyType {
+    if state.is_user(&request.party) {
+        PartyType::User
+    } else {
+        PartyType::Client
+    }
+}
+
 /// Approves a request, for all its scopes or (with `{"scopes": [...]}`) some of them: a policy
-/// then grants them to the party, so that later requests pass without asking.
+/// then grants them to exactly the party that asked, through exactly the client it asked
+/// through (TM-12), so that its later requests pass without asking. A person's approval names
+/// the person and the client; a client's (acting for itself) names the client as the party, so
+/// that it never extends to the people who use that client.
 pub(crate) async fn approve(
     State(state): State<AppState>,
     owner: Owner,
@@ -119,23 +154,14 @@ pub(crate) async fn approve(
             "scope {extra:?} was not asked for"
         )));
     }
-    let party_is_user = state.is_user(&request.party);
     let policy = Policy {
         id: secret::new_id(),
         resource_id: request.resource_id.clone(),
         owner: request.owner.clone(),
         name: Some(format!("approved request {}", request.id)),
         scopes,
-        users: if party_is_user {
-            vec![request.party.clone()]
-        } else {
-            vec![]
-        },
-        clients: if party_is_user {
-            vec![]
-        } else {
-            vec![request.party.clone()]
-        },
+        users: vec![request.party.clone()],
+        clients: vec![request.client_id.clone()],
         ..Policy::default()
     };
     let policy_id = policy.id.clone();
@@ -143,7 +169,7 @@ pub(crate) async fn approve(
     request.status = RequestStatus::Approved;
     state.store.update_request(request.clone()).await?;
     Ok(Json(Approved {
-        request: request.into(),
+        request: RequestView::new(&state, request),
         policy_id,
     }))
 }
@@ -156,5 +182,5 @@ pub(crate) async fn deny(
     let mut request = owned(&state, &owner, &id).await?;
     request.status = RequestStatus::Denied;
     state.store.update_request(request.clone()).await?;
-    Ok(Json(request.into()))
+    Ok(Json(RequestView::new(&state, request)))
 }

@@ -179,6 +179,7 @@ impl Store for MemoryStore {
         let same = |r: &&PendingRequest| {
             r.resource_id == request.resource_id
                 && r.party == request.party
+                && r.client_id == request.client_id
                 && r.scopes == request.scopes
         };
         if let Some(existing) = state.requests.iter().find(same) {

@@ -183,7 +183,8 @@ pub struct PendingRequest {
     pub party: String,
     /// The client it asked through.
     pub client_id: String,
-    /// The scopes asked for, sorted: with `resource_id` and `party`, what makes requests the same.
+    /// The scopes asked for, sorted: with `resource_id`, `party` and `client_id`, what makes
+    /// requests the same.
     pub scopes: Vec<String>,
     /// Where the decision stands.
     pub status: RequestStatus,
@@ -308,7 +309,7 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a token (revocation); `false` if there was none.
     async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError>;
 
-    /// Stores `request` unless one for the same resource, party and scopes exists; returns the
+    /// Stores `request` unless one for the same resource, party, client and scopes exists; returns the
     /// one stored, so that repeated requests coalesce into one (atomically, across replicas).
     async fn put_request_if_absent(
         &self,

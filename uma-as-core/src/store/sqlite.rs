@@ -465,14 +465,16 @@ impl Store for SqliteStore {
         // The unique key makes the insert a no-op for a request already asked: one row, whatever
         // the number of replicas racing.
         self.write(
-            "INSERT INTO pending_requests (id, owner, resource_id, party, scopes_key, created_at, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (resource_id, party, scopes_key) DO NOTHING",
+            "INSERT INTO pending_requests
+                 (id, owner, resource_id, party, client_id, scopes_key, created_at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (resource_id, party, client_id, scopes_key) DO NOTHING",
             vec![
                 text(&request.id),
                 text(&request.owner),
                 text(&request.resource_id),
                 text(&request.party),
+                text(&request.client_id),
                 text(&scopes_key),
                 Bind::Int(request.created_at as i64),
                 Bind::Text(to_json(&request)?),
@@ -481,10 +483,12 @@ impl Store for SqliteStore {
         )
         .await?;
         let row: Option<(String,)> = sqlx::query_as(
-            "SELECT body FROM pending_requests WHERE resource_id = ?1 AND party = ?2 AND scopes_key = ?3",
+            "SELECT body FROM pending_requests
+             WHERE resource_id = ?1 AND party = ?2 AND client_id = ?3 AND scopes_key = ?4",
         )
         .bind(&request.resource_id)
         .bind(&request.party)
+        .bind(&request.client_id)
         .bind(&scopes_key)
         .fetch_optional(&self.readers)
         .await

@@ -254,6 +254,15 @@ async fn repeated_requests_coalesce_into_one() {
             .await
             .unwrap();
         assert_eq!(other.id, "q3");
+        // The same party asking the same through another client is another request.
+        let elsewhere = store
+            .put_request_if_absent(PendingRequest {
+                client_id: "other-app".into(),
+                ..request("q4", &["view"])
+            })
+            .await
+            .unwrap();
+        assert_eq!(elsewhere.id, "q4");
         store
             .update_request(PendingRequest {
                 status: RequestStatus::Denied,
@@ -272,7 +281,7 @@ async fn repeated_requests_coalesce_into_one() {
             .into_iter()
             .map(|r| r.id)
             .collect();
-        assert_eq!(ids, ["q1", "q3"]);
+        assert_eq!(ids, ["q1", "q3", "q4"]);
         assert!(store.requests_of("bob").await.unwrap().is_empty());
     }
 }
