@@ -6,6 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::store::{Policy, Resource};
 
+/// The claims of a party the server knows nothing about.
+pub(crate) const NO_CLAIMS: &BTreeMap<String, String> = &BTreeMap::new();
+
 /// The requesting party as the policies see it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Party<'a> {

@@ -42,6 +42,7 @@ mod policy;
 mod protection;
 mod request;
 mod resource;
+mod rpt;
 mod secret;
 mod server;
 pub mod store;

@@ -112,7 +112,7 @@ async fn build(
     state: &AppState,
     owner: &Owner,
     resource_id: &str,
-    id: String,
+    (id, revision): (String, u64),
     input: PolicyInput,
 ) -> Result<Policy, ApiError> {
     let resource = state
@@ -165,6 +165,7 @@ async fn build(
         claims: input.claims,
         not_before: input.not_before,
         not_after: input.not_after,
+        revision,
     })
 }
 
@@ -184,7 +185,7 @@ pub(crate) async fn create(
     Path(resource_id): Path<String>,
     JsonBody(input): JsonBody<PolicyInput>,
 ) -> Result<(StatusCode, Json<PolicyOutput>), ApiError> {
-    let policy = build(&state, &owner, &resource_id, secret::new_id(), input).await?;
+    let policy = build(&state, &owner, &resource_id, (secret::new_id(), 0), input).await?;
     state.store.put_policy(policy.clone()).await?;
     Ok((StatusCode::CREATED, Json(policy.into())))
 }
@@ -227,7 +228,16 @@ pub(crate) async fn update(
     JsonBody(input): JsonBody<PolicyInput>,
 ) -> Result<Json<PolicyOutput>, ApiError> {
     let existing = owned(&state, &owner, &id).await?;
-    let policy = build(&state, &owner, &existing.resource_id, existing.id, input).await?;
+    // A new revision: RPTs being issued on the old terms are refused when stored (TM-13).
+    let revision = existing.revision.saturating_add(1);
+    let policy = build(
+        &state,
+        &owner,
+        &existing.resource_id,
+        (existing.id, revision),
+        input,
+    )
+    .await?;
     state.store.put_policy(policy.clone()).await?;
     withdraw(&state, &policy.id).await?;
     Ok(Json(policy.into()))

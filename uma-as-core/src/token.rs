@@ -13,11 +13,12 @@ use uma_client::{
 use crate::error::ApiError;
 use crate::id_token::id_token;
 use crate::request::{Authorization, FormParams};
+use crate::rpt::Granted;
 use crate::secret::TokenHash;
 use crate::server::{AppState, is_pat};
 use crate::store::{StoreError, TokenKind, TokenRecord};
 use crate::time::now;
-use crate::uma_grant::{Granted, refresh_rpt, uma_grant};
+use crate::uma_grant::uma_grant;
 
 /// Who is calling the token endpoint.
 #[derive(Debug)]
@@ -259,14 +260,17 @@ async fn password(
             "scope {unknown:?} is not available"
         )));
     }
-    issue_user_tokens(state, &caller.client_id, username, scopes).await
+    issue_user_tokens(state, &caller.client_id, username, scopes, None).await
 }
 
+/// A user's access token, refresh token and (with `openid`) ID token. The refresh token ends by
+/// `refresh_ends_by` when given: a rotated refresh token never outlives the one it replaces.
 async fn issue_user_tokens(
     state: &AppState,
     client_id: &str,
     username: &str,
     scopes: Vec<String>,
+    refresh_ends_by: Option<u64>,
 ) -> Result<Response, ApiError> {
     let lifetime = state.lifetimes.access_token;
     let id_token = if scopes.iter().any(|s| s == "openid") {
@@ -285,12 +289,19 @@ async fn issue_user_tokens(
             lifetime,
         )
         .await?;
+    let refresh_lifetime = match refresh_ends_by {
+        Some(end) => state
+            .lifetimes
+            .refresh_token
+            .min(std::time::Duration::from_secs(end.saturating_sub(now()))),
+        None => state.lifetimes.refresh_token,
+    };
     let (refresh, _) = state
         .issue_token(
             TokenKind::Refresh { scopes },
             client_id,
             username,
-            state.lifetimes.refresh_token,
+            refresh_lifetime,
         )
         .await?;
     Ok(token_response(TokenResponse {
@@ -316,8 +327,12 @@ async fn refresh(
             TokenKind::Refresh { .. } | TokenKind::RptRefresh { .. }
         )
     };
-    let Some(TokenRecord { kind, subject, .. }) =
-        take_own_token(state, &presented, &caller.client_id, refreshable).await?
+    let Some(TokenRecord {
+        kind,
+        subject,
+        expires_at,
+        ..
+    }) = take_own_token(state, &presented, &caller.client_id, refreshable).await?
     else {
         return Err(ApiError::invalid_grant(
             "the refresh token is unknown, expired, used, revoked or another client's",
@@ -337,8 +352,9 @@ async fn refresh(
                 policies,
                 resource_server,
                 owner,
+                not_after: None,
             };
-            return refresh_rpt(state, caller, &subject, &requested, rpt).await;
+            return crate::rpt::refresh(state, caller, &subject, &requested, rpt, expires_at).await;
         }
         // `take_own_token` let only the two kinds above through.
         _ => return Err(ApiError::invalid_grant("that is not a refresh token")),
@@ -353,7 +369,7 @@ async fn refresh(
     } else {
         requested
     };
-    issue_user_tokens(state, &caller.client_id, &subject, scopes).await
+    issue_user_tokens(state, &caller.client_id, &subject, scopes, Some(expires_at)).await
 }
 
 /// A live single-use token (refresh token, authorization code) of this client and of an
@@ -419,7 +435,7 @@ async fn authorization_code(
             "the code_verifier does not match the code_challenge",
         ));
     }
-    issue_user_tokens(state, &caller.client_id, &record.subject, scopes).await
+    issue_user_tokens(state, &caller.client_id, &record.subject, scopes, None).await
 }
 
 /// The revocation endpoint (RFC 7009): the client a token was issued to, or the resource server

@@ -7,42 +7,19 @@ use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Serialize;
 use uma_client::token::ID_TOKEN_FORMAT;
-use uma_client::{AccessToken, ErrorCode, Permission, TokenResponse};
+use uma_client::{ErrorCode, Permission, TokenResponse};
 
-use crate::assessment::{Party, grant, requested_scopes};
+use crate::assessment::{NO_CLAIMS, Party, grant, requested_scopes};
 use crate::error::ApiError;
 use crate::id_token::verify_id_token;
 use crate::request::FormParams;
-use crate::secret::{self, TokenHash};
+use crate::rpt::Granted;
+use crate::secret::TokenHash;
 use crate::server::{AppState, RegisteredClient};
-use crate::store::{Policy, Resource, StoreError, TokenKind, TokenRecord};
+use crate::store::{Policy, PolicyRef, Resource, StoreError, Ticket, TokenKind};
 use crate::time::now;
-use crate::token::{Caller, bearer_response, scopes_of, token_response};
-
-const EMPTY_CLAIMS: &std::collections::BTreeMap<String, String> =
-    &std::collections::BTreeMap::new();
-
-/// The claims of a JWT RPT: RFC 9068's (typed `at+jwt` in the header, with `client_id`) plus
-/// Keycloak's `azp` and `authorization.permissions`, which enforcers written for Keycloak read.
-#[derive(Debug, Serialize)]
-struct RptClaims<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: &'a str,
-    client_id: &'a str,
-    azp: &'a str,
-    exp: u64,
-    iat: u64,
-    jti: String,
-    authorization: RptAuthorization<'a>,
-}
-
-#[derive(Debug, Serialize)]
-struct RptAuthorization<'a> {
-    permissions: &'a [Permission],
-}
+use crate::token::{Caller, scopes_of, token_response};
 
 /// The UMA grant (Grant §3.3.1–§3.3.6).
 pub(crate) async fn uma_grant(
@@ -139,7 +116,22 @@ pub(crate) async fn uma_grant(
         pushed_claims,
         requested,
     };
-    let result = assess(state, assessment, ticket, &mut explanation).await;
+    let mut result = Err(policies_kept_changing());
+    for _ in 0..ATTEMPTS {
+        match assess(state, &assessment, &ticket, &mut explanation).await {
+            Ok(response) => result = Ok(response),
+            Err(NotIssued::Refused(error)) => result = Err(error),
+            Err(NotIssued::PoliciesChanged) => {
+                explanation = Explanation::default();
+                continue;
+            }
+        }
+        break;
+    }
+    if explanation.reason.is_none() {
+        explanation.reason =
+            Some("the owner's policies kept changing during the assessment".to_owned());
+    }
     let outcome = match &result {
         Ok(_) => "granted",
         Err(error) => error.code().as_str(),
@@ -156,6 +148,38 @@ pub(crate) async fn uma_grant(
     )
     .await;
     result
+}
+
+/// How many times a grant is assessed when the policies it relied on change before its RPT is
+/// stored (TM-13): each time it sees them as they are after the change.
+const ATTEMPTS: usize = 3;
+
+fn policies_kept_changing() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::RequestDenied,
+        "the resource owner's policies changed while this request was assessed; ask again",
+    )
+}
+
+/// Why an assessment issued no RPT.
+enum NotIssued {
+    /// The answer to give instead.
+    Refused(ApiError),
+    /// A policy it relied on changed or went before the RPT was stored: assess again.
+    PoliciesChanged,
+}
+
+impl From<ApiError> for NotIssued {
+    fn from(error: ApiError) -> Self {
+        Self::Refused(error)
+    }
+}
+
+impl From<StoreError> for NotIssued {
+    fn from(error: StoreError) -> Self {
+        Self::Refused(error.into())
+    }
 }
 
 /// What a grant request asks, once the ticket is taken.
@@ -179,18 +203,18 @@ pub(crate) struct Explanation {
 /// The assessment of Grant §3.3.4 for a taken ticket, and its answer.
 async fn assess(
     state: &AppState,
-    assessment: Assessment<'_>,
-    ticket: crate::store::Ticket,
+    assessment: &Assessment<'_>,
+    ticket: &Ticket,
     explanation: &mut Explanation,
-) -> Result<Response, ApiError> {
+) -> Result<Response, NotIssued> {
     let Assessment {
         caller,
         client,
         params,
         party_id,
         pushed_claims,
-        requested,
-    } = assessment;
+        ref requested,
+    } = *assessment;
     let mut resources: Vec<(Resource, BTreeSet<String>)> =
         Vec::with_capacity(ticket.permissions.len());
     for permission in &ticket.permissions {
@@ -209,7 +233,7 @@ async fn assess(
         resources.push((resource, scopes));
     }
     let per_resource =
-        requested_scopes(&resources, &client.scopes, &requested).map_err(|scope| {
+        requested_scopes(&resources, &client.scopes, requested).map_err(|scope| {
             ApiError::invalid_scope(format!(
                 "scope {scope:?} is not available on any resource of the ticket"
             ))
@@ -220,24 +244,33 @@ async fn assess(
         id: party_id,
         client_id: &caller.client_id,
         groups: user.map_or(&[], |u| u.groups.as_slice()),
-        claims: user.map_or(EMPTY_CLAIMS, |u| &u.claims),
+        claims: user.map_or(NO_CLAIMS, |u| &u.claims),
     };
     let now = now();
-    let mut permissions = Vec::with_capacity(resources.len());
+    let mut granted = Granted {
+        permissions: Vec::with_capacity(resources.len()),
+        policies: Vec::new(),
+        resource_server: ticket.resource_server.clone(),
+        owner: ticket.owner.clone(),
+        not_after: None,
+    };
     let mut wants_a_user = false;
     // Claims that would let a policy grant what is asked, and that the party lacks.
     let mut missing_claims: BTreeSet<String> = BTreeSet::new();
     let mut ungranted: Vec<(&Resource, &BTreeSet<String>)> = Vec::new();
-    // The policies the RPT relies on: changing or deleting one revokes it.
-    let mut relied_on: Vec<String> = Vec::new();
     for ((resource, _), requested) in resources.iter().zip(&per_resource) {
         let policies = state.store.policies_for(&resource.id).await?;
         match grant(resource, requested, &policies, &party, now) {
-            Some(granted) if granted.scopes == *requested => {
-                relied_on.extend(granted.policies.iter().map(|p| p.id.clone()));
-                let mut permission = Permission::new(resource.id.clone(), granted.scopes);
+            Some(grant) if grant.scopes == *requested => {
+                // The RPT relies on these policies: changing or deleting one revokes it, and it
+                // ends when the first of them does (TM-4).
+                for policy in &grant.policies {
+                    granted.policies.push(PolicyRef::from(*policy));
+                    granted.end_with(policy);
+                }
+                let mut permission = Permission::new(resource.id.clone(), grant.scopes);
                 permission.resource_name = resource.description.name.clone();
-                permissions.push(permission);
+                granted.permissions.push(permission);
             }
             _ => {
                 wants_a_user |= policies.iter().any(Policy::names_users);
@@ -256,28 +289,16 @@ async fn assess(
             explanation.reason = Some(format!(
                 "a policy names people, and {party_id} is not identified as one"
             ));
-            let ticket = crate::permission::issue_ticket(
-                state,
-                ticket.permissions,
-                ticket.owner,
-                ticket.resource_server,
-            )
-            .await?;
-            return Err(need_info(state, ticket, &["sub".to_owned()]));
+            let ticket = reissue(state, ticket).await?;
+            return Err(need_info(state, ticket, &["sub".to_owned()]).into());
         }
         // A known party lacking claims a policy asks for, who has not just pushed some: ask for
         // them. (After a push that still lacks them, the answer is a denial, not a loop.)
         if !missing_claims.is_empty() && !pushed_claims {
             let names: Vec<String> = missing_claims.into_iter().collect();
             explanation.reason = Some(format!("{party_id} lacks the claims {names:?}"));
-            let ticket = crate::permission::issue_ticket(
-                state,
-                ticket.permissions,
-                ticket.owner,
-                ticket.resource_server,
-            )
-            .await?;
-            return Err(need_info(state, ticket, &names));
+            let ticket = reissue(state, ticket).await?;
+            return Err(need_info(state, ticket, &names).into());
         }
         // Resources whose owner asked to be asked: put the request to them.
         if ungranted
@@ -286,13 +307,7 @@ async fn assess(
             && crate::owner::submit(state, &ungranted, party_id, &caller.client_id).await?
         {
             explanation.reason = Some("the owner has been asked".to_owned());
-            let ticket = crate::permission::issue_ticket(
-                state,
-                ticket.permissions,
-                ticket.owner,
-                ticket.resource_server,
-            )
-            .await?;
+            let ticket = reissue(state, ticket).await?;
             let interval = state.approval_poll_interval.as_secs();
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -302,7 +317,8 @@ async fn assess(
             .with_uma(|body| {
                 body.ticket = Some(ticket);
                 body.interval = Some(interval);
-            }));
+            })
+            .into());
         }
         let missing: Vec<&str> = ungranted.iter().map(|(r, _)| r.id.as_str()).collect();
         explanation.reason = Some(format!(
@@ -312,30 +328,35 @@ async fn assess(
             StatusCode::FORBIDDEN,
             ErrorCode::RequestDenied,
             "the resource owner's policies do not grant these permissions",
-        ));
+        )
+        .into());
     }
 
     let upgraded = match params.get("rpt") {
-        Some(old) => {
-            let carried = (&mut permissions, &mut relied_on);
-            upgrade(state, old, caller, party_id, &ticket, carried).await?
-        }
-        None => false,
+        Some(old) => upgrade(state, old, caller, party_id, &mut granted).await?,
+        None => None,
     };
-    explanation.granted = permissions.clone();
-    explanation.policies = relied_on.clone();
-    explanation.reason = Some(if party_id == ticket.owner {
+    let relied_on: Vec<String> = granted.policies.iter().map(|p| p.id.clone()).collect();
+    let mut reason = if party_id == ticket.owner {
         "the owner's own resource".to_owned()
     } else {
         format!("granted by the policies {relied_on:?}")
-    });
-    let granted = Granted {
-        permissions,
-        policies: relied_on,
-        resource_server: ticket.resource_server,
-        owner: ticket.owner,
     };
-    let (rpt, refresh) = issue_rpt(state, &caller.client_id, party_id, granted).await?;
+    if let Some(end) = granted.not_after {
+        reason.push_str(&format!(", until {end} at the latest"));
+    }
+    let permissions = granted.permissions.clone();
+    let Some(issued) = crate::rpt::issue(state, &caller.client_id, party_id, granted, None).await?
+    else {
+        return Err(NotIssued::PoliciesChanged);
+    };
+    explanation.granted = permissions;
+    explanation.policies = relied_on;
+    explanation.reason = Some(reason);
+    // The client must discard the upgraded RPT; revoking it makes sure (Grant §3.3.5.1).
+    if let Some(old) = &upgraded {
+        state.store.delete_token(old).await?;
+    }
     // Claims pushed in this request are persisted for the next grants of this client and party.
     let pct = if pushed_claims {
         let (pct, _) = state
@@ -350,15 +371,28 @@ async fn assess(
     } else {
         None
     };
-    tracing::info!(client = %caller.client_id, party = %party_id, upgraded, "RPT issued");
+    tracing::info!(client = %caller.client_id, party = %party_id, upgraded = upgraded.is_some(), "RPT issued");
     // No `scope` member: an RPT's scopes belong to resources, which the client does not see
     // (Grant §3.3.5).
     Ok(token_response(TokenResponse {
         pct,
-        upgraded: upgraded.then_some(true),
-        refresh_token: Some(AccessToken::new(refresh)),
-        ..bearer_response(rpt, state.lifetimes.rpt.as_secs())
+        upgraded: upgraded.is_some().then_some(true),
+        ..issued.response()
     }))
+}
+
+/// A new ticket for the same permissions, to continue with.
+async fn reissue(
+    state: &AppState,
+    ticket: &Ticket,
+) -> Result<uma_client::PermissionTicket, ApiError> {
+    crate::permission::issue_ticket(
+        state,
+        ticket.permissions.clone(),
+        ticket.owner.clone(),
+        ticket.resource_server.clone(),
+    )
+    .await
 }
 
 /// `403 need_info` asking for these claims in an ID token of this server, or gathered at its
@@ -390,20 +424,20 @@ fn need_info(state: &AppState, ticket: uma_client::PermissionTicket, names: &[St
     })
 }
 
-/// RPT upgrade (Grant §3.3.5.1): the permissions of `old` that are still valid join the new
-/// ones, and `old` is revoked. Only a live RPT of this client, party, resource server and owner
-/// is upgraded; any other `rpt` is ignored.
+/// RPT upgrade (Grant §3.3.5.1): the permissions of `old` join the new ones, with the policies
+/// they rely on (each still as it was) and their end. Only a live RPT of this client, party,
+/// resource server and owner is upgraded; any other `rpt` is ignored. Returns the old RPT, to
+/// revoke once the new one is stored.
 async fn upgrade(
     state: &AppState,
     old: &str,
     caller: &Caller,
     party: &str,
-    ticket: &crate::store::Ticket,
-    (permissions, relied_on): (&mut Vec<Permission>, &mut Vec<String>),
-) -> Result<bool, ApiError> {
+    granted: &mut Granted,
+) -> Result<Option<TokenHash>, ApiError> {
     let hash = TokenHash::of(old);
     let Some(record) = state.store.token(&hash).await? else {
-        return Ok(false);
+        return Ok(None);
     };
     let TokenKind::Rpt {
         permissions: previous,
@@ -412,18 +446,31 @@ async fn upgrade(
         policies,
     } = record.kind
     else {
-        return Ok(false);
+        return Ok(None);
     };
     let ours = record.client_id == caller.client_id
         && record.subject == party
-        && resource_server == ticket.resource_server
-        && owner == ticket.owner
+        && resource_server == granted.resource_server
+        && owner == granted.owner
         && record.expires_at > now();
     if !ours {
-        return Ok(false);
+        return Ok(None);
     }
+    let mut carried = Vec::with_capacity(policies.len());
+    for relied in &policies {
+        match state.store.policy(&relied.id).await? {
+            Some(policy) if policy.revision == relied.revision => carried.push(policy),
+            // Changed or gone: the old RPT is being withdrawn, and nothing of it is carried.
+            _ => return Ok(None),
+        }
+    }
+    for policy in &carried {
+        granted.end_with(policy);
+    }
+    granted.policies.extend(policies);
     for mut kept in previous {
-        match permissions
+        match granted
+            .permissions
             .iter_mut()
             .find(|p| p.resource_id == kept.resource_id)
         {
@@ -440,111 +487,9 @@ async fn upgrade(
                     kept.exp
                         .map_or(record.expires_at, |e| e.min(record.expires_at)),
                 );
-                permissions.push(kept);
+                granted.permissions.push(kept);
             }
         }
     }
-    relied_on.extend(policies);
-    // The client must discard the old RPT; revoking it makes sure (Grant §3.3.5.1).
-    state.store.delete_token(&hash).await?;
-    Ok(true)
-}
-
-/// What an RPT grants, and on what.
-pub(crate) struct Granted {
-    pub(crate) permissions: Vec<Permission>,
-    pub(crate) policies: Vec<String>,
-    pub(crate) resource_server: String,
-    pub(crate) owner: String,
-}
-
-/// Mints an RPT (a JWT or a handle, as configured) and records it for introspection and
-/// revocation.
-/// Returns the RPT and its refresh token.
-async fn issue_rpt(
-    state: &AppState,
-    client_id: &str,
-    party: &str,
-    granted: Granted,
-) -> Result<(String, String), StoreError> {
-    let issued_at = now();
-    let expires_at = issued_at + state.lifetimes.rpt.as_secs();
-    let token = match state.rpt_format {
-        crate::server::RptFormat::Opaque => secret::new_token(),
-        crate::server::RptFormat::Jwt => state.keys.sign(
-            crate::keys::JwtType::AccessToken,
-            &RptClaims {
-                iss: &state.issuer,
-                sub: party,
-                aud: &granted.resource_server,
-                client_id,
-                azp: client_id,
-                exp: expires_at,
-                iat: issued_at,
-                jti: secret::new_id(),
-                authorization: RptAuthorization {
-                    permissions: &granted.permissions,
-                },
-            },
-        )?,
-    };
-    // A refresh token for the same permissions (Grant §3.6), relying on the same policies.
-    let (refresh, _) = state
-        .issue_token(
-            TokenKind::RptRefresh {
-                permissions: granted.permissions.clone(),
-                resource_server: granted.resource_server.clone(),
-                owner: granted.owner.clone(),
-                policies: granted.policies.clone(),
-            },
-            client_id,
-            party,
-            state.lifetimes.refresh_token,
-        )
-        .await?;
-    let record = TokenRecord {
-        kind: TokenKind::Rpt {
-            permissions: granted.permissions,
-            resource_server: granted.resource_server,
-            owner: granted.owner,
-            policies: granted.policies,
-        },
-        client_id: client_id.to_owned(),
-        subject: party.to_owned(),
-        issued_at,
-        expires_at,
-    };
-    state.store.put_token(TokenHash::of(&token), record).await?;
-    Ok((token, refresh))
-}
-
-/// Refreshes an RPT (Grant §3.6): the same permissions, with no new assessment (the MUST NOT of
-/// §3.6); a `scope` narrows them to those scopes. The policies they rely on still revoke it.
-pub(crate) async fn refresh_rpt(
-    state: &AppState,
-    caller: &Caller,
-    party: &str,
-    requested: &[String],
-    mut granted: Granted,
-) -> Result<Response, ApiError> {
-    if !requested.is_empty() {
-        for permission in &mut granted.permissions {
-            permission
-                .resource_scopes
-                .retain(|s| requested.iter().any(|r| r == s.as_str()));
-        }
-        granted
-            .permissions
-            .retain(|p| !p.resource_scopes.is_empty());
-        if granted.permissions.is_empty() {
-            return Err(ApiError::invalid_scope(
-                "none of the scopes asked for is in the RPT",
-            ));
-        }
-    }
-    let (rpt, refresh) = issue_rpt(state, &caller.client_id, party, granted).await?;
-    Ok(token_response(TokenResponse {
-        refresh_token: Some(AccessToken::new(refresh)),
-        ..bearer_response(rpt, state.lifetimes.rpt.as_secs())
-    }))
+    Ok(Some(hash))
 }

@@ -154,6 +154,29 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn put_rpt(
+        &self,
+        rpt: (TokenHash, TokenRecord),
+        refresh: Option<(TokenHash, TokenRecord)>,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let unchanged = rpt.1.kind.policies().iter().all(|relied| {
+            state
+                .policies
+                .get(&relied.id)
+                .is_some_and(|p| p.revision == relied.revision)
+        });
+        if !unchanged {
+            return Ok(false);
+        }
+        state.purge_now_and_then();
+        state.tokens.insert(rpt.0, rpt.1);
+        if let Some((hash, record)) = refresh {
+            state.tokens.insert(hash, record);
+        }
+        Ok(true)
+    }
+
     async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         Ok(self.lock().tokens.get(hash).cloned())
     }
@@ -163,7 +186,7 @@ impl Store for MemoryStore {
         let before = state.tokens.len();
         state
             .tokens
-            .retain(|_, token| !token.kind.policies().iter().any(|p| p == policy_id));
+            .retain(|_, token| !token.kind.policies().iter().any(|p| p.id == policy_id));
         Ok((before - state.tokens.len()) as u64)
     }
 

@@ -61,6 +61,46 @@ pub struct Policy {
     pub not_before: Option<u64>,
     /// Not valid after, seconds since the epoch.
     pub not_after: Option<u64>,
+    /// Counts the changes made to the policy: an RPT records the revision it relied on, so that
+    /// one issued while the policy changes is never stored (TM-13).
+    #[serde(default)]
+    pub revision: u64,
+}
+
+/// A policy as an RPT relies on it: its id, and the revision that granted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(from = "PolicyRefForm")]
+pub struct PolicyRef {
+    /// The policy's id.
+    pub id: String,
+    /// Its revision when it granted.
+    pub revision: u64,
+}
+
+impl From<&Policy> for PolicyRef {
+    fn from(policy: &Policy) -> Self {
+        Self {
+            id: policy.id.clone(),
+            revision: policy.revision,
+        }
+    }
+}
+
+/// Records written before policies had revisions name a policy by its id alone.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PolicyRefForm {
+    Id(String),
+    Ref { id: String, revision: u64 },
+}
+
+impl From<PolicyRefForm> for PolicyRef {
+    fn from(form: PolicyRefForm) -> Self {
+        match form {
+            PolicyRefForm::Id(id) => Self { id, revision: 0 },
+            PolicyRefForm::Ref { id, revision } => Self { id, revision },
+        }
+    }
 }
 
 /// A permission ticket: the permissions a resource server asked for, bound to that resource
@@ -129,7 +169,7 @@ pub enum TokenKind {
         /// The owner of the resources.
         owner: String,
         /// The policies that granted it: changing or deleting one revokes it.
-        policies: Vec<String>,
+        policies: Vec<PolicyRef>,
     },
     /// A requesting party token.
     Rpt {
@@ -141,13 +181,13 @@ pub enum TokenKind {
         owner: String,
         /// The policies that granted it: changing or deleting one revokes it.
         #[serde(default)]
-        policies: Vec<String>,
+        policies: Vec<PolicyRef>,
     },
 }
 
 impl TokenKind {
     /// The policies an RPT or its refresh token relies on.
-    pub fn policies(&self) -> &[String] {
+    pub fn policies(&self) -> &[PolicyRef] {
         match self {
             Self::Rpt { policies, .. } | Self::RptRefresh { policies, .. } => policies,
             _ => &[],
@@ -303,6 +343,15 @@ pub trait Store: Send + Sync + 'static {
     async fn put_token(&self, hash: TokenHash, token: TokenRecord) -> Result<(), StoreError>;
     /// The token with this hash, expired or not.
     async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
+    /// Stores an RPT (and its refresh token) if every policy it relies on is still at the
+    /// revision relied on, all in one atomic step; `false`, storing nothing, when one has changed
+    /// or gone since. With the revocation that follows each policy change, no RPT issued on a
+    /// policy's old terms outlives the change (TM-13).
+    async fn put_rpt(
+        &self,
+        rpt: (TokenHash, TokenRecord),
+        refresh: Option<(TokenHash, TokenRecord)>,
+    ) -> Result<bool, StoreError>;
     /// Revokes every RPT that a policy granted, when the policy changes or goes; returns how
     /// many.
     async fn revoke_tokens_relying_on(&self, policy_id: &str) -> Result<u64, StoreError>;

@@ -284,6 +284,21 @@ impl SqliteStore {
     }
 }
 
+/// The links from a token to the policies it relies on, written only if the token was.
+fn policy_links(key: &TokenHash, token: &TokenRecord) -> Vec<Write> {
+    token
+        .kind
+        .policies()
+        .iter()
+        .map(|policy| Write {
+            sql: "INSERT INTO token_policies (policy_id, hash)
+                  SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM tokens WHERE hash = ?2)",
+            binds: vec![text(&policy.id), hash(key)],
+            returning: false,
+        })
+        .collect()
+}
+
 fn text(value: &str) -> Bind {
     Bind::Text(value.to_owned())
 }
@@ -414,14 +429,53 @@ impl Store for SqliteStore {
             ],
             returning: false,
         }];
-        // An RPT (or its refresh token) and what it relies on, in one transaction.
-        writes.extend(token.kind.policies().iter().map(|policy| Write {
-            sql: "INSERT INTO token_policies (policy_id, hash) VALUES (?1, ?2)",
-            binds: vec![text(policy), hash(&key)],
-            returning: false,
-        }));
+        writes.extend(policy_links(&key, &token));
         self.write_all(writes).await?;
         self.purge_now_and_then().await
+    }
+
+    async fn put_rpt(
+        &self,
+        (rpt_key, rpt): (TokenHash, TokenRecord),
+        refresh: Option<(TokenHash, TokenRecord)>,
+    ) -> Result<bool, StoreError> {
+        let relied_on = to_json(&rpt.kind.policies())?;
+        // The RPT goes in only if every policy it relies on is still at its revision; whatever
+        // follows in this transaction goes in only if the RPT did.
+        let mut writes = vec![Write {
+            sql: "INSERT INTO tokens (hash, expires_at, body)
+                  SELECT ?1, ?2, ?3
+                  WHERE (SELECT COUNT(*) FROM json_each(?4) AS relied
+                         JOIN policies ON policies.id = json_extract(relied.value, '$.id')
+                          AND IFNULL(json_extract(policies.body, '$.revision'), 0)
+                              = json_extract(relied.value, '$.revision'))
+                        = json_array_length(?4)",
+            binds: vec![
+                hash(&rpt_key),
+                Bind::Int(rpt.expires_at as i64),
+                Bind::Text(to_json(&rpt)?),
+                Bind::Text(relied_on),
+            ],
+            returning: false,
+        }];
+        writes.extend(policy_links(&rpt_key, &rpt));
+        if let Some((key, record)) = &refresh {
+            writes.push(Write {
+                sql: "INSERT INTO tokens (hash, expires_at, body)
+                      SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM tokens WHERE hash = ?4)",
+                binds: vec![
+                    hash(key),
+                    Bind::Int(record.expires_at as i64),
+                    Bind::Text(to_json(record)?),
+                    hash(&rpt_key),
+                ],
+                returning: false,
+            });
+            writes.extend(policy_links(key, record));
+        }
+        let outcomes = self.write_all(writes).await?;
+        self.purge_now_and_then().await?;
+        Ok(outcomes.first().is_some_and(|o| o.rows_affected == 1))
     }
 
     async fn token(&self, key: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {

@@ -294,7 +294,13 @@ async fn rpts_go_with_the_policies_they_relied_on() {
                 permissions: vec![],
                 resource_server: "photoz".into(),
                 owner: "alice".into(),
-                policies: policies.iter().map(|p| p.to_string()).collect(),
+                policies: policies
+                    .iter()
+                    .map(|p| PolicyRef {
+                        id: p.to_string(),
+                        revision: 0,
+                    })
+                    .collect(),
             },
             client_id: "app".into(),
             subject: "bob".into(),
@@ -319,6 +325,103 @@ async fn rpts_go_with_the_policies_they_relied_on() {
         assert!(store.token(&TokenHash::of("c")).await.unwrap().is_some());
         assert_eq!(store.revoke_tokens_relying_on("p1").await.unwrap(), 0);
     }
+}
+
+#[tokio::test]
+async fn an_rpt_is_stored_only_while_its_policies_are_as_relied_on() {
+    for (store, _db) in stores().await {
+        store.put_resource(resource("r1", "alice")).await.unwrap();
+        let policy = Policy {
+            id: "p1".into(),
+            resource_id: "r1".into(),
+            owner: "alice".into(),
+            scopes: vec!["view".into()],
+            users: vec!["bob".into()],
+            ..Policy::default()
+        };
+        store.put_policy(policy.clone()).await.unwrap();
+        let rpt = |policy: &Policy, revision: u64| TokenRecord {
+            kind: TokenKind::Rpt {
+                permissions: vec![],
+                resource_server: "photoz".into(),
+                owner: "alice".into(),
+                policies: vec![PolicyRef {
+                    id: policy.id.clone(),
+                    revision,
+                }],
+            },
+            client_id: "app".into(),
+            subject: "bob".into(),
+            issued_at: 1,
+            expires_at: now() + 60,
+        };
+        let refresh = |name: &str| {
+            Some((
+                TokenHash::of(name),
+                TokenRecord {
+                    kind: TokenKind::Pct,
+                    ..rpt(&policy, 0)
+                },
+            ))
+        };
+        let stored = |name: &'static str| {
+            let store = Arc::clone(&store);
+            async move { store.token(&TokenHash::of(name)).await.unwrap().is_some() }
+        };
+        assert!(
+            store
+                .put_rpt((TokenHash::of("a"), rpt(&policy, 0)), refresh("a-refresh"))
+                .await
+                .unwrap()
+        );
+        assert!(stored("a").await && stored("a-refresh").await);
+
+        // The policy changes: an RPT assessed on its old terms is not stored, nor its refresh.
+        store
+            .put_policy(Policy {
+                revision: 1,
+                ..policy.clone()
+            })
+            .await
+            .unwrap();
+        assert!(
+            !store
+                .put_rpt((TokenHash::of("b"), rpt(&policy, 0)), refresh("b-refresh"))
+                .await
+                .unwrap()
+        );
+        assert!(!stored("b").await && !stored("b-refresh").await);
+        assert!(
+            store
+                .put_rpt((TokenHash::of("c"), rpt(&policy, 1)), None)
+                .await
+                .unwrap()
+        );
+
+        // Gone: nothing relying on it is stored.
+        store.delete_policy("p1").await.unwrap();
+        assert!(
+            !store
+                .put_rpt((TokenHash::of("d"), rpt(&policy, 1)), None)
+                .await
+                .unwrap()
+        );
+        assert!(!stored("d").await);
+    }
+}
+
+#[test]
+fn policies_relied_on_read_in_their_old_form_too() {
+    let old: PolicyRef = serde_json::from_str("\"p1\"").unwrap();
+    assert_eq!(
+        old,
+        PolicyRef {
+            id: "p1".into(),
+            revision: 0
+        }
+    );
+    let new: PolicyRef = serde_json::from_str(r#"{"id":"p1","revision":3}"#).unwrap();
+    assert_eq!(new.revision, 3);
 }
 
 #[tokio::test]

@@ -1,0 +1,333 @@
+//! Time-limited access stays limited (TM-4), and withdrawing a policy and issuing an RPT that
+//! relies on it serialize (TM-13).
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use http::StatusCode;
+use serde_json::{Value, json};
+use support::{CLIENT_ID, CLIENT_SECRET, RS_ID, RS_SECRET, World};
+use tokio::sync::Notify;
+use uma_as_core::store::{
+    Decision, MemoryStore, PendingRequest, Policy, Resource, SigningKey, Store, StoreError, Ticket,
+    TokenRecord,
+};
+use uma_as_core::{AuthorizationServer, ClientConfig, TokenHash};
+use uma_client::{ClientCredentials, ProtectionClient, ResourceDescription, UmaGrantRequest};
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The UMA grant for Bob through the client, with a fresh ticket: the token endpoint's JSON.
+async fn grant(world: &World) -> (StatusCode, Value) {
+    let ticket = support::ticket(world).await;
+    let response = reqwest::Client::new()
+        .post(world.url("/token"))
+        .bearer_auth(world.token("bob").await.as_str())
+        .form(&[
+            ("grant_type", uma_client::UMA_TICKET_GRANT_TYPE),
+            ("ticket", ticket.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+async fn refresh(world: &World, refresh_token: &str) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(world.url("/token"))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_rpt_and_its_refreshes_end_with_the_policy_that_granted_them() {
+    let world = World::start().await;
+    let not_after = now() + 1;
+    let alice = world.owner_token("alice").await;
+    let created = reqwest::Client::new()
+        .post(world.url(&format!("/policy/{}", world.resource_id)))
+        .bearer_auth(alice.as_str())
+        .json(&json!({"scopes": ["view"], "users": ["bob"], "not_after": not_after}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+
+    let (status, token) = grant(&world).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    assert!(token["expires_in"].as_u64().unwrap() <= 1, "{token}");
+    let rpt = token["access_token"].as_str().unwrap();
+    let introspected = world.protection.introspect(&rpt.into()).await.unwrap();
+    assert!(introspected.exp.unwrap() <= not_after);
+
+    // Refreshed at once: still no later than the policy's end.
+    let (status, refreshed) = refresh(&world, token["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert!(refreshed["expires_in"].as_u64().unwrap() <= 1);
+
+    // Once the policy has ended, its refresh token refreshes nothing.
+    let past_the_end = UNIX_EPOCH + Duration::from_secs(not_after + 1);
+    if let Ok(wait) = past_the_end.duration_since(SystemTime::now()) {
+        tokio::time::sleep(wait).await;
+    }
+    let (status, body) = refresh(&world, refreshed["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_rotated_refresh_token_ends_when_the_first_one_does() {
+    let server = AuthorizationServer::builder()
+        .client(ClientConfig::new(RS_ID, RS_SECRET))
+        .client(ClientConfig::new(CLIENT_ID, CLIENT_SECRET))
+        .user("alice")
+        .user("bob")
+        .refresh_token_lifetime(Duration::from_secs(2))
+        .spawn()
+        .await
+        .unwrap();
+    let protection = ProtectionClient::builder(server.issuer())
+        .credentials(ClientCredentials::new(RS_ID, RS_SECRET))
+        .build()
+        .unwrap();
+    let resource = protection
+        .create_resource(&ResourceDescription::new(["view"]).owner("alice"))
+        .await
+        .unwrap();
+    server.share(&resource, "bob", ["view"]).await.unwrap();
+    let ticket = protection
+        .request_permissions(vec![uma_client::PermissionRequest::new(
+            resource.clone(),
+            ["view"],
+        )])
+        .await
+        .unwrap();
+    let bob = uma_client::UmaClient::builder()
+        .trust(server.issuer())
+        .auth(uma_client::GrantAuth::Bearer(
+            server.access_token("bob", CLIENT_ID).await.unwrap(),
+        ))
+        .build()
+        .unwrap();
+    let first = bob
+        .redeem(server.issuer(), &UmaGrantRequest::new(ticket))
+        .await
+        .unwrap();
+    let first_ends = now() + 2;
+    let world_refresh = |token: String| {
+        let issuer = server.issuer().to_owned();
+        async move {
+            let response = reqwest::Client::new()
+                .post(format!("{issuer}/token"))
+                .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", &token)])
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+    // Rotate once, then again after the first refresh token's end: the rotated one ended with
+    // it, however recently it was issued.
+    let (status, rotated) = world_refresh(first.refresh_token.unwrap().into_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    let past_the_end = UNIX_EPOCH + Duration::from_secs(first_ends + 1);
+    if let Ok(wait) = past_the_end.duration_since(SystemTime::now()) {
+        tokio::time::sleep(wait).await;
+    }
+    let (status, body) = world_refresh(rotated["refresh_token"].as_str().unwrap().to_owned()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+/// A memory store whose reads of a resource's policies wait, once armed, until released: the
+/// window between a grant's assessment and the storing of its RPT, held open.
+#[derive(Default)]
+struct Paused {
+    inner: MemoryStore,
+    armed: std::sync::atomic::AtomicBool,
+    reading: Notify,
+    release: Notify,
+}
+
+#[async_trait]
+impl Store for Paused {
+    async fn policies_for(&self, resource_id: &str) -> Result<Vec<Policy>, StoreError> {
+        let policies = self.inner.policies_for(resource_id).await?;
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.reading.notify_one();
+            self.release.notified().await;
+        }
+        Ok(policies)
+    }
+    async fn put_resource(&self, resource: Resource) -> Result<(), StoreError> {
+        self.inner.put_resource(resource).await
+    }
+    async fn resource(&self, id: &str) -> Result<Option<Resource>, StoreError> {
+        self.inner.resource(id).await
+    }
+    async fn delete_resource(&self, id: &str) -> Result<bool, StoreError> {
+        self.inner.delete_resource(id).await
+    }
+    async fn resources(
+        &self,
+        resource_server: &str,
+        owner: Option<&str>,
+    ) -> Result<Vec<Resource>, StoreError> {
+        self.inner.resources(resource_server, owner).await
+    }
+    async fn put_policy(&self, policy: Policy) -> Result<(), StoreError> {
+        self.inner.put_policy(policy).await
+    }
+    async fn policy(&self, id: &str) -> Result<Option<Policy>, StoreError> {
+        self.inner.policy(id).await
+    }
+    async fn delete_policy(&self, id: &str) -> Result<bool, StoreError> {
+        self.inner.delete_policy(id).await
+    }
+    async fn put_ticket(&self, hash: TokenHash, ticket: Ticket) -> Result<(), StoreError> {
+        self.inner.put_ticket(hash, ticket).await
+    }
+    async fn take_ticket(&self, hash: &TokenHash) -> Result<Option<Ticket>, StoreError> {
+        self.inner.take_ticket(hash).await
+    }
+    async fn put_token(&self, hash: TokenHash, token: TokenRecord) -> Result<(), StoreError> {
+        self.inner.put_token(hash, token).await
+    }
+    async fn put_rpt(
+        &self,
+        rpt: (TokenHash, TokenRecord),
+        refresh: Option<(TokenHash, TokenRecord)>,
+    ) -> Result<bool, StoreError> {
+        self.inner.put_rpt(rpt, refresh).await
+    }
+    async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        self.inner.token(hash).await
+    }
+    async fn revoke_tokens_relying_on(&self, policy_id: &str) -> Result<u64, StoreError> {
+        self.inner.revoke_tokens_relying_on(policy_id).await
+    }
+    async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        self.inner.delete_token(hash).await
+    }
+    async fn put_request_if_absent(
+        &self,
+        request: PendingRequest,
+    ) -> Result<PendingRequest, StoreError> {
+        self.inner.put_request_if_absent(request).await
+    }
+    async fn update_request(&self, request: PendingRequest) -> Result<(), StoreError> {
+        self.inner.update_request(request).await
+    }
+    async fn request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
+        self.inner.request(id).await
+    }
+    async fn requests_of(&self, owner: &str) -> Result<Vec<PendingRequest>, StoreError> {
+        self.inner.requests_of(owner).await
+    }
+    async fn put_decision(&self, decision: Decision) -> Result<(), StoreError> {
+        self.inner.put_decision(decision).await
+    }
+    async fn decisions_of(
+        &self,
+        owner: &str,
+        resource: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Decision>, StoreError> {
+        self.inner.decisions_of(owner, resource, limit).await
+    }
+    async fn purge_decisions(&self, before: u64) -> Result<u64, StoreError> {
+        self.inner.purge_decisions(before).await
+    }
+    async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError> {
+        self.inner.put_signing_key(key).await
+    }
+    async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
+        self.inner.signing_keys().await
+    }
+}
+
+#[tokio::test]
+async fn a_policy_deleted_during_an_assessment_leaves_no_live_rpt() {
+    let store = Arc::new(Paused::default());
+    let server = AuthorizationServer::builder()
+        .client(ClientConfig::new(RS_ID, RS_SECRET))
+        .client(ClientConfig::new(CLIENT_ID, CLIENT_SECRET))
+        .user("alice")
+        .user("bob")
+        .store(Arc::clone(&store) as Arc<dyn Store>)
+        .spawn()
+        .await
+        .unwrap();
+    let protection = ProtectionClient::builder(server.issuer())
+        .credentials(ClientCredentials::new(RS_ID, RS_SECRET))
+        .build()
+        .unwrap();
+    let resource = protection
+        .create_resource(&ResourceDescription::new(["view"]).owner("alice"))
+        .await
+        .unwrap();
+    let policy = server.share(&resource, "bob", ["view"]).await.unwrap();
+    let ticket = protection
+        .request_permissions(vec![uma_client::PermissionRequest::new(
+            resource.clone(),
+            ["view"],
+        )])
+        .await
+        .unwrap();
+    let bob = uma_client::UmaClient::builder()
+        .trust(server.issuer())
+        .auth(uma_client::GrantAuth::Bearer(
+            server.access_token("bob", CLIENT_ID).await.unwrap(),
+        ))
+        .build()
+        .unwrap();
+
+    // Bob's grant reads the policy, and waits; Alice deletes it meanwhile; the grant goes on.
+    store.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let reading = store.reading.notified();
+    let issuer = server.issuer().to_owned();
+    let granting =
+        tokio::spawn(async move { bob.redeem(&issuer, &UmaGrantRequest::new(ticket)).await });
+    reading.await;
+    let deleted = reqwest::Client::new()
+        .delete(format!("{}/policy/{policy}", server.issuer()))
+        .bearer_auth(
+            server
+                .owner_token("alice", CLIENT_ID)
+                .await
+                .unwrap()
+                .as_str(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    store.release.notify_one();
+
+    match granting.await.unwrap() {
+        // Either no RPT at all...
+        Err(uma_client::Error::RequestDenied { .. }) => {}
+        // ...or none that is alive.
+        Ok(token) => {
+            let introspected = protection.introspect(&token.rpt()).await.unwrap();
+            assert!(!introspected.active, "an RPT outlived its policy");
+        }
+        Err(other) => panic!("{other}"),
+    }
+}
