@@ -58,7 +58,7 @@ async fn refresh(world: &World, refresh_token: &str) -> (StatusCode, Value) {
 #[tokio::test]
 async fn an_rpt_and_its_refreshes_end_with_the_policy_that_granted_them() {
     let world = World::start().await;
-    let not_after = now() + 1;
+    let not_after = now() + 3;
     let alice = world.owner_token("alice").await;
     let created = reqwest::Client::new()
         .post(world.url(&format!("/policy/{}", world.resource_id)))
@@ -71,22 +71,27 @@ async fn an_rpt_and_its_refreshes_end_with_the_policy_that_granted_them() {
 
     let (status, token) = grant(&world).await;
     assert_eq!(status, StatusCode::OK, "{token}");
-    assert!(token["expires_in"].as_u64().unwrap() <= 1, "{token}");
+    assert!(token["expires_in"].as_u64().unwrap() <= 3, "{token}");
     let rpt = token["access_token"].as_str().unwrap();
     let introspected = world.protection.introspect(&rpt.into()).await.unwrap();
     assert!(introspected.exp.unwrap() <= not_after);
 
-    // Refreshed at once: still no later than the policy's end.
+    // Refreshed at once: still no later than the policy's end (or refused, on a machine so slow
+    // that the end has passed).
+    let asked_at = now();
     let (status, refreshed) = refresh(&world, token["refresh_token"].as_str().unwrap()).await;
-    assert_eq!(status, StatusCode::OK, "{refreshed}");
-    assert!(refreshed["expires_in"].as_u64().unwrap() <= 1);
+    let Some(refresh_token) = refreshed["refresh_token"].as_str() else {
+        assert!(now() >= not_after, "{status}: {refreshed}");
+        return;
+    };
+    assert!(asked_at + refreshed["expires_in"].as_u64().unwrap() <= not_after);
 
     // Once the policy has ended, its refresh token refreshes nothing.
     let past_the_end = UNIX_EPOCH + Duration::from_secs(not_after + 1);
     if let Ok(wait) = past_the_end.duration_since(SystemTime::now()) {
         tokio::time::sleep(wait).await;
     }
-    let (status, body) = refresh(&world, refreshed["refresh_token"].as_str().unwrap()).await;
+    let (status, body) = refresh(&world, refresh_token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"], "invalid_grant");
 }
@@ -146,7 +151,11 @@ async fn a_rotated_refresh_token_ends_when_the_first_one_does() {
     // Rotate once, then again after the first refresh token's end: the rotated one ended with
     // it, however recently it was issued.
     let (status, rotated) = world_refresh(first.refresh_token.unwrap().into_string()).await;
-    assert_eq!(status, StatusCode::OK);
+    let Some(rotated) = rotated["refresh_token"].as_str() else {
+        // Only on a machine so slow that the first one had already ended.
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{rotated}");
+        return;
+    };
     let past_the_end = UNIX_EPOCH + Duration::from_secs(first_ends + 1);
     if let Ok(wait) = past_the_end.duration_since(SystemTime::now()) {
         tokio::time::sleep(wait).await;
