@@ -150,10 +150,10 @@ async fn a_rotated_refresh_token_ends_when_the_first_one_does() {
     };
     // Rotate once, then again after the first refresh token's end: the rotated one ended with
     // it, however recently it was issued.
-    let (status, rotated) = world_refresh(first.refresh_token.unwrap().into_string()).await;
-    let Some(rotated) = rotated["refresh_token"].as_str() else {
+    let (status, body) = world_refresh(first.refresh_token.unwrap().into_string()).await;
+    let Some(rotated) = body["refresh_token"].as_str() else {
         // Only on a machine so slow that the first one had already ended.
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{rotated}");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         return;
     };
     let past_the_end = UNIX_EPOCH + Duration::from_secs(first_ends + 1);
