@@ -68,6 +68,14 @@ async fn fixture(
 }
 
 impl Fixture {
+    /// The protection API as the requesting party's client, to introspect its own tokens.
+    fn app_protection(&self) -> ProtectionClient {
+        ProtectionClient::builder(self.server.issuer())
+            .credentials(ClientCredentials::new(APP.0, APP.1))
+            .build()
+            .unwrap()
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.issuer())
     }
@@ -248,9 +256,10 @@ async fn password_grant_refresh_and_id_token() {
     assert_eq!(claims["sub"], "bob");
     assert_eq!(claims["email"], "bob@clinic.example");
 
-    // The access token introspects as bob's.
+    // The access token introspects as bob's, to the client it was issued to.
     let access = body["access_token"].as_str().unwrap();
-    let introspection = f.protection.introspect(&access.into()).await.unwrap();
+    let introspection = f.app_protection().introspect(&access.into()).await.unwrap();
+    assert!(introspection.active);
     assert_eq!(introspection.username.as_deref(), Some("bob"));
     assert_eq!(introspection.scope.as_deref(), Some("openid email"));
 
@@ -663,7 +672,7 @@ async fn access_and_refresh_tokens_can_be_revoked() {
         assert_eq!(status, StatusCode::OK);
     }
     assert!(
-        !f.protection
+        !f.app_protection()
             .introspect(&access.into())
             .await
             .unwrap()

@@ -1,5 +1,6 @@
 //! Token types cannot be confused (TM-1, TM-2): a token minted for one role is refused in every
-//! other, at the authorization server and at the guard.
+//! other, at the authorization server and at the guard; and introspection tells a caller only
+//! about its own business (TM-11).
 
 mod support;
 
@@ -212,4 +213,35 @@ async fn a_guard_that_cannot_know_its_audience_is_not_built() {
     ));
     assert!(builder().audience("photoz").build().is_ok());
     assert!(builder().accept_any_audience().build().is_ok());
+}
+
+#[tokio::test]
+async fn introspection_tells_a_caller_only_about_its_own_business() {
+    let world = World::start().await;
+    let rpt = bobs_rpt(&world).await;
+    let app = ProtectionClient::builder(&world.issuer)
+        .credentials(ClientCredentials::new(CLIENT_ID, support::CLIENT_SECRET))
+        .build()
+        .unwrap();
+    let other_rs = ProtectionClient::builder(&world.issuer)
+        .credentials(ClientCredentials::new(OTHER_RS_ID, OTHER_RS_SECRET))
+        .build()
+        .unwrap();
+    let bobs_access_token = world.token("bob").await.into_string();
+    let photoz_pat = world.protection.pat().await.unwrap().into_string();
+    let active = |client: &ProtectionClient, token: &str| {
+        let (client, token) = (client.clone(), uma_client::Rpt::new(token));
+        async move { client.introspect(&token).await.unwrap().active }
+    };
+    // The RPT, to the resource server whose resource it covers; not to another one.
+    assert!(active(&world.protection, &rpt).await);
+    assert!(!active(&other_rs, &rpt).await);
+    // An access token, to the client it was issued to; not to a resource server that merely
+    // holds a PAT.
+    assert!(active(&app, &bobs_access_token).await);
+    assert!(!active(&world.protection, &bobs_access_token).await);
+    assert!(!active(&other_rs, &bobs_access_token).await);
+    // A PAT, to its own client only.
+    assert!(active(&world.protection, &photoz_pat).await);
+    assert!(!active(&other_rs, &photoz_pat).await);
 }

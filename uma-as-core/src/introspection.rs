@@ -37,8 +37,11 @@ pub(crate) async fn introspect(
     Ok(response)
 }
 
-/// What this PAT may learn of a live token. An RPT for another resource server or owner is
-/// reported inactive (RFC 7662 §2.2: "not allowed to introspect this particular token").
+/// What this PAT may learn of a live token: only about its own business (RFC 7662 §4, TM-11).
+/// An RPT is described to the resource server whose resources it covers (for their owner, with
+/// an owner's PAT); an access token to the client it was issued to. Anything else is reported
+/// inactive, exactly as an unknown token (RFC 7662 §2.2: "not allowed to introspect this
+/// particular token").
 fn describe(state: &AppState, auth: &ProtectionAuth, record: TokenRecord) -> Introspection {
     let base = Introspection {
         active: true,
@@ -85,6 +88,12 @@ fn describe(state: &AppState, auth: &ProtectionAuth, record: TokenRecord) -> Int
         | TokenKind::Pct
         | TokenKind::Login(_)
         | TokenKind::AuthorizationCode { .. } => Introspection::inactive(),
+        TokenKind::Access { .. }
+            if record.client_id != auth.resource_server
+                || (!auth.is_client_pat() && record.subject != auth.owner) =>
+        {
+            Introspection::inactive()
+        }
         TokenKind::Access { scopes } => Introspection {
             scope: Some(scopes.join(" ")),
             username: Some(record.subject),
