@@ -412,13 +412,17 @@ async fn introspection_reports_inactive_for_unknown_and_foreign_tokens() {
         introspect(&world, pat(&world).await, rpt.as_str().into()).await["active"],
         true
     );
-    // A plain access token introspects with its scope and no permissions.
-    let access = introspect(
-        &world,
-        pat(&world).await,
-        world.token("bob").await.into_string(),
-    )
-    .await;
+    // A plain access token introspects, to the client it was issued to, with its scope and no
+    // permissions.
+    let app_pat = ProtectionClient::builder(&world.issuer)
+        .credentials(ClientCredentials::new(CLIENT_ID, CLIENT_SECRET))
+        .build()
+        .unwrap()
+        .pat()
+        .await
+        .unwrap()
+        .into_string();
+    let access = introspect(&world, app_pat, world.token("bob").await.into_string()).await;
     assert_eq!(access["active"], true);
     assert_eq!(access["scope"], "openid");
     assert_eq!(access["username"], "bob");
