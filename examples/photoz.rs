@@ -91,8 +91,12 @@ async fn main() -> Result<()> {
         .resolver(RouteResolver::new().route(
             "/albums/{id}",
             ResourceId::lookup("id", move |id| {
-                let album = lookup.albums.read().ok().and_then(|a| a.get(&id).cloned());
-                async move { album.map(|a| a.resource_id) }
+                let album = lookup
+                    .albums
+                    .read()
+                    .map(|a| a.get(&id).map(|album| album.resource_id.clone()))
+                    .map_err(|_| "the album store is poisoned");
+                async move { album }
             }),
             [
                 (Method::GET, vec!["view"]),

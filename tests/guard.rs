@@ -391,12 +391,12 @@ async fn resources_found_by_name_at_the_as() {
     // "album" is the registered name: the challenge carries a ticket for that resource.
     let response = get_with(&format!("{base}/albums/album"), Some(&world.rpt().await)).await;
     assert_eq!(response.status(), StatusCode::OK);
-    // No resource of that name: unmatched, denied.
+    // No resource of that name: not found, and nothing reaches the handler.
     assert_eq!(
         get_with(&format!("{base}/albums/nothing"), None)
             .await
             .status(),
-        StatusCode::FORBIDDEN
+        StatusCode::NOT_FOUND
     );
 }
 

@@ -95,6 +95,11 @@ impl CountingAs {
     }
 
     pub async fn rpt(&self) -> String {
+        self.rpt_for(&self.resource_id).await
+    }
+
+    /// Bob's RPT for `view` on `resource_id`.
+    pub async fn rpt_for(&self, resource_id: &str) -> String {
         let uma = UmaClient::builder()
             .trust(self.server.issuer())
             .auth(GrantAuth::Bearer(
@@ -107,7 +112,7 @@ impl CountingAs {
             .build()
             .unwrap()
             .request_permissions(vec![uma_client::PermissionRequest::new(
-                self.resource_id.clone(),
+                resource_id.to_owned(),
                 ["view"],
             )])
             .await
@@ -135,6 +140,7 @@ pub async fn serve(guard: UmaGuardLayer) -> String {
                         GuardOutcome::Unprotected => "unprotected".to_owned(),
                         GuardOutcome::Granted(_) => "granted".to_owned(),
                         GuardOutcome::Refused(r) => format!("refused: {:?}", r.kind()),
+                        other => format!("{other:?}"),
                     });
                     axum::Json(json!({
                         "subject": permissions.and_then(|Permissions(p)| p.subject().map(str::to_owned)),

@@ -21,6 +21,7 @@ pub(crate) struct Shared {
     pub(crate) validator: Validator,
     pub(crate) realm: String,
     pub(crate) allow_unmatched: bool,
+    pub(crate) allow_cors_preflight: bool,
     pub(crate) mode: Mode,
 }
 
@@ -54,6 +55,9 @@ impl Shared {
                     RejectionKind::InsufficientPermissions => "challenged: insufficient",
                     RejectionKind::AuthorizationServerUnreachable => "refused: AS unreachable",
                     RejectionKind::Unmatched => "refused: unmatched",
+                    RejectionKind::NotFound => "refused: no such resource",
+                    RejectionKind::MethodNotAllowed => "refused: method not allowed",
+                    RejectionKind::LookupFailed => "refused: lookup failed",
                 },
             };
             tracing::Span::current().record("outcome", outcome);
@@ -65,13 +69,22 @@ impl Shared {
     }
 
     async fn decide_inner(&self, request: &Parts) -> Decision {
+        if self.allow_cors_preflight && is_cors_preflight(request) {
+            return Decision::Unprotected;
+        }
+        let refused = |kind| Decision::Refused(Rejection::without_challenge(kind));
         let required = match self.resolver.resolve(request).await {
             Resolution::Protected(required) => required,
             Resolution::Unprotected => return Decision::Unprotected,
+            // Only a request no route matches may go through unchecked; a matched route whose
+            // resource or method does not check out is refused whatever the setting (TM-40).
             Resolution::Unmatched if self.allow_unmatched => return Decision::Unprotected,
-            Resolution::Unmatched => {
-                return Decision::Refused(Rejection::without_challenge(RejectionKind::Unmatched));
+            Resolution::Unmatched => return refused(RejectionKind::Unmatched),
+            Resolution::NotFound => return refused(RejectionKind::NotFound),
+            Resolution::MethodNotAllowed(allow) => {
+                return Decision::Refused(Rejection::method_not_allowed(allow));
             }
+            Resolution::Failed => return refused(RejectionKind::LookupFailed),
         };
         let span = tracing::Span::current();
         if let Some(first) = required.first() {
@@ -130,6 +143,16 @@ impl Shared {
             }
         }
     }
+}
+
+/// A CORS preflight (Fetch §3.2.2): `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
+/// Browsers send it without credentials, so it can carry no RPT.
+fn is_cors_preflight(request: &Parts) -> bool {
+    request.method == http::Method::OPTIONS
+        && request.headers.contains_key(http::header::ORIGIN)
+        && request
+            .headers
+            .contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)
 }
 
 /// The RPT of an `Authorization: Bearer` header, if the request has exactly one such header.

@@ -50,6 +50,7 @@ impl UmaGuardLayer {
             resolver: None,
             realm: "uma".to_owned(),
             allow_unmatched: false,
+            allow_cors_preflight: false,
             any_audience: false,
             timeout: Duration::from_secs(5),
             mode: Mode::Enforcing,
@@ -134,6 +135,7 @@ pub struct UmaGuardLayerBuilder {
     resolver: Option<Arc<dyn ResourceResolver>>,
     realm: String,
     allow_unmatched: bool,
+    allow_cors_preflight: bool,
     timeout: Duration,
     mode: Mode,
     validator: ValidatorConfig,
@@ -213,9 +215,21 @@ impl UmaGuardLayerBuilder {
         self
     }
 
-    /// Lets requests the resolver does not know through (default: deny them with `403`).
+    /// Lets requests that match no route through (default: deny them with `403`). A request
+    /// that matches a protected route is never let through by this: an unlisted method is `405`,
+    /// a resource the lookup cannot find `404`, a failed lookup `403`.
     pub fn allow_unmatched(mut self, allow: bool) -> Self {
         self.allow_unmatched = allow;
+        self
+    }
+
+    /// Lets CORS preflight requests (`OPTIONS` with `Origin` and
+    /// `Access-Control-Request-Method`) through unchecked, to a CORS layer inside the guard
+    /// (default: judged like any request, which refuses them, since browsers send preflights
+    /// without credentials). Put the CORS layer inside the guard so that its headers reach the
+    /// preflight's answer.
+    pub fn allow_cors_preflight(mut self, allow: bool) -> Self {
+        self.allow_cors_preflight = allow;
         self
     }
 
@@ -245,7 +259,9 @@ impl UmaGuardLayerBuilder {
     }
 
     /// The longest an answer about an active RPT is cached (default 60 s); never past the
-    /// token's expiry. A revoked RPT may be honoured this long.
+    /// token's expiry. For an introspected RPT this is how long a revoked one may still be
+    /// honoured. A JWT RPT checked locally is honoured until its own `exp` whatever this says:
+    /// nothing tells the guard it was revoked (see [`RptValidation`]).
     pub fn cache_ttl(mut self, ttl: Duration) -> Self {
         self.validator.ttl_cap = ttl;
         self
@@ -352,6 +368,7 @@ impl UmaGuardLayerBuilder {
                 validator,
                 realm: self.realm,
                 allow_unmatched: self.allow_unmatched,
+                allow_cors_preflight: self.allow_cors_preflight,
                 mode: self.mode,
             }),
             rejection: DefaultRejection,

@@ -64,7 +64,7 @@ pub use layer::{ConfigError, UmaGuardLayer, UmaGuardLayerBuilder};
 pub use outcome::{GuardOutcome, Mode, Rejection, RejectionKind};
 pub use permissions::GrantedPermissions;
 pub use resolver::{
-    Resolution, ResolveFuture, ResourceId, ResourceResolver, RouteError, RouteResolver,
+    LookupError, Resolution, ResolveFuture, ResourceId, ResourceResolver, RouteError, RouteResolver,
 };
 pub use response::{DefaultRejection, RejectionResponse};
 pub use service::UmaGuard;

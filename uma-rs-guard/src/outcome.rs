@@ -1,6 +1,6 @@
 //! What the guard decided, for handlers and for custom rejection responses.
 
-use http::header::{WARNING, WWW_AUTHENTICATE};
+use http::header::{ALLOW, WARNING, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 use uma_client::UmaChallenge;
 use uma_client::challenge::AS_UNREACHABLE_WARNING;
@@ -9,6 +9,7 @@ use crate::permissions::GrantedPermissions;
 
 /// How the guard acts on its decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Mode {
     /// Requests that are not granted are answered by the guard (the default).
     #[default]
@@ -34,8 +35,15 @@ pub enum RejectionKind {
     InsufficientPermissions,
     /// No ticket could be had from the authorization server (`403` + Warning, Grant §3.2.2).
     AuthorizationServerUnreachable,
-    /// The resolver does not know the request, and unmatched requests are denied (`403`).
+    /// No route matches the request, and unmatched requests are denied (`403`).
     Unmatched,
+    /// A protected route matches, but names no resource (`404`).
+    NotFound,
+    /// A protected route matches, but does not take this method (`405` with `Allow`).
+    MethodNotAllowed,
+    /// The resource could not be looked up (`403` with `Warning: 199`, as when the authorization
+    /// server is unreachable): the guard cannot judge, so it refuses.
+    LookupFailed,
 }
 
 /// A refusal: its reason and, when one was obtained, the UMA challenge to send.
@@ -46,6 +54,7 @@ pub enum RejectionKind {
 pub struct Rejection {
     kind: RejectionKind,
     challenge: Option<UmaChallenge>,
+    allow: Option<HeaderValue>,
 }
 
 impl Rejection {
@@ -53,6 +62,7 @@ impl Rejection {
         Self {
             kind,
             challenge: Some(challenge),
+            allow: None,
         }
     }
 
@@ -60,6 +70,15 @@ impl Rejection {
         Self {
             kind,
             challenge: None,
+            allow: None,
+        }
+    }
+
+    pub(crate) fn method_not_allowed(allow: HeaderValue) -> Self {
+        Self {
+            kind: RejectionKind::MethodNotAllowed,
+            challenge: None,
+            allow: Some(allow),
         }
     }
 
@@ -73,9 +92,16 @@ impl Rejection {
         self.challenge.as_ref()
     }
 
+    /// The methods the route takes, for a [`RejectionKind::MethodNotAllowed`].
+    pub fn allow(&self) -> Option<&HeaderValue> {
+        self.allow.as_ref()
+    }
+
     /// The spec's answer: `401` with `WWW-Authenticate: UMA …` when there is a challenge, `403`
     /// with `Warning: 199 - "UMA Authorization Server Unreachable"` when the authorization server
-    /// could not give a ticket, a bare `403` for an unmatched request. The body is empty.
+    /// could not give a ticket or the resource could not be looked up, a bare `403` for an
+    /// unmatched request, `404` for a route that names no resource, `405` with `Allow` for a
+    /// method the route does not take. The body is empty.
     pub fn default_response<B: Default>(&self) -> Response<B> {
         let mut response = Response::new(B::default());
         match (&self.challenge, self.kind) {
@@ -88,6 +114,13 @@ impl Rejection {
                 Err(_) => unreachable_response(&mut response),
             },
             (None, RejectionKind::Unmatched) => *response.status_mut() = StatusCode::FORBIDDEN,
+            (None, RejectionKind::NotFound) => *response.status_mut() = StatusCode::NOT_FOUND,
+            (None, RejectionKind::MethodNotAllowed) => {
+                *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+                if let Some(allow) = &self.allow {
+                    response.headers_mut().insert(ALLOW, allow.clone());
+                }
+            }
             (None, _) => unreachable_response(&mut response),
         }
         response
@@ -103,6 +136,7 @@ fn unreachable_response<B>(response: &mut Response<B>) {
 
 /// The decision, handed to the handler in [`Mode::PassThrough`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum GuardOutcome {
     /// The request needs no permission.
     Unprotected,

@@ -6,21 +6,33 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::Method;
 use http::request::Parts;
+use http::{HeaderValue, Method};
 use uma_client::{PermissionRequest, ProtectionClient, ResourceScope};
 
-/// What a request needs.
+/// What a request needs. Every answer but `Protected` and `Unprotected` refuses the request; only
+/// `Unmatched` can be let through, by [`allow_unmatched`](crate::UmaGuardLayerBuilder::allow_unmatched).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Resolution {
     /// These permissions, all of them. (An `Arc`, so that a fixed route hands out the same list
     /// to every request without copying it: `vec![…].into()` makes one.)
     Protected(Arc<[PermissionRequest]>),
     /// Nothing: the request passes without a token.
     Unprotected,
-    /// The resolver does not know the request; the guard denies it unless configured otherwise.
+    /// No route matches the request: denied (`403`) unless unmatched requests are allowed.
     Unmatched,
+    /// A protected route matches, but names no resource (the lookup found none): `404`.
+    NotFound,
+    /// A protected route matches, but not with this method: `405`, with the methods it takes.
+    MethodNotAllowed(HeaderValue),
+    /// The resource could not be looked up (the lookup failed, the authorization server is
+    /// unreachable, a name is ambiguous): `403` with `Warning: 199`, never the resource (TM-40).
+    Failed,
 }
+
+/// Why a lookup could not tell which resource a request is for.
+pub type LookupError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The future a [`ResourceResolver`] returns.
 pub type ResolveFuture<'a> = Pin<Box<dyn Future<Output = Resolution> + Send + 'a>>;
@@ -32,15 +44,17 @@ pub trait ResourceResolver: Send + Sync + 'static {
     fn resolve<'a>(&'a self, request: &'a Parts) -> ResolveFuture<'a>;
 }
 
-type Lookup = dyn Fn(String) -> Pin<Box<dyn Future<Output = Option<String>> + Send>> + Send + Sync;
+type Lookup = dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<Option<String>, LookupError>> + Send>>
+    + Send
+    + Sync;
 
 /// Where the AS `resource_id` of a matched route comes from.
 #[derive(Clone)]
 pub enum ResourceId {
     /// Always this id.
     Fixed(String),
-    /// Looked up from a path parameter by the application (`None`: no such resource; the request
-    /// is treated as unmatched).
+    /// Looked up from a path parameter (percent-decoded, as axum hands it to the handler) by the
+    /// application: `Ok(None)` when there is no such resource, `Err` when the lookup failed.
     Lookup {
         /// The path parameter, as named in the template.
         param: String,
@@ -64,20 +78,28 @@ impl ResourceId {
         Self::Fixed(id.into())
     }
 
-    /// An id the application looks up from the path parameter `param`.
-    pub fn lookup<F, Fut>(param: impl Into<String>, lookup: F) -> Self
+    /// An id the application looks up from the path parameter `param`, percent-decoded exactly
+    /// as axum decodes it for the handler. `Ok(None)`: no such resource (`404`); `Err`: the
+    /// lookup failed (`403` with `Warning: 199`). Neither ever lets the request through.
+    pub fn lookup<F, Fut, E>(param: impl Into<String>, lookup: F) -> Self
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Option<String>> + Send + 'static,
+        Fut: Future<Output = Result<Option<String>, E>> + Send + 'static,
+        E: Into<LookupError>,
     {
         Self::Lookup {
             param: param.into(),
-            lookup: Arc::new(move |value| Box::pin(lookup(value))),
+            lookup: Arc::new(move |value| {
+                let found = lookup(value);
+                Box::pin(async move { found.await.map_err(Into::into) })
+            }),
         }
     }
 
     /// The resource registered at the AS under the name `template` with `{param}` replaced by the
     /// path parameter; found by the resource list's `name` filter, answers cached for a minute.
+    /// A name that several resources carry is refused as a failed lookup, never resolved to one
+    /// of them (TM-43); so is an authorization server that cannot answer.
     pub fn by_name(
         protection: ProtectionClient,
         param: impl Into<String>,
@@ -95,14 +117,18 @@ impl ResourceId {
             async move {
                 cache
                     .try_get_with(name.clone(), async move {
-                        protection
+                        let ids = protection
                             .find_resources_by_name(&name)
                             .await
-                            .map(|ids| ids.into_iter().next())
+                            .map_err(|e| e.to_string())?;
+                        match <[String; 1]>::try_from(ids) {
+                            Ok([id]) => Ok(Some(id)),
+                            Err(ids) if ids.is_empty() => Ok(None),
+                            Err(ids) => Err(format!("{} resources are named {name:?}", ids.len())),
+                        }
                     })
                     .await
-                    // An AS that cannot answer leaves the request unmatched: denied.
-                    .unwrap_or(None)
+                    .map_err(|e: Arc<String>| LookupError::from(e.as_str()))
             }
         })
     }
@@ -115,6 +141,8 @@ enum Route {
         scopes: HashMap<Method, Vec<ResourceScope>>,
         // For a fixed id, the permissions of each method, made once.
         fixed: HashMap<Method, Arc<[PermissionRequest]>>,
+        // The methods it takes, for the `Allow` of a `405`.
+        allow: HeaderValue,
     },
     Unprotected,
 }
@@ -128,8 +156,9 @@ enum Route {
 ///
 /// let resolver = RouteResolver::new()
 ///     .route("/albums/{id}", ResourceId::lookup("id", |id| async move {
-///         // The application's own mapping from album id to AS resource id.
-///         Some(format!("resource-of-{id}"))
+///         // The application's own mapping from album id to AS resource id: `Ok(None)` for no
+///         // such album, `Err` when its database cannot say.
+///         Ok::<_, std::io::Error>(Some(format!("resource-of-{id}")))
 ///     }), [
 ///         (Method::GET, vec!["view"]),
 ///         (Method::PUT, vec!["edit"]),
@@ -182,8 +211,8 @@ impl RouteResolver {
         Ok(self)
     }
 
-    /// Protects `template` as `resource`; each listed method needs its scopes. Other methods are
-    /// unmatched.
+    /// Protects `template` as `resource`; each listed method needs its scopes. `HEAD` is judged
+    /// as `GET` unless listed; any other method is refused (`405`), never let through (TM-41).
     pub fn route<S, I>(
         self,
         template: &str,
@@ -194,10 +223,19 @@ impl RouteResolver {
         I: IntoIterator<Item = S>,
         S: Into<ResourceScope>,
     {
-        let scopes: HashMap<Method, Vec<ResourceScope>> = methods
+        let mut scopes: HashMap<Method, Vec<ResourceScope>> = methods
             .into_iter()
             .map(|(method, scopes)| (method, scopes.into_iter().map(Into::into).collect()))
             .collect();
+        if let Some(get) = scopes.get(&Method::GET).cloned() {
+            scopes.entry(Method::HEAD).or_insert(get);
+        }
+        let mut listed: Vec<&str> = scopes.keys().map(Method::as_str).collect();
+        listed.sort_unstable();
+        let allow = HeaderValue::try_from(listed.join(", ")).map_err(|_| RouteError {
+            template: template.to_owned(),
+            reason: "a method cannot be named in an Allow header".to_owned(),
+        })?;
         let fixed = match &resource {
             ResourceId::Fixed(id) => scopes
                 .iter()
@@ -217,6 +255,7 @@ impl RouteResolver {
                 resource,
                 scopes,
                 fixed,
+                allow,
             },
         )
     }
@@ -236,28 +275,39 @@ impl RouteResolver {
                 resource,
                 scopes,
                 fixed,
+                allow,
             } => match scopes.get(&request.method) {
                 Some(scopes) => (resource, scopes, fixed),
-                None => return Resolution::Unmatched,
+                None => return Resolution::MethodNotAllowed(allow.clone()),
             },
         };
-        let resource_id = match resource {
-            ResourceId::Fixed(_) => {
-                return match fixed.get(&request.method) {
-                    Some(permissions) => Resolution::Protected(Arc::clone(permissions)),
-                    None => Resolution::Unmatched,
-                };
-            }
-            ResourceId::Lookup { param, lookup } => {
-                let Some(value) = matched.params.get(param) else {
-                    return Resolution::Unmatched;
-                };
-                match lookup(value.to_owned()).await {
-                    Some(id) => id,
-                    None => return Resolution::Unmatched,
+        let resource_id =
+            match resource {
+                ResourceId::Fixed(_) => {
+                    return match fixed.get(&request.method) {
+                        Some(permissions) => Resolution::Protected(Arc::clone(permissions)),
+                        None => Resolution::Failed,
+                    };
                 }
-            }
-        };
+                ResourceId::Lookup { param, lookup } => {
+                    // The handler reads the parameter percent-decoded (axum's `Path`); so must the
+                    // lookup, or `/docs/%68oliday` would be judged as another resource than the
+                    // one served. A parameter axum would refuse to decode is no resource at all.
+                    let Some(value) = matched.params.get(param).and_then(|raw| {
+                        percent_encoding::percent_decode_str(raw).decode_utf8().ok()
+                    }) else {
+                        return Resolution::NotFound;
+                    };
+                    match lookup(value.into_owned()).await {
+                        Ok(Some(id)) => id,
+                        Ok(None) => return Resolution::NotFound,
+                        Err(error) => {
+                            tracing::warn!(%error, "the resource lookup failed");
+                            return Resolution::Failed;
+                        }
+                    }
+                }
+            };
         Resolution::Protected(Arc::from([PermissionRequest {
             resource_id,
             resource_scopes: scopes.clone(),
@@ -293,9 +343,13 @@ mod tests {
             .route(
                 "/albums/{id}",
                 ResourceId::lookup("id", |id| async move {
-                    (id != "404").then(|| format!("res-{id}"))
+                    match id.as_str() {
+                        "404" => Ok(None),
+                        "broken" => Err("the database is down"),
+                        _ => Ok(Some(format!("res-{id}"))),
+                    }
                 }),
-                [(Method::PUT, vec!["edit"])],
+                [(Method::PUT, vec!["edit"]), (Method::GET, vec!["view"])],
             )
             .unwrap()
             .unprotected("/health")
@@ -309,7 +363,19 @@ mod tests {
             resolve(Method::GET, "/a?x=1").await,
             Resolution::Protected(vec![PermissionRequest::new("r1", ["view"])].into())
         );
-        assert_eq!(resolve(Method::DELETE, "/a").await, Resolution::Unmatched);
+        // HEAD is judged as GET; an unlisted method is refused with the ones listed.
+        assert_eq!(
+            resolve(Method::HEAD, "/a").await,
+            Resolution::Protected(vec![PermissionRequest::new("r1", ["view"])].into())
+        );
+        assert_eq!(
+            resolve(Method::DELETE, "/a").await,
+            Resolution::MethodNotAllowed(HeaderValue::from_static("GET, HEAD"))
+        );
+        assert_eq!(
+            resolve(Method::DELETE, "/albums/7").await,
+            Resolution::MethodNotAllowed(HeaderValue::from_static("GET, HEAD, PUT"))
+        );
         assert_eq!(resolve(Method::GET, "/a/b").await, Resolution::Unmatched);
         assert_eq!(
             resolve(Method::PUT, "/albums/7").await,
@@ -317,12 +383,47 @@ mod tests {
         );
         assert_eq!(
             resolve(Method::PUT, "/albums/404").await,
-            Resolution::Unmatched
+            Resolution::NotFound
+        );
+        assert_eq!(
+            resolve(Method::PUT, "/albums/broken").await,
+            Resolution::Failed
         );
         assert_eq!(
             resolve(Method::GET, "/health").await,
             Resolution::Unprotected
         );
+    }
+
+    #[tokio::test]
+    async fn parameters_are_percent_decoded_as_axum_decodes_them() {
+        let resolver = RouteResolver::new()
+            .route(
+                "/docs/{name}",
+                ResourceId::lookup("name", |name| async move {
+                    Ok::<_, LookupError>(Some(format!("res-{name}")))
+                }),
+                [(Method::GET, vec!["view"])],
+            )
+            .unwrap();
+        let resolve = |p| {
+            let parts = parts(Method::GET, p);
+            let resolver = &resolver;
+            async move { resolver.lookup(&parts).await }
+        };
+        for path in ["/docs/holiday", "/docs/%68oliday", "/docs/%68%6F%6Ciday"] {
+            assert_eq!(
+                resolve(path).await,
+                Resolution::Protected(vec![PermissionRequest::new("res-holiday", ["view"])].into()),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            resolve("/docs/a%20b").await,
+            Resolution::Protected(vec![PermissionRequest::new("res-a b", ["view"])].into())
+        );
+        // Not UTF-8 once decoded: axum refuses it, and so does the guard.
+        assert_eq!(resolve("/docs/%FF").await, Resolution::NotFound);
     }
 
     #[test]
@@ -342,7 +443,7 @@ mod tests {
                 )
                 .is_err()
         );
-        let lookup = ResourceId::lookup("id", |_| async { None });
+        let lookup = ResourceId::lookup("id", |_| async { Ok::<_, LookupError>(None) });
         assert!(
             RouteResolver::new()
                 .route("/a/{name}", lookup, [(Method::GET, vec!["v"])])

@@ -12,14 +12,20 @@ use crate::permissions::GrantedPermissions;
 
 use crate::jwks::{Jwks, JwtError};
 
-/// How the guard learns what an RPT grants.
+/// How the guard learns what an RPT grants, and so how soon it sees a revocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum RptValidation {
     /// Ask the authorization server's introspection endpoint (FedAuthz §5), caching the answer.
+    /// A revoked RPT is refused once its cached answer expires: within
+    /// [`cache_ttl`](crate::UmaGuardLayerBuilder::cache_ttl) (60 s by default).
     Introspection,
-    /// Verify a JWT RPT locally against the authorization server's JWKS.
+    /// Verify a JWT RPT locally against the authorization server's JWKS, with no call per token.
+    /// A revoked RPT stays usable until its `exp` (the AS's RPT lifetime: 5 minutes for
+    /// `uma-as`): keep RPT lifetimes short where revocation must bite sooner.
     LocalJwt,
-    /// Locally when the token is a JWT of this issuer, by introspection otherwise (the default).
+    /// Locally when the token is a JWT of this issuer, by introspection otherwise (the default);
+    /// each token has the revocation window of the way it was checked.
     #[default]
     Auto,
 }
