@@ -81,7 +81,8 @@ async fn main() -> Result {
         )
         .layer(guard);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let album_url = format!("http://{}/albums/holiday", listener.local_addr()?);
+    let listener_addr = listener.local_addr()?;
+    let album_url = format!("http://{listener_addr}/albums/holiday");
     tokio::spawn(async move { axum::serve(listener, app).await });
     println!("[RS]  resource server up, album at {album_url}");
 
@@ -116,8 +117,11 @@ async fn main() -> Result {
         challenge.as_uri
     );
 
+    // The client answers challenges only from resource servers allowed for the AS (any server
+    // could relay another's challenge to harvest an RPT).
+    let rs_origin = format!("http://{listener_addr}");
     let uma = UmaClient::builder()
-        .trust(&issuer)
+        .resource_server(&rs_origin, &issuer)
         .auth(GrantAuth::Bearer(bob_token.clone()))
         .build()?;
     println!(

@@ -115,7 +115,8 @@ async fn main() -> Result {
         )
         .layer(guard);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/albums/alice", listener.local_addr()?);
+    let rs_origin = format!("http://{}", listener.local_addr()?);
+    let url = format!("{rs_origin}/albums/alice");
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     // Bob signs in at doctor-app (password grant, with an ID token).
@@ -141,7 +142,7 @@ async fn main() -> Result {
         .to_owned();
 
     let uma = UmaClient::builder()
-        .trust(&issuer)
+        .resource_server(&rs_origin, &issuer)
         .auth(GrantAuth::Bearer(AccessToken::new(access_token)))
         // If a server answers need_info, push Bob's ID token.
         .claim_token_source(move |_: &NeedInfo| {

@@ -64,7 +64,8 @@ async fn main() -> Result {
         )
         .layer(guard);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/albums/alice", listener.local_addr()?);
+    let rs_origin = format!("http://{}", listener.local_addr()?);
+    let url = format!("{rs_origin}/albums/alice");
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::new();
     // Alice's owner token (scope uma_protection): what she consents to at sign-in so that an app
@@ -75,7 +76,7 @@ async fn main() -> Result {
 
     println!("== 1. Bob asks; Alice decides later ==");
     let bob = UmaClient::builder()
-        .trust(&issuer)
+        .resource_server(&rs_origin, &issuer)
         .auth(GrantAuth::Bearer(
             authorization_server
                 .access_token("bob", "doctor-app")
@@ -123,7 +124,7 @@ async fn main() -> Result {
     println!("\n== 2. A client that does not know its user: need_info, an ID token, a PCT ==");
     let id_token = authorization_server.id_token("bob", "doctor-app").await?;
     let kiosk = UmaClient::builder()
-        .trust(&issuer)
+        .resource_server(&rs_origin, &issuer)
         .auth(GrantAuth::Client(ClientCredentials::new(
             "doctor-app",
             "doctor-secret",

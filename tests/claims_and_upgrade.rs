@@ -14,7 +14,7 @@ use uma_client::{
 /// doctor-app acting with its own credentials: the AS cannot tell who the person is.
 fn client_only(world: &World) -> UmaClient {
     UmaClient::builder()
-        .trust(&world.issuer)
+        .resource_server(support::origin(&world.album_url), &world.issuer)
         .auth(GrantAuth::Client(ClientCredentials::new(
             CLIENT_ID,
             CLIENT_SECRET,
@@ -80,7 +80,7 @@ async fn need_info_then_a_pushed_id_token_then_the_pct() {
         .await
         .unwrap();
     let other = UmaClient::builder()
-        .trust(&world.issuer)
+        .resource_server(support::origin(&world.album_url), &world.issuer)
         .auth(GrantAuth::Client(ClientCredentials::new(
             OTHER_RS_ID,
             OTHER_RS_SECRET,
@@ -125,7 +125,7 @@ async fn the_client_answers_need_info_by_itself_through_the_guard() {
         .await
         .unwrap();
     let uma = UmaClient::builder()
-        .trust(&world.issuer)
+        .resource_server(support::origin(&world.album_url), &world.issuer)
         .auth(GrantAuth::Client(ClientCredentials::new(
             CLIENT_ID,
             CLIENT_SECRET,
@@ -366,7 +366,11 @@ async fn the_client_upgrades_its_rpt_through_the_guard() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let uma = world.client_for("bob").await;
+    let uma = UmaClient::builder()
+        .resource_server(&base, &world.issuer)
+        .auth(GrantAuth::Bearer(world.token("bob").await))
+        .build()
+        .unwrap();
     assert_eq!(
         uma.get(format!("{base}/a"))
             .send()

@@ -24,6 +24,7 @@ struct Seen(Arc<Mutex<Vec<std::collections::HashMap<String, String>>>>);
 #[derive(Clone)]
 struct Peer {
     issuer: String,
+    resource_server: String,
     seen: Seen,
     script: Script,
 }
@@ -33,8 +34,10 @@ struct Peer {
 async fn start(script: Script) -> (Peer, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let rs_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let peer = Peer {
         issuer: issuer.clone(),
+        resource_server: format!("http://{}", rs_listener.local_addr().unwrap()),
         seen: Seen::default(),
         script,
     };
@@ -66,7 +69,6 @@ async fn start(script: Script) -> (Peer, String) {
         .with_state(peer.clone());
     tokio::spawn(async move { axum::serve(listener, as_app).await });
 
-    let rs_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let resource = format!("http://{}/album", rs_listener.local_addr().unwrap());
     let challenge = format!(r#"UMA realm="r", as_uri="{issuer}", ticket="t1""#);
     let edit_challenge = format!(r#"UMA realm="r", as_uri="{issuer}", ticket="t5""#);
@@ -128,9 +130,10 @@ fn rpt(name: &str) -> Response {
     )
 }
 
+/// The client of the scripted peer, allowed to follow its resource server's challenges.
 fn client(peer: &Peer) -> uma_client::UmaClientBuilder {
     UmaClient::builder()
-        .trust(&peer.issuer)
+        .resource_server(&peer.resource_server, &peer.issuer)
         .auth(GrantAuth::Client(ClientCredentials::new("app", "secret")))
 }
 

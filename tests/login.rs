@@ -464,7 +464,7 @@ async fn claims_gathering_through_the_guard() {
     let (_, album) =
         support::serve_album(s.server.issuer(), s.protection.clone(), &s.resource_id).await;
     let client = UmaClient::builder()
-        .trust(s.server.issuer())
+        .resource_server(support::origin(&album), s.server.issuer())
         .auth(GrantAuth::Client(ClientCredentials::new(
             "doctor-app",
             "doctor-secret",

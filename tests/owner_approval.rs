@@ -56,7 +56,7 @@ async fn client(setup: &Setup, user: &str) -> UmaClient {
 /// `user`'s client at `client_id`, acting for them with their access token.
 async fn client_via(setup: &Setup, user: &str, client_id: &str) -> UmaClient {
     UmaClient::builder()
-        .trust(setup.server.issuer())
+        .resource_server(support::origin(&setup.album_url), setup.server.issuer())
         .auth(GrantAuth::Bearer(
             setup.server.access_token(user, client_id).await.unwrap(),
         ))
@@ -126,7 +126,7 @@ async fn an_approval_grants_the_party_that_asked_through_the_client_it_asked_thr
 async fn a_client_acting_for_itself_is_shown_as_such_and_approving_it_grants_no_user() {
     let setup = setup().await;
     let as_itself = UmaClient::builder()
-        .trust(setup.server.issuer())
+        .resource_server(support::origin(&setup.album_url), setup.server.issuer())
         .auth(GrantAuth::Client(ClientCredentials::new(
             CLIENT_ID,
             CLIENT_SECRET,

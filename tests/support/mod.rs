@@ -84,7 +84,7 @@ impl World {
 
     pub async fn client_for(&self, user: &str) -> UmaClient {
         UmaClient::builder()
-            .trust(&self.issuer)
+            .resource_server(format!("http://{}", self.rs_addr), &self.issuer)
             .auth(GrantAuth::Bearer(self.token(user).await))
             .build()
             .unwrap()
@@ -93,6 +93,11 @@ impl World {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
+}
+
+/// The origin of a URL, as `UmaClientBuilder::resource_server` takes it.
+pub fn origin(url: &str) -> String {
+    url::Url::parse(url).unwrap().origin().ascii_serialization()
 }
 
 /// Serves `GET`/`PUT /albums/alice` behind a guard for `resource_id`; returns its address and URL.

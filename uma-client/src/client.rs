@@ -1,14 +1,14 @@
 //! The requesting party's side of the UMA grant (Grant §3): follow a resource server's challenge
 //! to an RPT and retry with it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use http::header::{AUTHORIZATION, WARNING};
+use http::header::AUTHORIZATION;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 
-use crate::challenge::AS_UNREACHABLE_WARNING;
+use crate::follow::{Flow, Step, origin};
 use crate::grant::{ClaimTokenSource, ClaimsInteraction, RequestSubmitted, classify};
 use crate::transport::{self, ClientCredentials};
 use crate::{
@@ -18,6 +18,9 @@ use crate::{
 
 /// The most RPTs kept for reuse, one per resource server origin.
 const MAX_CACHED_RPTS: usize = 256;
+
+/// The most redirects the default resource client follows, all within the request's origin.
+const MAX_REDIRECTS: usize = 10;
 
 /// How long to wait between polls when the server names no `interval`.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
@@ -53,7 +56,7 @@ pub enum GrantAuth {
 ///
 /// # async fn run(token: uma_client::AccessToken) -> uma_client::Result<()> {
 /// let uma = UmaClient::builder()
-///     .trust("https://as.example.com")
+///     .resource_server("https://photoz.example.com", "https://as.example.com")
 ///     .auth(GrantAuth::Bearer(token))
 ///     .build()?;
 /// let album = uma.get("https://photoz.example.com/albums/1").send().await?;
@@ -69,6 +72,9 @@ struct Inner {
     http: reqwest::Client,
     as_http: reqwest::Client,
     trusted: Vec<String>,
+    // (resource server origin, issuer): the resource servers allowed to send this client to
+    // each authorization server.
+    resource_servers: HashSet<(String, String)>,
     auth: GrantAuth,
     claim_source: Option<Box<dyn ClaimTokenSource>>,
     // Bounded by `trusted`: a document is only fetched for a trusted issuer.
@@ -84,6 +90,7 @@ impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UmaClient")
             .field("trusted", &self.trusted)
+            .field("resource_servers", &self.resource_servers)
             .field("auth", &self.auth)
             .finish_non_exhaustive()
     }
@@ -107,10 +114,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-pub(crate) fn origin(url: &reqwest::Url) -> String {
-    url.origin().ascii_serialization()
-}
-
 /// Builds an [`UmaClient`].
 ///
 /// ```
@@ -121,6 +124,7 @@ pub(crate) fn origin(url: &reqwest::Url) -> String {
 pub struct UmaClientBuilder {
     http: Option<reqwest::Client>,
     trusted: Vec<String>,
+    resource_servers: Vec<(String, String)>,
     auth: Option<GrantAuth>,
     timeout: Option<Duration>,
     claim_source: Option<Box<dyn ClaimTokenSource>>,
@@ -176,21 +180,27 @@ impl UmaClient {
         UmaRequestBuilder {
             client: self.clone(),
             inner: self.inner.http.request(method, url),
+            vouched: false,
         }
     }
 
     /// Sends a request, following an UMA challenge.
     ///
     /// The latest RPT for the resource server's origin, if there is a live one, goes with the
-    /// request (unless it has an `Authorization` header of its own). On a `401` with an UMA
-    /// challenge from a trusted authorization server, the ticket is redeemed, sending the cached
-    /// RPT for an upgrade and the PCT if there is one; on `need_info`, claims from the
-    /// [`ClaimTokenSource`] are pushed once; on `invalid_grant` (a ticket that expired on the way),
-    /// the request is made once more for a fresh ticket. The request is then sent again with the
-    /// new RPT, which is kept for next time.
+    /// request (unless it has an `Authorization` header of its own). A `401` with an UMA
+    /// challenge is answered only if it came from the origin the request was sent to, and that
+    /// origin is a [`resource_server`](UmaClientBuilder::resource_server) allowed for the
+    /// authorization server it names (see the relay risk there); then the ticket is redeemed,
+    /// sending the cached RPT for an upgrade and the PCT if there is one; on `need_info`, claims
+    /// from the [`ClaimTokenSource`] are pushed once; on `invalid_grant` (a ticket that expired
+    /// on the way), the request is made once more for a fresh ticket. The request is then sent
+    /// again with the new RPT, which is kept for that origin only.
     ///
-    /// A request whose body cannot be replayed (a stream) is not retried: its `401` comes back as
-    /// it is. A `403` carrying `Warning: 199 - "UMA Authorization Server Unreachable"` is
+    /// A challenge this client may not answer is [`Error::ResourceServerNotAllowed`],
+    /// [`Error::ChallengeFromAnotherOrigin`] or [`Error::UntrustedAuthorizationServer`]; nothing
+    /// is sent to the authorization server. A request whose body cannot be replayed (a stream)
+    /// is not retried: its `401` comes back as it is. A `403` carrying
+    /// `Warning: 199 - "UMA Authorization Server Unreachable"` is
     /// [`Error::AuthorizationServerUnreachable`].
     ///
     /// ```no_run
@@ -202,49 +212,35 @@ impl UmaClient {
     /// let response = uma.execute(request).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn execute(&self, mut request: reqwest::Request) -> Result<reqwest::Response> {
-        let origin = origin(request.url());
-        if let Some(cached) = self.cached_rpt(&origin) {
-            if !request.headers().contains_key(AUTHORIZATION) {
-                request
-                    .headers_mut()
-                    .insert(AUTHORIZATION, bearer(cached.rpt.as_str())?);
+    pub async fn execute(&self, request: reqwest::Request) -> Result<reqwest::Response> {
+        self.execute_with(request, false).await
+    }
+
+    async fn execute_with(
+        &self,
+        request: reqwest::Request,
+        vouched: bool,
+    ) -> Result<reqwest::Response> {
+        let (mut flow, mut request) = Flow::start(self, request, vouched)?;
+        loop {
+            let response = self.send_resource(request).await?;
+            match flow.next(response).await? {
+                Step::Done(response) => return Ok(response),
+                Step::Send(next) => request = next,
             }
         }
-        let mut retry = request.try_clone();
-        let mut response = self.send_resource(request).await?;
-        for attempt in 0..2 {
-            if response.status() == StatusCode::FORBIDDEN && is_as_unreachable(&response) {
-                return Err(Error::AuthorizationServerUnreachable);
-            }
-            if response.status() != StatusCode::UNAUTHORIZED {
-                return Ok(response);
-            }
-            let (Some(challenge), Some(next)) =
-                (UmaChallenge::from_headers(response.headers()), retry.take())
-            else {
-                return Ok(response);
-            };
-            let token = match self.authorize(&origin, &challenge).await {
-                Ok(token) => token,
-                // The ticket expired or was spent between the challenge and the redemption:
-                // start once more from the resource, for a fresh one.
-                Err(Error::Oauth { ref body, .. })
-                    if body.error == crate::ErrorCode::InvalidGrant && attempt == 0 =>
-                {
-                    let again = next.try_clone();
-                    response = self.send_resource(next).await?;
-                    retry = again;
-                    continue;
-                }
-                Err(error) => return Err(error),
-            };
-            let mut next = next;
-            next.headers_mut()
-                .insert(AUTHORIZATION, bearer(token.access_token.as_str())?);
-            return self.send_resource(next).await;
-        }
-        Ok(response)
+    }
+
+    /// Whether `issuer` is one this client was told to trust.
+    pub(crate) fn trusts(&self, issuer: &str) -> bool {
+        self.inner.trusted.iter().any(|t| t == issuer)
+    }
+
+    /// Whether the resource server at `origin` may send this client to `issuer`.
+    pub(crate) fn allows_resource_server(&self, origin: &str, issuer: &str) -> bool {
+        self.inner
+            .resource_servers
+            .contains(&(origin.to_owned(), issuer.to_owned()))
     }
 
     /// Answers a challenge of the resource server at `origin`: redeems its ticket (offering the
@@ -319,9 +315,7 @@ impl UmaClient {
             CachedRpt {
                 issuer: issuer.to_owned(),
                 rpt: token.rpt(),
-                expires_at: token
-                    .expires_in
-                    .map(|s| Instant::now() + Duration::from_secs(s)),
+                expires_at: token.expires_in.map(crate::time::after),
             },
         );
     }
@@ -359,7 +353,7 @@ impl UmaClient {
             };
             let wait = pending
                 .interval
-                .map_or(DEFAULT_POLL_INTERVAL, Duration::from_secs);
+                .map_or(DEFAULT_POLL_INTERVAL, crate::time::clamped);
             if Instant::now() + wait > deadline {
                 return Err(Error::RequestSubmitted(Box::new(pending)));
             }
@@ -487,7 +481,7 @@ impl UmaClient {
     /// # Ok(()) }
     /// ```
     pub async fn discovery(&self, issuer: &str) -> Result<Arc<DiscoveryDocument>> {
-        if !self.inner.trusted.iter().any(|t| t == issuer) {
+        if !self.trusts(issuer) {
             return Err(Error::UntrustedAuthorizationServer {
                 as_uri: issuer.to_owned(),
             });
@@ -503,14 +497,6 @@ impl UmaClient {
     fn cached_discovery(&self, issuer: &str) -> Option<Arc<DiscoveryDocument>> {
         lock(&self.inner.discovery).get(issuer).cloned()
     }
-}
-
-pub(crate) fn is_as_unreachable(response: &reqwest::Response) -> bool {
-    response
-        .headers()
-        .get_all(WARNING)
-        .iter()
-        .any(|v| v.as_bytes() == AS_UNREACHABLE_WARNING.as_bytes())
 }
 
 pub(crate) fn bearer(token: &str) -> Result<HeaderValue> {
@@ -534,6 +520,29 @@ impl UmaClientBuilder {
         self
     }
 
+    /// Lets the resource server at `origin` (scheme, host and port, such as
+    /// `https://photoz.example.com`) send this client to the authorization server `issuer`,
+    /// which is then trusted too. Call once per pair.
+    ///
+    /// A challenge is answered only from an allowed origin, for the issuer allowed for it: any
+    /// server can relay another resource server's challenge, and answering it would hand that
+    /// server an RPT good at the other one (the UMA relay risk). To vouch for one request's
+    /// origin instead, use [`UmaRequestBuilder::allow_uma_challenge`].
+    ///
+    /// ```
+    /// let builder = uma_client::UmaClient::builder()
+    ///     .resource_server("https://photoz.example.com", "https://as.example.com")
+    ///     .resource_server("https://printer.example.com", "https://as.example.com");
+    /// ```
+    pub fn resource_server(mut self, origin: impl Into<String>, issuer: impl Into<String>) -> Self {
+        let issuer = issuer.into();
+        if !self.trusted.contains(&issuer) {
+            self.trusted.push(issuer.clone());
+        }
+        self.resource_servers.push((origin.into(), issuer));
+        self
+    }
+
     /// How to authenticate at the token endpoint. Required.
     ///
     /// ```
@@ -546,8 +555,11 @@ impl UmaClientBuilder {
         self
     }
 
-    /// The client used for requests to resource servers (default: reqwest's defaults). Calls to
-    /// authorization servers always use a client of this crate's that follows no redirects.
+    /// The client used for requests to resource servers. The default follows redirects within
+    /// the request's origin only, so that an RPT never travels to another origin (a cross-origin
+    /// redirect comes back as it is); a client given here should do the same, or follow none.
+    /// Calls to authorization servers always use a client of this crate's that follows no
+    /// redirects.
     ///
     /// ```
     /// let http = reqwest::Client::builder().user_agent("doctor-app/1.0").build().unwrap();
@@ -606,11 +618,28 @@ impl UmaClientBuilder {
             ));
         }
         let as_http = crate::default_http_client(self.timeout.unwrap_or(Duration::from_secs(10)))?;
+        let mut resource_servers = HashSet::new();
+        for (given, issuer) in self.resource_servers {
+            let url = url::Url::parse(&given).map_err(|e| {
+                Error::Config(format!(
+                    "resource server origin {given:?} is not a URL: {e}"
+                ))
+            })?;
+            resource_servers.insert((origin(&url), issuer));
+        }
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .redirect(same_origin_redirects())
+                .build()
+                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
+        };
         Ok(UmaClient {
             inner: Arc::new(Inner {
-                http: self.http.unwrap_or_default(),
+                http,
                 as_http,
                 trusted: self.trusted,
+                resource_servers,
                 auth,
                 claim_source: self.claim_source,
                 discovery: Mutex::new(HashMap::new()),
@@ -619,6 +648,20 @@ impl UmaClientBuilder {
             }),
         })
     }
+}
+
+/// Follows redirects within the first request's origin only.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(origin);
+        if first.as_deref() != Some(origin(attempt.url()).as_str()) {
+            attempt.stop()
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// A request being built on an [`UmaClient`], like `reqwest::RequestBuilder`.
@@ -634,6 +677,7 @@ impl UmaClientBuilder {
 pub struct UmaRequestBuilder {
     client: UmaClient,
     inner: reqwest::RequestBuilder,
+    vouched: bool,
 }
 
 impl UmaRequestBuilder {
@@ -691,6 +735,26 @@ impl UmaRequestBuilder {
         }
     }
 
+    /// Answers an UMA challenge from this request's origin for any trusted authorization server,
+    /// as if the origin were a [`resource_server`](UmaClientBuilder::resource_server) allowed for
+    /// it. Only for a URL the application chose itself: see the relay risk there.
+    ///
+    /// ```no_run
+    /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
+    /// let response = uma
+    ///     .get("https://photoz.example.com/albums/1")
+    ///     .allow_uma_challenge()
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn allow_uma_challenge(self) -> Self {
+        Self {
+            vouched: true,
+            ..self
+        }
+    }
+
     /// Sends the request, following an UMA challenge once (see [`UmaClient::execute`]).
     ///
     /// ```no_run
@@ -704,6 +768,6 @@ impl UmaRequestBuilder {
             endpoint: "resource server",
             source: source.without_url(),
         })?;
-        self.client.execute(request).await
+        self.client.execute_with(request, self.vouched).await
     }
 }

@@ -97,6 +97,25 @@ pub enum Error {
         /// The `as_uri` of the challenge.
         as_uri: String,
     },
+    /// A resource server challenged for an authorization server it was not allowed to send this
+    /// client to ([`resource_server`](crate::UmaClientBuilder::resource_server)): nothing was
+    /// sent to the authorization server, since the RPT would go to this origin.
+    #[error("{origin} may not send this client to {as_uri} for an RPT")]
+    ResourceServerNotAllowed {
+        /// The origin that challenged.
+        origin: String,
+        /// The `as_uri` of the challenge.
+        as_uri: String,
+    },
+    /// The challenge came from another origin than the request was sent to (after a
+    /// redirect): not answered, so that no RPT is got for, or sent to, another origin.
+    #[error("the request to {sent_to} was challenged by {answered_by}")]
+    ChallengeFromAnotherOrigin {
+        /// The origin the request was sent to.
+        sent_to: String,
+        /// The origin that answered.
+        answered_by: String,
+    },
     /// The resource server could not obtain a ticket from its authorization server
     /// (`403` with `Warning: 199 - "UMA Authorization Server Unreachable"`, Grant §3.2.2).
     #[error("resource server reports its UMA authorization server unreachable")]

@@ -15,9 +15,10 @@
 //! use uma_client::{AccessToken, GrantAuth, UmaClient};
 //!
 //! # async fn run() -> uma_client::Result<()> {
-//! // Bob's own access token from the authorization server identifies him as requesting party.
+//! // Bob's own access token from the authorization server identifies him as requesting party;
+//! // photoz may send this client to that authorization server, and to no other.
 //! let uma = UmaClient::builder()
-//!     .trust("https://as.example.com")
+//!     .resource_server("https://photoz.example.com", "https://as.example.com")
 //!     .auth(GrantAuth::Bearer(AccessToken::new("bobs-access-token")))
 //!     .build()?;
 //! let response = uma.get("https://photoz.example.com/albums/42").send().await?;
@@ -31,6 +32,7 @@ pub mod challenge;
 mod client;
 pub mod discovery;
 mod error;
+mod follow;
 mod grant;
 pub mod introspection;
 #[cfg(feature = "middleware")]
@@ -40,6 +42,7 @@ pub mod permission;
 mod protection;
 pub mod resource;
 mod secret;
+mod time;
 pub mod token;
 mod transport;
 

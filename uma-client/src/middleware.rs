@@ -1,16 +1,16 @@
 //! [`UmaMiddleware`]: the UMA grant for `reqwest_middleware::ClientWithMiddleware` users.
 
 use http::Extensions;
-use http::StatusCode;
-use http::header::AUTHORIZATION;
 use reqwest_middleware::{Middleware, Next};
 
-use crate::client::{bearer, is_as_unreachable, origin};
-use crate::{Error, UmaChallenge, UmaClient};
+use crate::follow::{Flow, Step};
+use crate::{Error, UmaClient};
 
-/// A `reqwest_middleware` middleware that does what [`UmaClient::execute`] does for requests sent
-/// through a `ClientWithMiddleware`: the origin's cached RPT goes first, an UMA challenge is
-/// answered at a trusted authorization server, and the request is sent once more with the RPT.
+/// A `reqwest_middleware` middleware that does what [`UmaClient::execute`] does, through the
+/// same code, for requests sent through a `ClientWithMiddleware`: the origin's cached RPT goes
+/// first, an UMA challenge from an allowed resource server is answered at its authorization
+/// server, and the request is sent once more with the RPT. Give the `ClientWithMiddleware` a
+/// reqwest client that follows no cross-origin redirect.
 ///
 /// ```no_run
 /// use reqwest_middleware::ClientBuilder;
@@ -18,7 +18,7 @@ use crate::{Error, UmaChallenge, UmaClient};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let uma = UmaClient::builder()
-///     .trust("https://as.example.com")
+///     .resource_server("https://photoz.example.com", "https://as.example.com")
 ///     .auth(GrantAuth::Bearer(AccessToken::new("bob's access token")))
 ///     .build()?;
 /// let http = ClientBuilder::new(reqwest::Client::new())
@@ -58,39 +58,17 @@ fn wrap(error: Error) -> reqwest_middleware::Error {
 impl Middleware for UmaMiddleware {
     async fn handle(
         &self,
-        mut request: reqwest::Request,
+        request: reqwest::Request,
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        let origin = origin(request.url());
-        if let Some(cached) = self.client.cached_rpt(&origin) {
-            if !request.headers().contains_key(AUTHORIZATION) {
-                request
-                    .headers_mut()
-                    .insert(AUTHORIZATION, bearer(cached.rpt.as_str()).map_err(wrap)?);
+        let (mut flow, mut request) = Flow::start(&self.client, request, false).map_err(wrap)?;
+        loop {
+            let response = next.clone().run(request, extensions).await?;
+            match flow.next(response).await.map_err(wrap)? {
+                Step::Done(response) => return Ok(response),
+                Step::Send(again) => request = again,
             }
         }
-        let retry = request.try_clone();
-        let response = next.clone().run(request, extensions).await?;
-        if response.status() == StatusCode::FORBIDDEN && is_as_unreachable(&response) {
-            return Err(wrap(Error::AuthorizationServerUnreachable));
-        }
-        let (StatusCode::UNAUTHORIZED, Some(challenge), Some(mut retry)) = (
-            response.status(),
-            UmaChallenge::from_headers(response.headers()),
-            retry,
-        ) else {
-            return Ok(response);
-        };
-        let token = self
-            .client
-            .authorize(&origin, &challenge)
-            .await
-            .map_err(wrap)?;
-        retry.headers_mut().insert(
-            AUTHORIZATION,
-            bearer(token.access_token.as_str()).map_err(wrap)?,
-        );
-        next.run(retry, extensions).await
     }
 }

@@ -185,7 +185,7 @@ impl ProtectionClient {
             transport::expect_json(response, StatusCode::OK, "token endpoint").await?;
         let pat = Pat::new(token.access_token.into_string());
         let refresh_at = token.expires_in.map(|secs| {
-            Instant::now() + Duration::from_secs(secs).saturating_sub(PAT_REFRESH_MARGIN)
+            Instant::now() + crate::time::clamped(secs).saturating_sub(PAT_REFRESH_MARGIN)
         });
         *self.write_pat() = Some(CachedPat {
             pat: pat.clone(),
