@@ -117,6 +117,21 @@ pub struct Config {
     /// The largest request body read, in bytes (default 65536).
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
+    /// Connections served at once (default 1024); more wait in the listen backlog.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's headers (default 10).
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout: u64,
+    /// Seconds a client may take to send a request's body (default 30).
+    #[serde(default = "default_request_body_timeout")]
+    pub request_body_timeout: u64,
+    /// Seconds a connection may stay silent before it is closed (default 60).
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: u64,
+    /// Sign-in pages in progress at once (default 10000).
+    #[serde(default = "default_max_sign_in_sessions")]
+    pub max_sign_in_sessions: usize,
     /// The clients.
     #[serde(default)]
     pub clients: Vec<ClientEntry>,
@@ -205,6 +220,21 @@ fn default_decision_retention() -> u64 {
 fn default_max_body_bytes() -> usize {
     64 * 1024
 }
+fn default_max_connections() -> usize {
+    1024
+}
+fn default_header_read_timeout() -> u64 {
+    10
+}
+fn default_request_body_timeout() -> u64 {
+    30
+}
+fn default_idle_timeout() -> u64 {
+    60
+}
+fn default_max_sign_in_sessions() -> usize {
+    10_000
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -281,6 +311,18 @@ impl Config {
                 return key("users", i, "username", "is empty");
             }
         }
+        for (name, value) in [
+            ("max_connections", self.max_connections as u64),
+            ("header_read_timeout", self.header_read_timeout),
+            ("request_body_timeout", self.request_body_timeout),
+            ("idle_timeout", self.idle_timeout),
+            ("max_sign_in_sessions", self.max_sign_in_sessions as u64),
+            ("max_body_bytes", self.max_body_bytes as u64),
+        ] {
+            if value == 0 {
+                return Err(Error::Config(format!("{name} must be at least 1")));
+            }
+        }
         if let Some(issuer) = &self.issuer {
             if url::Url::parse(issuer).is_err() || issuer.ends_with('/') {
                 return Err(Error::Config(format!(
@@ -315,7 +357,12 @@ impl Config {
             .pct_lifetime(Duration::from_secs(self.pct_lifetime))
             .approval_poll_interval(Duration::from_secs(self.approval_poll_interval))
             .decision_retention(Duration::from_secs(self.decision_retention))
-            .max_body_bytes(self.max_body_bytes);
+            .max_body_bytes(self.max_body_bytes)
+            .max_connections(self.max_connections)
+            .header_read_timeout(Duration::from_secs(self.header_read_timeout))
+            .request_body_timeout(Duration::from_secs(self.request_body_timeout))
+            .idle_timeout(Duration::from_secs(self.idle_timeout))
+            .max_sign_in_sessions(self.max_sign_in_sessions);
         for client in &self.clients {
             let mut config = ClientConfig::new(&client.client_id, client.client_secret.as_str())
                 .scopes(client.scopes.iter().cloned())
@@ -377,6 +424,8 @@ mod tests {
             ("[[users]]\nusername = \"\"", "users[0].username"),
             ("[[users]]\nusername = \"a\"\ncolour = \"red\"", "colour"),
             ("issuer = \"http://as/\"", "issuer"),
+            ("header_read_timeout = 0", "header_read_timeout"),
+            ("max_connections = -1", "max_connections"),
         ] {
             let message = Config::from_toml(text).unwrap_err().to_string();
             assert!(message.contains(key), "{text:?}: {message}");

@@ -19,6 +19,7 @@ struct Parts {
     body: ErrorResponse,
     www_authenticate: Option<String>,
     allow: Option<&'static str>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -28,6 +29,7 @@ impl ApiError {
             body: ErrorResponse::new(code).with_description(description),
             www_authenticate: None,
             allow: None,
+            retry_after: None,
         }))
     }
 
@@ -113,6 +115,19 @@ impl ApiError {
         error
     }
 
+    /// `429` with `Retry-After` for a locked account or client: `invalid_grant`, since that is what
+    /// a wrong password earns, and the status says to wait.
+    pub(crate) fn too_many_attempts(wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs().max(1);
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::InvalidGrant,
+            format!("too many failed sign-ins: retry after {seconds} seconds"),
+        );
+        error.0.retry_after = Some(seconds);
+        error
+    }
+
     /// `401 invalid_client`; `challenge` is the scheme the client tried (RFC 6749 §5.2).
     pub(crate) fn invalid_client(realm: &str, challenge: Option<&str>) -> Self {
         let mut error = Self::new(
@@ -156,6 +171,7 @@ impl IntoResponse for ApiError {
             body,
             www_authenticate,
             allow,
+            retry_after,
         } = *self.0;
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
@@ -169,6 +185,9 @@ impl IntoResponse for ApiError {
         }
         if let Some(allow) = allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

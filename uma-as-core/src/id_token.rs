@@ -26,11 +26,13 @@ struct IdTokenClaims {
 /// Claims that only access tokens and RPTs carry: an ID token with any of them is refused.
 const ACCESS_TOKEN_CLAIMS: [&str; 4] = ["authorization", "scope", "client_id", "permissions"];
 
-/// An ID token for `username`, audience `client_id`, with the user's configured claims.
+/// An ID token for `username`, audience `client_id`, with the user's configured claims and the
+/// authorization request's `nonce` (OIDC Core §3.1.3.6).
 pub(crate) fn id_token(
     state: &AppState,
     username: &str,
     client_id: &str,
+    nonce: Option<&str>,
 ) -> Result<String, ApiError> {
     let user = state
         .users
@@ -41,6 +43,9 @@ pub(crate) fn id_token(
     extra.insert("preferred_username".to_owned(), Value::from(username));
     for (name, value) in &user.claims {
         extra.insert(name.clone(), Value::from(value.as_str()));
+    }
+    if let Some(nonce) = nonce {
+        extra.insert("nonce".to_owned(), Value::from(nonce));
     }
     let claims = IdTokenClaims {
         iss: state.issuer.clone(),

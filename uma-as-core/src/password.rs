@@ -22,6 +22,30 @@ pub(crate) fn hash(password: &str) -> Result<String, Error> {
 /// that a failed sign-in takes the same time whether or not the user exists.
 pub(crate) const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Q5bCAEJyk4Vt3gI4Ib1gM+1tkV8m7pfE+3X2ZRtsDMg";
 
+/// Whether `password` matches the PHC string `hash` (an unknown user's `None` never does, after
+/// the same work), checked on the blocking pool, at most as many at once as `limit` allows:
+/// argon2 takes tens of milliseconds of CPU, which on an async worker would stall every other
+/// request scheduled there (TM-20).
+pub(crate) async fn verify_off_runtime(
+    limit: &tokio::sync::Semaphore,
+    password: &str,
+    hash: Option<&str>,
+) -> bool {
+    let Ok(_permit) = limit.acquire().await else {
+        return false;
+    };
+    let (password, hash) = (password.to_owned(), hash.map(str::to_owned));
+    tokio::task::spawn_blocking(move || match hash {
+        Some(hash) => verify(&password, &hash),
+        None => {
+            verify(&password, DUMMY_HASH);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// Whether `password` matches the PHC string `hash`. argon2 compares in constant time.
 pub(crate) fn verify(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)

@@ -12,14 +12,23 @@ use uma_client::ErrorCode;
 use crate::error::ApiError;
 use crate::server::AppState;
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(
+/// Reads a body of at most `max_body_bytes` within the body timeout (TM-30): a client that sends
+/// too much gets `413`, one that sends too slowly `408`.
+async fn read_body(body: Body, state: &AppState) -> Result<Bytes, ApiError> {
+    let limit = state.max_body_bytes;
+    match tokio::time::timeout(state.limits.body_timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::InvalidRequest,
             format!("the request body is larger than {limit} bytes or could not be read"),
-        )
-    })
+        )),
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::InvalidRequest,
+            "the request body came too slowly",
+        )),
+    }
 }
 
 fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), ApiError> {
@@ -78,7 +87,7 @@ impl FromRequest<AppState> for FormParams {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         require_content_type(request.headers(), "application/x-www-form-urlencoded")?;
-        let body = read_body(request.into_body(), state.max_body_bytes()).await?;
+        let body = read_body(request.into_body(), state).await?;
         Self::parse(&body)
     }
 }
@@ -92,7 +101,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         require_content_type(request.headers(), "application/json")?;
-        let body = read_body(request.into_body(), state.max_body_bytes()).await?;
+        let body = read_body(request.into_body(), state).await?;
         serde_json::from_slice(&body)
             .map(JsonBody)
             .map_err(|e| ApiError::invalid_request(format!("malformed JSON body: {e}")))
@@ -109,7 +118,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJsonBody<T> {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         let (parts, body) = request.into_parts();
-        let body = read_body(body, state.max_body_bytes()).await?;
+        let body = read_body(body, state).await?;
         if body.is_empty() {
             return Ok(Self(None));
         }

@@ -53,6 +53,54 @@ impl TokenHash {
     }
 }
 
+/// A key made at start and held only in this process's memory: client secrets are kept as
+/// HMAC-SHA256 digests under it (TM-6), so a memory dump of the digests, or a copy of them
+/// anywhere, yields nothing to guess offline without the key.
+pub(crate) struct SecretKey([u8; 32]);
+
+impl SecretKey {
+    pub(crate) fn random() -> Self {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).unwrap_or_else(|e| {
+            panic!("the operating system's random number generator failed: {e}")
+        });
+        Self(key)
+    }
+
+    /// The keyed digest of a client secret.
+    pub(crate) fn digest(&self, secret: &str) -> SecretDigest {
+        use hmac::Mac as _;
+        // HMAC takes a key of any length: this cannot fail.
+        let mut mac = <hmac::Hmac<Sha256> as hmac::Mac>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+        mac.update(secret.as_bytes());
+        SecretDigest(mac.finalize().into_bytes().into())
+    }
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+/// A client secret's digest under the process's [`SecretKey`].
+#[derive(Clone, Copy)]
+pub(crate) struct SecretDigest([u8; 32]);
+
+impl SecretDigest {
+    /// Compares in constant time.
+    pub(crate) fn ct_eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl std::fmt::Debug for SecretDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretDigest(..)")
+    }
+}
+
 impl std::fmt::Debug for TokenHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("TokenHash(..)")
@@ -72,6 +120,14 @@ mod tests {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         );
         assert_ne!(a, new_token());
+    }
+
+    #[test]
+    fn client_secret_digests_depend_on_the_key() {
+        let (a, b) = (SecretKey::random(), SecretKey::random());
+        assert!(a.digest("s").ct_eq(&a.digest("s")));
+        assert!(!a.digest("s").ct_eq(&a.digest("t")));
+        assert!(!a.digest("s").ct_eq(&b.digest("s")));
     }
 
     #[test]

@@ -13,8 +13,11 @@ use uma_client::{AccessToken, ClientSecret, UMA_PROTECTION_SCOPE, UMA_TICKET_GRA
 
 use crate::error::Error;
 use crate::keys::KeyRing;
-use crate::secret::{self, TokenHash};
+use crate::login::{SessionCookie, SignInSessions};
+use crate::secret::{self, SecretDigest, SecretKey, TokenHash};
+use crate::serve::ConnectionLimits;
 use crate::store::{MemoryStore, Policy, Store, TokenKind, TokenRecord};
+use crate::throttle::Throttle;
 use crate::time::now;
 
 /// A client registered at the server: a resource server, or a client of requesting parties.
@@ -154,10 +157,10 @@ pub enum RptFormat {
     Opaque,
 }
 
-/// What the server keeps of a client: the secret only as a hash.
+/// What the server keeps of a client: the secret only as a keyed digest.
 #[derive(Debug)]
 pub(crate) struct RegisteredClient {
-    pub(crate) secret_hash: TokenHash,
+    pub(crate) secret_digest: SecretDigest,
     pub(crate) grant_types: Vec<String>,
     pub(crate) scopes: Vec<String>,
     pub(crate) claims_redirect_uris: Vec<String>,
@@ -197,6 +200,15 @@ pub(crate) struct Inner {
     pub(crate) approval_poll_interval: Duration,
     pub(crate) decision_retention: Duration,
     pub(crate) max_body_bytes: usize,
+    pub(crate) limits: ConnectionLimits,
+    /// Keys the digests of client secrets; never leaves this process.
+    pub(crate) secret_key: SecretKey,
+    /// Failed sign-ins, per account and per client.
+    pub(crate) throttle: Throttle,
+    /// Password checks running at once, off the async workers.
+    pub(crate) password_checks: tokio::sync::Semaphore,
+    pub(crate) sign_in_sessions: SignInSessions,
+    pub(crate) cookie: SessionCookie,
 }
 
 impl std::ops::Deref for AppState {
@@ -208,10 +220,6 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub(crate) fn max_body_bytes(&self) -> usize {
-        self.max_body_bytes
-    }
-
     /// The URL of an endpoint of this server.
     pub(crate) fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
@@ -306,6 +314,8 @@ pub struct AuthorizationServerBuilder {
     approval_poll_interval: Duration,
     decision_retention: Duration,
     max_body_bytes: usize,
+    limits: ConnectionLimits,
+    max_sign_in_sessions: usize,
 }
 
 impl std::fmt::Debug for AuthorizationServerBuilder {
@@ -340,6 +350,8 @@ impl AuthorizationServer {
             approval_poll_interval: Duration::from_secs(5),
             decision_retention: Duration::from_secs(30 * 86_400),
             max_body_bytes: 64 * 1024,
+            limits: ConnectionLimits::default(),
+            max_sign_in_sessions: 10_000,
         }
     }
 
@@ -428,7 +440,7 @@ impl AuthorizationServer {
         if !self.state.clients.contains_key(client_id) {
             return Err(Error::UnknownParty(client_id.to_owned()));
         }
-        crate::id_token::id_token(&self.state, username, client_id)
+        crate::id_token::id_token(&self.state, username, client_id, None)
             .map_err(|_| Error::UnknownParty(username.to_owned()))
     }
 
@@ -474,15 +486,20 @@ impl AuthorizationServer {
         }
     }
 
-    /// Serves on `listener` until `shutdown` completes.
+    /// Serves on `listener` until `shutdown` completes, with the configured connection limits
+    /// (connections at once, header, body and idle timeouts), each request knowing its peer's
+    /// address (for sign-in throttling). Requests in flight at shutdown get a few seconds to
+    /// finish.
+    ///
+    /// Serving [`router`](Self::router) some other way applies that server's limits instead,
+    /// and throttles sign-ins per account only unless it provides axum's `ConnectInfo`.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let limits = self.state.limits;
+        crate::serve::serve(self.router(), listener, limits, shutdown).await?;
         Ok(())
     }
 }
@@ -575,6 +592,40 @@ impl AuthorizationServerBuilder {
         self
     }
 
+    /// The most connections served at once (default 1,024); more wait in the listen backlog.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections;
+        self
+    }
+
+    /// How long a client may take to send a request's headers, from their first byte (default
+    /// 10 s); past it the connection is closed.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a client may take to send a request's body (default 30 s); past it the answer
+    /// is `408`.
+    pub fn request_body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_timeout = timeout;
+        self
+    }
+
+    /// How long a connection may stay without a byte read or written before it is closed
+    /// (default 60 s).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle_timeout = timeout;
+        self
+    }
+
+    /// The most sign-in pages in progress at once (default 10,000): each is kept until it is
+    /// used or expires (10 minutes), and past the cap a new one is refused with `503`.
+    pub fn max_sign_in_sessions(mut self, sessions: usize) -> Self {
+        self.max_sign_in_sessions = sessions;
+        self
+    }
+
     /// Checks the configuration, opens the signing keys (making one at first start) and builds
     /// the server; the issuer must be set.
     pub async fn build(self) -> Result<AuthorizationServer, Error> {
@@ -599,6 +650,7 @@ impl AuthorizationServerBuilder {
                 "issuer {issuer:?} must have no trailing slash, query or fragment"
             )));
         }
+        let secret_key = SecretKey::random();
         let mut clients = HashMap::new();
         for client in self.clients {
             if client.client_id.is_empty() || client.client_secret.as_str().is_empty() {
@@ -607,7 +659,7 @@ impl AuthorizationServerBuilder {
                 ));
             }
             let registered = RegisteredClient {
-                secret_hash: TokenHash::of(client.client_secret.as_str()),
+                secret_digest: secret_key.digest(client.client_secret.as_str()),
                 grant_types: client.grant_types,
                 scopes: client.scopes,
                 claims_redirect_uris: client.claims_redirect_uris,
@@ -654,6 +706,10 @@ impl AuthorizationServerBuilder {
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn Store>);
         let keys = KeyRing::load_or_create(store.as_ref()).await?;
+        // argon2 gets the cores but one, which stays with the async workers.
+        let password_checks = std::thread::available_parallelism()
+            .map_or(1, |cores| cores.get().saturating_sub(1).max(1));
+        let cookie = SessionCookie::for_issuer(&issuer);
         Ok(AuthorizationServer {
             state: AppState(Arc::new(Inner {
                 issuer,
@@ -667,6 +723,12 @@ impl AuthorizationServerBuilder {
                 approval_poll_interval: self.approval_poll_interval,
                 decision_retention: self.decision_retention,
                 max_body_bytes: self.max_body_bytes,
+                limits: self.limits,
+                secret_key,
+                throttle: Throttle::default(),
+                password_checks: tokio::sync::Semaphore::new(password_checks),
+                sign_in_sessions: SignInSessions::new(self.max_sign_in_sessions),
+                cookie,
             })),
         })
     }

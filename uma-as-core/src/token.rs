@@ -17,6 +17,7 @@ use crate::rpt::Granted;
 use crate::secret::TokenHash;
 use crate::server::{AppState, is_pat};
 use crate::store::{StoreError, TokenKind, TokenRecord};
+use crate::throttle::Key;
 use crate::time::now;
 use crate::uma_grant::uma_grant;
 
@@ -147,10 +148,11 @@ pub(crate) fn authenticate_client(
 }
 
 fn verify_client(state: &AppState, id: &str, secret: &str) -> Option<String> {
-    let presented = TokenHash::of(secret);
-    // Hash and compare even for an unknown client id, so that timing does not tell which ids exist.
-    let unknown = TokenHash::of("");
-    let expected = state.clients.get(id).map_or(&unknown, |c| &c.secret_hash);
+    let presented = state.secret_key.digest(secret);
+    // Digest and compare even for an unknown client id, so that timing does not tell which ids
+    // exist.
+    let unknown = state.secret_key.digest("");
+    let expected = state.clients.get(id).map_or(&unknown, |c| &c.secret_digest);
     (presented.ct_eq(expected) && state.clients.contains_key(id)).then(|| id.to_owned())
 }
 
@@ -227,6 +229,10 @@ async fn client_credentials(
     }))
 }
 
+/// The longest username and password checked: a longer password would only cost argon2 time.
+const MAX_USERNAME: usize = 256;
+const MAX_PASSWORD: usize = 1024;
+
 /// The scopes a user's access token may carry.
 pub(crate) const USER_SCOPES: [&str; 4] = ["openid", "profile", "email", UMA_PROTECTION_SCOPE];
 
@@ -241,75 +247,111 @@ async fn password(
     caller_is_client(state, caller)?;
     let username = params.require("username")?;
     let password = params.require("password")?;
-    let user = state.users.get(username);
-    let hash = user.and_then(|u| u.password_hash.as_deref());
-    // Verify against a hash even for an unknown user, so that timing does not tell who exists.
-    let valid = match hash {
-        Some(hash) => crate::password::verify(password, hash),
-        None => {
-            crate::password::verify(password, crate::password::DUMMY_HASH);
-            false
-        }
-    };
-    if !valid {
-        return Err(ApiError::invalid_grant("the username or password is wrong"));
+    let wrong = || ApiError::invalid_grant("the username or password is wrong");
+    if username.len() > MAX_USERNAME || password.len() > MAX_PASSWORD {
+        return Err(wrong());
     }
+    // Failures are counted per account and per client, and a locked one is refused before any
+    // password is checked (TM-20).
+    let keys = [
+        Key::Account(username.to_owned()),
+        Key::Client(caller.client_id.clone()),
+    ];
+    if let Some(wait) = state.throttle.locked(&keys) {
+        return Err(ApiError::too_many_attempts(wait));
+    }
+    // Checked against a hash even for an unknown user, so that timing does not tell who exists.
+    let hash = state
+        .users
+        .get(username)
+        .and_then(|u| u.password_hash.as_deref());
+    if !crate::password::verify_off_runtime(&state.password_checks, password, hash).await {
+        state.throttle.failed(&keys);
+        return Err(wrong());
+    }
+    state.throttle.succeeded(username);
     let scopes = scopes_of(params);
     if let Some(unknown) = scopes.iter().find(|s| !USER_SCOPES.contains(&s.as_str())) {
         return Err(ApiError::invalid_scope(format!(
             "scope {unknown:?} is not available"
         )));
     }
-    issue_user_tokens(state, &caller.client_id, username, scopes, None).await
+    UserTokens::new(&caller.client_id, username, scopes)
+        .issue(state)
+        .await
 }
 
-/// A user's access token, refresh token and (with `openid`) ID token. The refresh token ends by
-/// `refresh_ends_by` when given: a rotated refresh token never outlives the one it replaces.
-async fn issue_user_tokens(
-    state: &AppState,
-    client_id: &str,
-    username: &str,
+/// A user's access token, refresh token and (with `openid`) ID token, to issue.
+struct UserTokens<'a> {
+    client_id: &'a str,
+    username: &'a str,
     scopes: Vec<String>,
+    /// A rotated refresh token never outlives the one it replaces.
     refresh_ends_by: Option<u64>,
-) -> Result<Response, ApiError> {
-    let lifetime = state.lifetimes.access_token;
-    let id_token = if scopes.iter().any(|s| s == "openid") {
-        Some(ClaimToken::new(id_token(state, username, client_id)?))
-    } else {
-        None
-    };
-    let scope = scopes.join(" ");
-    let (access, _) = state
-        .issue_token(
-            TokenKind::Access {
-                scopes: scopes.clone(),
-            },
+    /// The `nonce` of the authorization request, for the ID token.
+    nonce: Option<&'a str>,
+}
+
+impl<'a> UserTokens<'a> {
+    fn new(client_id: &'a str, username: &'a str, scopes: Vec<String>) -> Self {
+        Self {
             client_id,
             username,
-            lifetime,
-        )
-        .await?;
-    let refresh_lifetime = match refresh_ends_by {
-        Some(end) => state
-            .lifetimes
-            .refresh_token
-            .min(std::time::Duration::from_secs(end.saturating_sub(now()))),
-        None => state.lifetimes.refresh_token,
-    };
-    let (refresh, _) = state
-        .issue_token(
-            TokenKind::Refresh { scopes },
+            scopes,
+            refresh_ends_by: None,
+            nonce: None,
+        }
+    }
+
+    async fn issue(self, state: &AppState) -> Result<Response, ApiError> {
+        let Self {
             client_id,
             username,
-            refresh_lifetime,
-        )
-        .await?;
-    Ok(token_response(TokenResponse {
-        refresh_token: Some(AccessToken::new(refresh)),
-        scope: (!scope.is_empty()).then_some(scope),
-        id_token,
-        ..bearer_response(access, lifetime.as_secs())
-    }))
+            scopes,
+            refresh_ends_by,
+            nonce,
+        } = self;
+        let lifetime = state.lifetimes.access_token;
+        let id_token = if scopes.iter().any(|s| s == "openid") {
+            Some(ClaimToken::new(id_token(
+                state, username, client_id, nonce,
+            )?))
+        } else {
+            None
+        };
+        let scope = scopes.join(" ");
+        let (access, _) = state
+            .issue_token(
+                TokenKind::Access {
+                    scopes: scopes.clone(),
+                },
+                client_id,
+                username,
+                lifetime,
+            )
+            .await?;
+        let refresh_lifetime = match refresh_ends_by {
+            Some(end) => state
+                .lifetimes
+                .refresh_token
+                .min(std::time::Duration::from_secs(end.saturating_sub(now()))),
+            None => state.lifetimes.refresh_token,
+        };
+        let (refresh, _) = state
+            .issue_token(
+                TokenKind::Refresh { scopes },
+                client_id,
+                username,
+                refresh_lifetime,
+            )
+            .await?;
+        Ok(token_response(TokenResponse {
+            refresh_token: Some(AccessToken::new(refresh)),
+            scope: (!scope.is_empty()).then_some(scope),
+            id_token,
+            ..bearer_response(access, lifetime.as_secs())
+        }))
+    }
 }
 
 /// `refresh_token` (RFC 6749 §6): a new access token and a new refresh token; the presented one
@@ -369,7 +411,11 @@ async fn refresh(
     } else {
         requested
     };
-    issue_user_tokens(state, &caller.client_id, &subject, scopes, Some(expires_at)).await
+    let tokens = UserTokens {
+        refresh_ends_by: Some(expires_at),
+        ..UserTokens::new(&caller.client_id, &subject, scopes)
+    };
+    tokens.issue(state).await
 }
 
 /// A live single-use token (refresh token, authorization code) of this client and of an
@@ -416,6 +462,7 @@ async fn authorization_code(
         redirect_uri: expected_uri,
         scopes,
         code_challenge,
+        nonce,
     } = record.kind
     else {
         return Err(invalid());
@@ -435,7 +482,11 @@ async fn authorization_code(
             "the code_verifier does not match the code_challenge",
         ));
     }
-    issue_user_tokens(state, &caller.client_id, &record.subject, scopes, None).await
+    let tokens = UserTokens {
+        nonce: nonce.as_deref(),
+        ..UserTokens::new(&caller.client_id, &record.subject, scopes)
+    };
+    tokens.issue(state).await
 }
 
 /// The revocation endpoint (RFC 7009): the client a token was issued to, or the resource server

@@ -190,3 +190,105 @@ fn a_bad_config_is_refused_with_the_key_named() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("storage"));
 }
+
+/// The resident memory of a process, in bytes.
+#[cfg(target_os = "linux")]
+fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn hostile_sign_in_requests_leave_memory_bounded() {
+    let dir = TempDir::new();
+    let path = dir.0.join("uma-as.toml");
+    std::fs::write(
+        &path,
+        r#"
+[[clients]]
+client_id = "photoz"
+client_secret = "photoz-secret"
+redirect_uris = ["https://photoz.example/cb"]
+claims_redirect_uris = ["https://photoz.example/claims"]
+"#,
+    )
+    .unwrap();
+    let server = Server::start(&[
+        "--config",
+        path.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--storage",
+        "memory",
+    ]);
+    let long = |n: usize| "a".repeat(n);
+    // Every request carries the most the server keeps (or more, for /claims and the last kind).
+    let authorize = server.url(&format!(
+        "/authorize?response_type=code&client_id=photoz&redirect_uri=https%3A%2F%2Fphotoz.example%2Fcb&code_challenge={}&code_challenge_method=S256&scope=openid+uma_protection&state={}&nonce={}",
+        long(128),
+        long(512),
+        long(512)
+    ));
+    let claims = server.url(&format!(
+        "/claims?client_id=photoz&claims_redirect_uri=https%3A%2F%2Fphotoz.example%2Fclaims&ticket={}&state={}",
+        long(2048),
+        long(512)
+    ));
+    let oversized = server.url(&format!(
+        "/authorize?response_type=code&client_id=photoz&state={}",
+        long(14_000)
+    ));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let fire = |url: String, count: usize| {
+        let http = http.clone();
+        async move {
+            let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(32));
+            let mut tasks = Vec::with_capacity(count);
+            for _ in 0..count {
+                let (http, url, permit) = (
+                    http.clone(),
+                    url.clone(),
+                    limit.clone().acquire_owned().await.unwrap(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    let status = http.get(url).send().await.unwrap().status();
+                    drop(permit);
+                    status
+                }));
+            }
+            let mut statuses = Vec::with_capacity(count);
+            for task in tasks {
+                statuses.push(task.await.unwrap());
+            }
+            statuses
+        }
+    };
+    // Warm up the allocator and the connection pool before the first reading.
+    fire(claims.clone(), 200).await;
+    let before = resident_bytes(server.child.id());
+    let pages = fire(authorize, 5_000).await;
+    assert!(pages.iter().all(|s| *s == 200), "every page is served");
+    let redirected = fire(claims, 4_000).await;
+    assert!(redirected.iter().all(|s| *s == 303));
+    let refused = fire(oversized, 1_000).await;
+    assert!(refused.iter().all(|s| s.is_client_error()));
+    let after = resident_bytes(server.child.id());
+    let grown = after.saturating_sub(before);
+    println!(
+        "resident memory: {} KiB before, {} KiB after 10,000 requests (+{} KiB)",
+        before / 1024,
+        after / 1024,
+        grown / 1024
+    );
+    assert!(grown < 32 * 1024 * 1024, "grew by {grown} bytes");
+}

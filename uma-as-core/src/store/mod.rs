@@ -150,6 +150,9 @@ pub enum TokenKind {
         scopes: Vec<String>,
         /// The S256 PKCE challenge (RFC 7636).
         code_challenge: String,
+        /// The client's `nonce`, for the ID token (OIDC Core §3.1.2.1).
+        #[serde(default)]
+        nonce: Option<String>,
     },
     /// A persisted claims token (Grant §1.3): a random handle standing for the claims gathered
     /// about `subject` (the token record's), usable only by the client it was issued to.
@@ -255,6 +258,9 @@ pub struct LoginSession {
     pub state: Option<String>,
     /// Claims gathering or authorization.
     pub purpose: LoginPurpose,
+    /// Wrong passwords entered so far.
+    #[serde(default)]
+    pub failures: u32,
 }
 
 /// Why a user signs in.
@@ -275,6 +281,9 @@ pub enum LoginPurpose {
         scopes: Vec<String>,
         /// The S256 PKCE challenge.
         code_challenge: String,
+        /// The client's `nonce`, for the ID token.
+        #[serde(default)]
+        nonce: Option<String>,
     },
 }
 
@@ -339,7 +348,8 @@ pub trait Store: Send + Sync + 'static {
     /// redemptions exactly one gets it (Grant §5.5: tickets are single-use).
     async fn take_ticket(&self, hash: &TokenHash) -> Result<Option<Ticket>, StoreError>;
 
-    /// Stores a new token.
+    /// Stores a token, replacing the one with the same hash (a sign-in session counting its
+    /// failures).
     async fn put_token(&self, hash: TokenHash, token: TokenRecord) -> Result<(), StoreError>;
     /// The token with this hash, expired or not.
     async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;

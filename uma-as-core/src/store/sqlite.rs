@@ -421,7 +421,9 @@ impl Store for SqliteStore {
 
     async fn put_token(&self, key: TokenHash, token: TokenRecord) -> Result<(), StoreError> {
         let mut writes = vec![Write {
-            sql: "INSERT INTO tokens (hash, expires_at, body) VALUES (?1, ?2, ?3)",
+            sql: "INSERT INTO tokens (hash, expires_at, body) VALUES (?1, ?2, ?3)
+                  ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at,
+                      body = excluded.body",
             binds: vec![
                 hash(&key),
                 Bind::Int(token.expires_at as i64),

@@ -4,47 +4,53 @@
 //! resource server wanting a PAT) act for them.
 //!
 //! Both validate the client and its redirect URI before anything else and never redirect to a
-//! URI that is not registered for that use (Grant CI-5). The page's session lives in the store,
-//! under the hash of a random id kept in an `HttpOnly`, `SameSite=Strict` cookie; the form carries
-//! a CSRF token that must match the session's (Grant §5.1).
+//! URI that is not registered for that use (Grant CI-5). Every value the server keeps for a page
+//! is bounded, and so is the number of pages in progress (TM-15). The page's session lives in the
+//! store, under the hash of a random id kept in an `HttpOnly`, `SameSite=Strict` cookie; the form
+//! carries a CSRF token that must match the session's (Grant §5.1). A session takes a few wrong
+//! passwords, then ends; failures are also counted per account and per network peer, which are
+//! locked for longer and longer (TM-20).
+
+mod page;
+mod sessions;
+
+use std::collections::HashMap;
+use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 
+use crate::peer::Peer;
 use crate::request::FormParams;
 use crate::secret::{self, TokenHash};
 use crate::server::{AppState, RegisteredClient};
-use crate::store::{Gathered, LoginPurpose, LoginSession, TokenKind};
+use crate::store::{Gathered, LoginPurpose, LoginSession, TokenKind, TokenRecord};
+use crate::throttle::Key;
 use crate::time::now;
 
+pub(crate) use page::SessionCookie;
+pub(crate) use sessions::SignInSessions;
+
+use page::{Form, error_page, sign_in_page};
+
 /// How long a sign-in page stays usable, and how long an authorization code.
-const LOGIN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
-const CODE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60);
-const COOKIE: &str = "uma_login";
+const LOGIN_LIFETIME: Duration = Duration::from_secs(600);
+const CODE_LIFETIME: Duration = Duration::from_secs(60);
+/// Wrong passwords one sign-in session takes before it ends.
+const ATTEMPTS: u32 = 5;
 
-/// An error shown to the person, never redirected (Grant CI-5).
-fn error_page(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        Html(format!(
-            "<!doctype html><title>Cannot continue</title><h1>Cannot continue</h1><p>{}</p>",
-            escape(message)
-        )),
-    )
-        .into_response()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+/// The longest `state` and `nonce` kept for a client (TM-15).
+const MAX_STATE: usize = 512;
+/// The longest client id, ticket or redirect URI read.
+const MAX_PARAMETER: usize = 2048;
+/// The longest `scope`.
+const MAX_SCOPE: usize = 1024;
+/// The longest username and password checked: a longer password would only cost argon2 time.
+const MAX_USERNAME: usize = 256;
+const MAX_PASSWORD: usize = 1024;
 
 /// `uri` with these parameters added to its query (keeping the query it has).
 fn with_query(uri: &str, pairs: &[(&str, &str)]) -> Option<String> {
@@ -70,22 +76,21 @@ fn error_redirect(uri: &str, error: &str, state: Option<&str>) -> Response {
     }
 }
 
-/// The sign-in form, with a fresh session cookie.
-async fn login_form(
-    state: &AppState,
-    client_id: &str,
-    action: &str,
-    session: LoginSession,
-    message: Option<&str>,
-) -> Response {
-    let id = secret::new_token();
-    let csrf = session.csrf.clone();
-    let prompt = prompt(client_id, &session.purpose);
-    let stored = state.issue_login(&id, client_id, session).await;
-    if stored.is_err() {
-        return error_page(StatusCode::SERVICE_UNAVAILABLE, "please try again later");
-    }
-    render_form(action, &prompt, &csrf, message, Some(&id))
+/// `400` for a value longer than the server keeps: shown, never redirected (the value would
+/// travel back in the redirect).
+fn too_long(name: &str) -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        &format!("the parameter {name} is too long"),
+    )
+}
+
+/// Checks the bounds of every value a sign-in page keeps; the name of the first one over.
+fn over_bounds<'a>(values: &[(&'a str, Option<&str>, usize)]) -> Option<&'a str> {
+    values
+        .iter()
+        .find(|(_, value, max)| value.is_some_and(|v| v.len() > *max))
+        .map(|(name, _, _)| *name)
 }
 
 /// What the page tells the person the client asks for: they consent to exactly that.
@@ -101,60 +106,42 @@ fn prompt(client_id: &str, purpose: &LoginPurpose) -> String {
     }
 }
 
-fn render_form(
-    action: &str,
-    prompt: &str,
-    csrf: &str,
-    message: Option<&str>,
-    cookie: Option<&str>,
-) -> Response {
-    let message = message
-        .map(|m| format!("<p role=\"alert\">{}</p>", escape(m)))
-        .unwrap_or_default();
-    let page = format!(
-        "<!doctype html><meta charset=\"utf-8\"><title>Sign in</title>\
-         <h1>Sign in</h1><p>{}</p>{message}\
-         <form method=\"post\" action=\"{action}\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label>Username <input name=\"username\" autocomplete=\"username\"></label>\
-         <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\"></label>\
-         <button>Sign in</button></form>",
-        escape(prompt),
-        escape(csrf),
-    );
-    let mut response = Html(page).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // The page must not be framed (clickjacking) nor send the session elsewhere.
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; form-action 'self'; frame-ancestors 'none'"),
-    );
-    if let Some(id) = cookie {
-        let cookie = format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/");
-        if let Ok(value) = HeaderValue::try_from(cookie) {
-            headers.insert(header::SET_COOKIE, value);
-        }
-    }
-    response
+fn action(state: &AppState, purpose: &LoginPurpose) -> String {
+    state.endpoint(match purpose {
+        LoginPurpose::Claims { .. } => crate::server::paths::CLAIMS,
+        LoginPurpose::Authorize { .. } => crate::server::paths::AUTHORIZE,
+    })
 }
 
-impl AppState {
-    async fn issue_login(
-        &self,
-        id: &str,
-        client_id: &str,
-        session: LoginSession,
-    ) -> Result<(), crate::store::StoreError> {
-        let record = crate::store::TokenRecord {
-            kind: TokenKind::Login(session),
-            client_id: client_id.to_owned(),
-            subject: String::new(),
-            issued_at: now(),
-            expires_at: now() + LOGIN_LIFETIME.as_secs(),
-        };
-        self.store.put_token(TokenHash::of(id), record).await
+/// The sign-in form, with a fresh session.
+async fn login_form(state: &AppState, client_id: &str, session: LoginSession) -> Response {
+    let id = secret::new_token();
+    let (csrf, redirect_uri) = (session.csrf.clone(), session.redirect_uri.clone());
+    let (prompt, action) = (
+        prompt(client_id, &session.purpose),
+        action(state, &session.purpose),
+    );
+    match sessions::start(state, &id, client_id, session).await {
+        Ok(()) => {}
+        Err(sessions::NotStarted::Full) => {
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many sign-ins are in progress: please try again in a few minutes",
+            );
+        }
+        Err(sessions::NotStarted::Store(error)) => {
+            tracing::error!(%error, "a sign-in session could not be stored");
+            return error_page(StatusCode::SERVICE_UNAVAILABLE, "please try again later");
+        }
     }
+    let form = Form {
+        action: &action,
+        prompt: &prompt,
+        csrf: &csrf,
+        message: None,
+        redirect_uri: &redirect_uri,
+    };
+    sign_in_page(state, &form, Some(&id))
 }
 
 /// The redirect URI to use: the one given if it exactly matches a registered one (RFC 3986
@@ -178,22 +165,30 @@ pub(crate) async fn claims(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some((client_id, client)) = query
-        .get("client_id")
-        .and_then(|id| state.clients.get_key_value(id.as_str()))
+    let get = |name: &str| query.get(name).map(String::as_str);
+    if let Some(name) = over_bounds(&[
+        ("client_id", get("client_id"), MAX_PARAMETER),
+        (
+            "claims_redirect_uri",
+            get("claims_redirect_uri"),
+            MAX_PARAMETER,
+        ),
+        ("ticket", get("ticket"), MAX_PARAMETER),
+        ("state", get("state"), MAX_STATE),
+    ]) {
+        return too_long(name);
+    }
+    let Some((client_id, client)) = get("client_id").and_then(|id| state.clients.get_key_value(id))
     else {
         return error_page(StatusCode::BAD_REQUEST, "unknown or missing client_id");
     };
-    let redirect = match redirect_uri(
-        &client.claims_redirect_uris,
-        query.get("claims_redirect_uri").map(String::as_str),
-    ) {
+    let redirect = match redirect_uri(&client.claims_redirect_uris, get("claims_redirect_uri")) {
         Ok(uri) => uri.to_owned(),
         Err(problem) => return error_page(StatusCode::BAD_REQUEST, problem),
     };
-    let state_param = query.get("state").cloned();
+    let state_param = get("state").map(str::to_owned);
     // From here the redirect URI is verified: errors go back to the client (CI-6).
-    let Some(ticket) = query.get("ticket") else {
+    let Some(ticket) = get("ticket") else {
         return error_redirect(&redirect, "invalid_request", state_param.as_deref());
     };
     // Presenting the ticket here spends it (Grant §5.5, TK-3).
@@ -213,15 +208,9 @@ pub(crate) async fn claims(
             owner: ticket.owner,
             resource_server: ticket.resource_server,
         },
+        failures: 0,
     };
-    login_form(
-        &state,
-        client_id,
-        &state.endpoint(crate::server::paths::CLAIMS),
-        session,
-        None,
-    )
-    .await
+    login_form(&state, client_id, session).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -231,8 +220,17 @@ pub(crate) struct AuthorizeQuery {
     redirect_uri: Option<String>,
     scope: Option<String>,
     state: Option<String>,
+    nonce: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+}
+
+/// An S256 PKCE challenge: 43 to 128 characters of RFC 7636 §4.2's alphabet.
+fn is_code_challenge(challenge: &str) -> bool {
+    (43..=128).contains(&challenge.len())
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// `GET {issuer}/authorize` (RFC 6749 §4.1.1, RFC 7636): checks the client and redirect URI,
@@ -241,6 +239,16 @@ pub(crate) async fn authorize(
     State(state): State<AppState>,
     Query(query): Query<AuthorizeQuery>,
 ) -> Response {
+    if let Some(name) = over_bounds(&[
+        ("client_id", query.client_id.as_deref(), MAX_PARAMETER),
+        ("redirect_uri", query.redirect_uri.as_deref(), MAX_PARAMETER),
+        ("scope", query.scope.as_deref(), MAX_SCOPE),
+        ("state", query.state.as_deref(), MAX_STATE),
+        ("nonce", query.nonce.as_deref(), MAX_STATE),
+        ("code_challenge", query.code_challenge.as_deref(), 128),
+    ]) {
+        return too_long(name);
+    }
     let Some((client_id, client)) = query
         .client_id
         .as_deref()
@@ -266,6 +274,9 @@ pub(crate) async fn authorize(
         // PKCE is required, and only S256: `plain` would send the verifier itself.
         return back("invalid_request");
     };
+    if !is_code_challenge(challenge) {
+        return back("invalid_request");
+    }
     let scopes: Vec<String> = query
         .scope
         .as_deref()
@@ -274,9 +285,9 @@ pub(crate) async fn authorize(
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    if let Some(_unknown) = scopes
+    if scopes
         .iter()
-        .find(|s| !crate::token::USER_SCOPES.contains(&s.as_str()))
+        .any(|s| !crate::token::USER_SCOPES.contains(&s.as_str()))
     {
         return back("invalid_scope");
     }
@@ -287,43 +298,39 @@ pub(crate) async fn authorize(
         purpose: LoginPurpose::Authorize {
             scopes,
             code_challenge: challenge.clone(),
+            nonce: query.nonce.clone(),
         },
+        failures: 0,
     };
-    login_form(
-        &state,
-        client_id,
-        &state.endpoint(crate::server::paths::AUTHORIZE),
-        session,
-        None,
-    )
-    .await
+    login_form(&state, client_id, session).await
 }
 
 fn allows(client: &RegisteredClient, grant: &str) -> bool {
     client.grant_types.iter().any(|g| g == grant)
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            pair.trim()
-                .strip_prefix(&format!("{COOKIE}="))
-                .map(str::to_owned)
-        })
+/// `429` with `Retry-After` while a key is locked.
+fn locked_page(wait: Duration) -> Response {
+    let seconds = wait.as_secs().max(1);
+    let mut response = error_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!("too many failed sign-ins: please wait {seconds} seconds and try again"),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// `POST` of the sign-in form (either page): checks the session and its CSRF token, then the
 /// password, then finishes what the session was for.
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     params: FormParams,
 ) -> Response {
-    let Some(id) = session_cookie(&headers) else {
+    let Some(id) = state.cookie.read(&headers) else {
         return error_page(
             StatusCode::FORBIDDEN,
             "no sign-in session: start again from the application",
@@ -335,7 +342,7 @@ pub(crate) async fn sign_in(
         Ok(_) => return error_page(StatusCode::FORBIDDEN, "the sign-in session has expired"),
         Err(_) => return error_page(StatusCode::SERVICE_UNAVAILABLE, "please try again later"),
     };
-    let TokenKind::Login(session) = record.kind else {
+    let TokenKind::Login(session) = &record.kind else {
         return error_page(StatusCode::FORBIDDEN, "no sign-in session");
     };
     let csrf_ok = params
@@ -347,43 +354,92 @@ pub(crate) async fn sign_in(
             "the form did not come from this page",
         );
     }
-    let client_id = record.client_id;
-    let prompt = prompt(&client_id, &session.purpose);
-    let action = match session.purpose {
-        LoginPurpose::Claims { .. } => crate::server::paths::CLAIMS,
-        LoginPurpose::Authorize { .. } => crate::server::paths::AUTHORIZE,
+    let (prompt, action) = (
+        prompt(&record.client_id, &session.purpose),
+        action(&state, &session.purpose),
+    );
+    let again = |message: &str| {
+        let form = Form {
+            action: &action,
+            prompt: &prompt,
+            csrf: &session.csrf,
+            message: Some(message),
+            redirect_uri: &session.redirect_uri,
+        };
+        sign_in_page(&state, &form, None)
     };
     let (Some(username), Some(password)) = (params.get("username"), params.get("password")) else {
-        return render_form(
-            &state.endpoint(action),
-            &prompt,
-            &session.csrf,
-            Some("Enter your username and password."),
-            None,
-        );
+        return again("Enter your username and password.");
     };
+    if username.len() > MAX_USERNAME || password.len() > MAX_PASSWORD {
+        return again("Wrong username or password.");
+    }
+    let mut keys = vec![Key::Account(username.to_owned())];
+    keys.extend(peer.map(|ip| Key::Client(format!("peer {ip}"))));
+    if let Some(wait) = state.throttle.locked(&keys) {
+        return locked_page(wait);
+    }
     let hash_of = state
         .users
         .get(username)
         .and_then(|u| u.password_hash.as_deref());
-    let valid = match hash_of {
-        Some(hash) => crate::password::verify(password, hash),
-        None => {
-            crate::password::verify(password, crate::password::DUMMY_HASH);
-            false
-        }
-    };
-    if !valid {
-        return render_form(
-            &state.endpoint(action),
-            &prompt,
-            &session.csrf,
-            Some("Wrong username or password."),
-            None,
-        );
+    if !crate::password::verify_off_runtime(&state.password_checks, password, hash_of).await {
+        state.throttle.failed(&keys);
+        return wrong_password(&state, &hash, &record, again).await;
     }
-    // The session is single-use: of two submissions, one finishes it.
-    match state.store.delete_token(&hash).await {
+    state.throttle.succeeded(username);
+    let TokenKind::Login(session) = record.kind else {
+        return error_page(StatusCode::FORBIDDEN, "no sign-in session");
+    };
+    finish(&state, &hash, record.client_id, session, username).await
+}
+
+/// Counts a wrong password against the session: the form again, or after the last attempt the
+/// end of the session.
+async fn wrong_password(
+    state: &AppState,
+    hash: &TokenHash,
+    record: &TokenRecord,
+    again: impl FnOnce(&str) -> Response,
+) -> Response {
+    let TokenKind::Login(session) = &record.kind else {
+        return error_page(StatusCode::FORBIDDEN, "no sign-in session");
+    };
+    let failures = session.failures.saturating_add(1);
+    if failures >= ATTEMPTS {
+        let _ = state.store.delete_token(hash).await;
+        let mut response = error_page(
+            StatusCode::FORBIDDEN,
+            "too many wrong passwords: start again from the application",
+        );
+        if let Ok(value) = HeaderValue::try_from(state.cookie.clear()) {
+            response.headers_mut().insert(header::SET_COOKIE, value);
+        }
+        return response;
+    }
+    let counted = TokenRecord {
+        kind: TokenKind::Login(LoginSession {
+            failures,
+            ..session.clone()
+        }),
+        ..record.clone()
+    };
+    if state.store.put_token(*hash, counted).await.is_err() {
+        return error_page(StatusCode::SERVICE_UNAVAILABLE, "please try again later");
+    }
+    again("Wrong username or password.")
+}
+
+/// Ends the session (single-use: of two submissions, one finishes it) and sends the browser back
+/// to the client with what the session was for: a new ticket, or an authorization code.
+async fn finish(
+    state: &AppState,
+    hash: &TokenHash,
+    client_id: String,
+    session: LoginSession,
+    username: &str,
+) -> Response {
+    match state.store.delete_token(hash).await {
         Ok(true) => {}
         Ok(false) => return error_page(StatusCode::FORBIDDEN, "this sign-in was already used"),
         Err(_) => return error_page(StatusCode::SERVICE_UNAVAILABLE, "please try again later"),
@@ -400,7 +456,7 @@ pub(crate) async fn sign_in(
                 client_id: client_id.clone(),
             };
             crate::permission::issue_ticket_with(
-                &state,
+                state,
                 permissions,
                 owner,
                 resource_server,
@@ -413,18 +469,20 @@ pub(crate) async fn sign_in(
         LoginPurpose::Authorize {
             scopes,
             code_challenge,
+            nonce,
         } => {
             let code = secret::new_token();
-            let record = crate::store::TokenRecord {
+            let record = TokenRecord {
                 kind: TokenKind::AuthorizationCode {
                     redirect_uri: session.redirect_uri.clone(),
                     scopes,
                     code_challenge,
+                    nonce,
                 },
                 client_id: client_id.clone(),
                 subject: username.to_owned(),
                 issued_at: now(),
-                expires_at: now() + CODE_LIFETIME.as_secs(),
+                expires_at: now().saturating_add(CODE_LIFETIME.as_secs()),
             };
             state
                 .store
@@ -451,9 +509,8 @@ pub(crate) async fn sign_in(
         None => return error_page(StatusCode::BAD_REQUEST, "the redirect URI is not usable"),
     };
     // The session is over; drop its cookie.
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("uma_login=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-    );
+    if let Ok(value) = HeaderValue::try_from(state.cookie.clear()) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
     response
 }
