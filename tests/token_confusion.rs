@@ -233,8 +233,10 @@ async fn introspection_tells_a_caller_only_about_its_own_business() {
         let (client, token) = (client.clone(), uma_client::Rpt::new(token));
         async move { client.introspect(&token).await.unwrap().active }
     };
-    // The RPT, to the resource server whose resource it covers; not to another one.
+    // The RPT, to the resource server whose resource it covers and to the client it was issued
+    // to; not to another resource server.
     assert!(active(&world.protection, &rpt).await);
+    assert!(active(&app, &rpt).await);
     assert!(!active(&other_rs, &rpt).await);
     // An access token, to the client it was issued to; not to a resource server that merely
     // holds a PAT.

@@ -39,7 +39,8 @@ pub(crate) async fn introspect(
 
 /// What this PAT may learn of a live token: only about its own business (RFC 7662 §4, TM-11).
 /// An RPT is described to the resource server whose resources it covers (for their owner, with
-/// an owner's PAT); an access token to the client it was issued to. Anything else is reported
+/// an owner's PAT) and to the client it was issued to; an access token to the client it was
+/// issued to. Anything else is reported
 /// inactive, exactly as an unknown token (RFC 7662 §2.2: "not allowed to introspect this
 /// particular token").
 fn describe(state: &AppState, auth: &ProtectionAuth, record: TokenRecord) -> Introspection {
@@ -60,9 +61,10 @@ fn describe(state: &AppState, auth: &ProtectionAuth, record: TokenRecord) -> Int
             owner,
             ..
         } => {
-            if resource_server != auth.resource_server
-                || (!auth.is_client_pat() && owner != auth.owner)
-            {
+            let for_its_resource_server = resource_server == auth.resource_server
+                && (auth.is_client_pat() || owner == auth.owner);
+            let its_own = record.client_id == auth.resource_server && auth.is_client_pat();
+            if !(for_its_resource_server || its_own) {
                 return Introspection::inactive();
             }
             let permissions: Vec<Permission> = permissions
