@@ -96,17 +96,26 @@ async fn an_rpt_and_its_refreshes_end_with_the_policy_that_granted_them() {
     assert_eq!(body["error"], "invalid_grant");
 }
 
-#[tokio::test]
-async fn a_rotated_refresh_token_ends_when_the_first_one_does() {
-    let server = AuthorizationServer::builder()
+/// Alice's resource shared with Bob: a ticket for it, and Bob's client.
+struct Shared {
+    server: uma_as_core::RunningServer,
+    protection: ProtectionClient,
+    policy: String,
+    ticket: uma_client::PermissionTicket,
+    bob: uma_client::UmaClient,
+}
+
+async fn shared(
+    configure: impl FnOnce(
+        uma_as_core::AuthorizationServerBuilder,
+    ) -> uma_as_core::AuthorizationServerBuilder,
+) -> Shared {
+    let builder = AuthorizationServer::builder()
         .client(ClientConfig::new(RS_ID, RS_SECRET))
         .client(ClientConfig::new(CLIENT_ID, CLIENT_SECRET))
         .user("alice")
-        .user("bob")
-        .refresh_token_lifetime(Duration::from_secs(2))
-        .spawn()
-        .await
-        .unwrap();
+        .user("bob");
+    let server = configure(builder).spawn().await.unwrap();
     let protection = ProtectionClient::builder(server.issuer())
         .credentials(ClientCredentials::new(RS_ID, RS_SECRET))
         .build()
@@ -115,7 +124,7 @@ async fn a_rotated_refresh_token_ends_when_the_first_one_does() {
         .create_resource(&ResourceDescription::new(["view"]).owner("alice"))
         .await
         .unwrap();
-    server.share(&resource, "bob", ["view"]).await.unwrap();
+    let policy = server.share(&resource, "bob", ["view"]).await.unwrap();
     let ticket = protection
         .request_permissions(vec![uma_client::PermissionRequest::new(
             resource.clone(),
@@ -130,6 +139,23 @@ async fn a_rotated_refresh_token_ends_when_the_first_one_does() {
         ))
         .build()
         .unwrap();
+    Shared {
+        server,
+        protection,
+        policy,
+        ticket,
+        bob,
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_refresh_token_ends_when_the_first_one_does() {
+    let Shared {
+        server,
+        ticket,
+        bob,
+        ..
+    } = shared(|b| b.refresh_token_lifetime(Duration::from_secs(2))).await;
     let first = bob
         .redeem(server.issuer(), &UmaGrantRequest::new(ticket))
         .await
@@ -274,38 +300,13 @@ impl Store for Paused {
 #[tokio::test]
 async fn a_policy_deleted_during_an_assessment_leaves_no_live_rpt() {
     let store = Arc::new(Paused::default());
-    let server = AuthorizationServer::builder()
-        .client(ClientConfig::new(RS_ID, RS_SECRET))
-        .client(ClientConfig::new(CLIENT_ID, CLIENT_SECRET))
-        .user("alice")
-        .user("bob")
-        .store(Arc::clone(&store) as Arc<dyn Store>)
-        .spawn()
-        .await
-        .unwrap();
-    let protection = ProtectionClient::builder(server.issuer())
-        .credentials(ClientCredentials::new(RS_ID, RS_SECRET))
-        .build()
-        .unwrap();
-    let resource = protection
-        .create_resource(&ResourceDescription::new(["view"]).owner("alice"))
-        .await
-        .unwrap();
-    let policy = server.share(&resource, "bob", ["view"]).await.unwrap();
-    let ticket = protection
-        .request_permissions(vec![uma_client::PermissionRequest::new(
-            resource.clone(),
-            ["view"],
-        )])
-        .await
-        .unwrap();
-    let bob = uma_client::UmaClient::builder()
-        .trust(server.issuer())
-        .auth(uma_client::GrantAuth::Bearer(
-            server.access_token("bob", CLIENT_ID).await.unwrap(),
-        ))
-        .build()
-        .unwrap();
+    let Shared {
+        server,
+        policy,
+        ticket,
+        bob,
+        protection,
+    } = shared(|b| b.store(Arc::clone(&store) as Arc<dyn Store>)).await;
 
     // Bob's grant reads the policy, and waits; Alice deletes it meanwhile; the grant goes on.
     store.armed.store(true, std::sync::atomic::Ordering::SeqCst);

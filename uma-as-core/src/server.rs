@@ -203,6 +203,8 @@ pub(crate) struct Inner {
     pub(crate) limits: ConnectionLimits,
     /// Keys the digests of client secrets; never leaves this process.
     pub(crate) secret_key: SecretKey,
+    /// What a secret presented for an unknown client is compared with.
+    pub(crate) unknown_client_digest: SecretDigest,
     /// Failed sign-ins, per account and per client.
     pub(crate) throttle: Throttle,
     /// Password checks running at once, off the async workers.
@@ -724,6 +726,7 @@ impl AuthorizationServerBuilder {
                 decision_retention: self.decision_retention,
                 max_body_bytes: self.max_body_bytes,
                 limits: self.limits,
+                unknown_client_digest: secret_key.digest(&secret::new_token()),
                 secret_key,
                 throttle: Throttle::default(),
                 password_checks: tokio::sync::Semaphore::new(password_checks),

@@ -149,10 +149,11 @@ pub(crate) fn authenticate_client(
 
 fn verify_client(state: &AppState, id: &str, secret: &str) -> Option<String> {
     let presented = state.secret_key.digest(secret);
-    // Digest and compare even for an unknown client id, so that timing does not tell which ids
-    // exist.
-    let unknown = state.secret_key.digest("");
-    let expected = state.clients.get(id).map_or(&unknown, |c| &c.secret_digest);
+    // Compare even for an unknown client id, so that timing does not tell which ids exist.
+    let expected = state
+        .clients
+        .get(id)
+        .map_or(&state.unknown_client_digest, |c| &c.secret_digest);
     (presented.ct_eq(expected) && state.clients.contains_key(id)).then(|| id.to_owned())
 }
 
