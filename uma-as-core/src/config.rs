@@ -31,15 +31,45 @@ use crate::error::Error;
 use crate::server::{
     AuthorizationServer, AuthorizationServerBuilder, ClientConfig, RptFormat, UserConfig,
 };
-use crate::store::{MemoryStore, SqliteStore, Store};
+use crate::store::{MemoryStore, PostgresStore, SqliteStore, Store};
 
-/// Where the server keeps its state: `memory`, or `sqlite:PATH`.
+/// Where the server keeps its state: `memory`, `sqlite:PATH`, or a PostgreSQL URL
+/// (`postgres://user:password@host:port/database`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Storage {
     /// In this process only; gone at exit.
     Memory,
-    /// One SQLite file.
+    /// One SQLite file, for one process.
     Sqlite(PathBuf),
+    /// A PostgreSQL database, which several `uma-as` processes may share.
+    Postgres(DatabaseUrl),
+}
+
+/// A database URL. Its `Debug` form hides the password, so that logging a configuration does
+/// not leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL, password included.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                // Cannot fail: the URL has a password, so it has a host.
+                let _ = url.set_password(Some("***"));
+                write!(f, "{:?}", url.as_str())
+            }
+            Ok(url) => write!(f, "{:?}", url.as_str()),
+            Err(_) => f.write_str("\"<unparsable URL>\""),
+        }
+    }
 }
 
 impl std::str::FromStr for Storage {
@@ -49,8 +79,15 @@ impl std::str::FromStr for Storage {
         match value.split_once(':') {
             _ if value == "memory" => Ok(Self::Memory),
             Some(("sqlite", path)) if !path.is_empty() => Ok(Self::Sqlite(path.into())),
+            Some(("postgres" | "postgresql", _)) => {
+                value
+                    .parse::<sqlx::postgres::PgConnectOptions>()
+                    .map_err(|e| format!("storage: invalid PostgreSQL URL: {e}"))?;
+                Ok(Self::Postgres(DatabaseUrl(value.to_owned())))
+            }
             _ => Err(format!(
-                "storage {value:?} is neither \"memory\" nor \"sqlite:PATH\""
+                "storage {:?} is neither \"memory\", \"sqlite:PATH\" nor \"postgres://…\"",
+                DatabaseUrl(value.to_owned())
             )),
         }
     }
@@ -70,6 +107,7 @@ impl Storage {
         Ok(match self {
             Self::Memory => Arc::new(MemoryStore::new()),
             Self::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
+            Self::Postgres(url) => Arc::new(PostgresStore::connect(url.as_str()).await?),
         })
     }
 }
@@ -404,7 +442,8 @@ mod tests {
     fn errors_name_the_key() {
         for (text, key) in [
             ("listen = \"nowhere\"", "listen"),
-            ("storage = \"postgres://x\"", "storage"),
+            ("storage = \"mysql://x\"", "storage"),
+            ("storage = \"postgres://x:notaport/db\"", "storage"),
             ("pasword_grant = true", "pasword_grant"),
             ("password_grant = \"yes\"", "password_grant"),
             ("rpt_format = \"paseto\"", "rpt_format"),
@@ -440,6 +479,13 @@ mod tests {
             Ok(Storage::Sqlite("/tmp/x.db".into()))
         );
         assert!("sqlite:".parse::<Storage>().is_err());
+        let Ok(Storage::Postgres(url)) = "postgres://uma:s3cret@db:5432/uma".parse::<Storage>()
+        else {
+            panic!("a PostgreSQL URL is storage");
+        };
+        assert_eq!(url.as_str(), "postgres://uma:s3cret@db:5432/uma");
+        let shown = format!("{:?}", Storage::Postgres(url));
+        assert!(!shown.contains("s3cret") && shown.contains("uma:***@db"), "{shown}");
     }
 
     #[test]

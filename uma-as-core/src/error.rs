@@ -156,10 +156,19 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         tracing::error!(%error, "storage failure");
+        if error.is_unavailable() {
+            let mut error = Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::TemporarilyUnavailable,
+                "the server cannot reach its storage: retry shortly",
+            );
+            error.0.retry_after = Some(1);
+            return error;
+        }
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::ServerError,
-            "the server could not reach its storage",
+            "the server's storage failed",
         )
     }
 }

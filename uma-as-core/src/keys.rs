@@ -41,7 +41,7 @@ impl std::fmt::Debug for SigningKey {
 
 impl SigningKey {
     fn generate() -> Result<Self, StoreError> {
-        let failed = |what: &str| StoreError(format!("cannot {what} an Ed25519 key"));
+        let failed = |what: &str| StoreError::new(format!("cannot {what} an Ed25519 key"));
         let pkcs8 =
             Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| failed("generate"))?;
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| failed("parse"))?;
@@ -127,7 +127,7 @@ impl KeyRing {
         header.kid = Some(current.key.kid.clone());
         header.typ = Some(typ.header_value().to_owned());
         jsonwebtoken::encode(&header, claims, &current.encoding)
-            .map_err(|e| StoreError(format!("cannot sign a token: {e}")))
+            .map_err(|e| StoreError::new(format!("cannot sign a token: {e}")))
     }
 
     /// Replaces the signing key. The old one is marked retired; [`KeyRing::jwks`] keeps

@@ -1,7 +1,7 @@
 //! `uma-as`: the bundled UMA 2.0 authorization server.
 //!
 //! ```text
-//! uma-as [--config FILE] [--listen ADDR] [--storage memory|sqlite:PATH]
+//! uma-as [--config FILE] [--listen ADDR] [--storage memory|sqlite:PATH|postgres://URL]
 //! ```
 //!
 //! With no arguments it listens on `127.0.0.1:8080` with SQLite at `./uma-as.db`.
@@ -22,7 +22,8 @@ struct Args {
     /// The address to listen on; overrides `listen` of the configuration.
     #[arg(long, value_name = "ADDR")]
     listen: Option<std::net::SocketAddr>,
-    /// `memory` or `sqlite:PATH`; overrides `storage` of the configuration.
+    /// `memory`, `sqlite:PATH` or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`; overrides
+    /// `storage` of the configuration.
     #[arg(long, value_name = "STORAGE")]
     storage: Option<Storage>,
 }

@@ -4,6 +4,7 @@
 //! share one database: nothing a decision depends on lives only in one process's memory.
 
 mod memory;
+mod postgres;
 mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -16,6 +17,7 @@ use uma_client::{Permission, PermissionRequest, ResourceDescription};
 
 pub use crate::keys::SigningKey;
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::secret::TokenHash;
@@ -312,10 +314,38 @@ pub struct Decision {
     pub reason: Option<String>,
 }
 
-/// A storage failure. The server answers it with `500 server_error` and changes nothing else.
+/// A storage failure. The server answers `503 temporarily_unavailable` when the storage cannot
+/// be reached (it may come back: a database restarting, a pool exhausted past its timeout), and
+/// `500 server_error` otherwise; it changes nothing else.
 #[derive(Debug, thiserror::Error)]
-#[error("storage failed: {0}")]
-pub struct StoreError(pub String);
+#[error("storage failed: {message}")]
+pub struct StoreError {
+    message: String,
+    unavailable: bool,
+}
+
+impl StoreError {
+    /// A failure of the storage itself or of a record in it.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            unavailable: false,
+        }
+    }
+
+    /// The storage cannot be reached now; retrying later may succeed.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            unavailable: true,
+        }
+    }
+
+    /// Whether the storage could not be reached (rather than failing or holding a bad record).
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
+    }
+}
 
 /// Where the server keeps its state.
 #[async_trait]

@@ -103,7 +103,7 @@ async fn write_loop(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<J
             }
             Err(error) => {
                 for job in batch {
-                    let _ = job.reply.send(Err(StoreError(error.0.clone())));
+                    let _ = job.reply.send(Err(StoreError::new(error.message.clone())));
                 }
             }
         }
@@ -154,7 +154,7 @@ async fn commit<'a>(
 }
 
 fn failed(error: impl std::fmt::Display) -> StoreError {
-    StoreError(error.to_string())
+    StoreError::new(error.to_string())
 }
 
 fn to_json(value: &impl Serialize) -> Result<String, StoreError> {
@@ -162,7 +162,7 @@ fn to_json(value: &impl Serialize) -> Result<String, StoreError> {
 }
 
 fn from_json<T: DeserializeOwned>(body: &str) -> Result<T, StoreError> {
-    serde_json::from_str(body).map_err(|e| StoreError(format!("corrupt record: {e}")))
+    serde_json::from_str(body).map_err(|e| StoreError::new(format!("corrupt record: {e}")))
 }
 
 impl SqliteStore {
@@ -184,14 +184,14 @@ impl SqliteStore {
         };
         let mut connection = SqliteConnection::connect_with(&options)
             .await
-            .map_err(|e| StoreError(format!("cannot open the database: {e}")))?;
-        sqlx::migrate!("./migrations")
+            .map_err(|e| StoreError::new(format!("cannot open the database: {e}")))?;
+        sqlx::migrate!("./migrations/sqlite")
             .run(&mut connection)
             .await
-            .map_err(|e| StoreError(format!("cannot migrate the database: {e}")))?;
+            .map_err(|e| StoreError::new(format!("cannot migrate the database: {e}")))?;
         let readers = open(4, options.read_only(true))
             .await
-            .map_err(|e| StoreError(format!("cannot open the database: {e}")))?;
+            .map_err(|e| StoreError::new(format!("cannot open the database: {e}")))?;
         let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(write_loop(connection, jobs));
         Ok(Self {
@@ -216,7 +216,7 @@ impl SqliteStore {
         let mut outcomes = self.write_all(vec![write]).await?;
         outcomes
             .pop()
-            .ok_or_else(|| StoreError("the database writer answered nothing".to_owned()))
+            .ok_or_else(|| StoreError::new("the database writer answered nothing".to_owned()))
     }
 
     /// Queues writes that must commit together and waits until they are durable.
@@ -225,10 +225,10 @@ impl SqliteStore {
         self.writer
             .send(Job { writes, reply })
             .await
-            .map_err(|_| StoreError("the database writer stopped".to_owned()))?;
+            .map_err(|_| StoreError::new("the database writer stopped".to_owned()))?;
         outcomes
             .await
-            .map_err(|_| StoreError("the database writer stopped".to_owned()))?
+            .map_err(|_| StoreError::new("the database writer stopped".to_owned()))?
     }
 
     async fn purge_now_and_then(&self) -> Result<(), StoreError> {
@@ -551,7 +551,7 @@ impl Store for SqliteStore {
         .map_err(failed)?;
         row.map(|(body,)| from_json(&body))
             .transpose()?
-            .ok_or_else(|| StoreError("a pending request vanished".to_owned()))
+            .ok_or_else(|| StoreError::new("a pending request vanished".to_owned()))
     }
 
     async fn update_request(&self, request: PendingRequest) -> Result<(), StoreError> {

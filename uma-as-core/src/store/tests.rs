@@ -1,4 +1,5 @@
-//! One behaviour, two stores: every test runs against the memory store and SQLite.
+//! One behaviour, three stores: every test runs against the memory store, SQLite and, when
+//! `UMA_TEST_POSTGRES_URL` names a database, PostgreSQL.
 
 use std::sync::Arc;
 
@@ -7,13 +8,21 @@ use uma_client::{PermissionRequest, ResourceDescription};
 use super::*;
 use crate::time::now;
 
+#[path = "../../tests/support/postgres.rs"]
+mod test_postgres;
+
 async fn stores() -> Vec<(Arc<dyn Store>, Option<TempDb>)> {
     let db = TempDb::new();
     let sqlite = SqliteStore::open(&db.path).await.unwrap();
-    vec![
+    let mut stores = vec![
         (Arc::new(MemoryStore::new()) as Arc<dyn Store>, None),
         (Arc::new(sqlite) as Arc<dyn Store>, Some(db)),
-    ]
+    ];
+    if let Some(url) = test_postgres::fresh_database().await {
+        let postgres = PostgresStore::connect(&url).await.unwrap();
+        stores.push((Arc::new(postgres), None));
+    }
+    stores
 }
 
 /// A database file removed when the test ends.
@@ -467,5 +476,53 @@ async fn decisions_newest_first_filtered_and_purged() {
             ids(store.decisions_of("alice", None, 10).await.unwrap()),
             ["d3"]
         );
+    }
+}
+
+/// RPT issue and policy withdrawal serialize (TM-13): whichever order the store puts them in,
+/// once the change and its revocation are done no RPT on the old terms is left, on any store
+/// (PostgreSQL included, where the two run on different connections at once).
+#[tokio::test]
+async fn an_rpt_racing_a_policy_change_never_survives_it() {
+    for (store, _db) in stores().await {
+        store.put_resource(resource("r1", "alice")).await.unwrap();
+        let mut policy = Policy {
+            id: "p1".into(),
+            resource_id: "r1".into(),
+            owner: "alice".into(),
+            scopes: vec!["view".into()],
+            ..Policy::default()
+        };
+        store.put_policy(policy.clone()).await.unwrap();
+        for round in 0..40u64 {
+            let rpt = TokenRecord {
+                kind: TokenKind::Rpt {
+                    permissions: vec![],
+                    resource_server: "photoz".into(),
+                    owner: "alice".into(),
+                    policies: vec![PolicyRef::from(&policy)],
+                },
+                client_id: "app".into(),
+                subject: "bob".into(),
+                issued_at: 1,
+                expires_at: now() + 60,
+            };
+            let hash = TokenHash::of(&format!("rpt-{round}"));
+            policy.revision += 1;
+            let issuing = {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.put_rpt((hash, rpt), None).await.unwrap() })
+            };
+            let changing = {
+                let (store, policy) = (Arc::clone(&store), policy.clone());
+                tokio::spawn(async move {
+                    store.put_policy(policy).await.unwrap();
+                    store.revoke_tokens_relying_on("p1").await.unwrap();
+                })
+            };
+            issuing.await.unwrap();
+            changing.await.unwrap();
+            assert_eq!(store.token(&hash).await.unwrap(), None, "round {round}");
+        }
     }
 }
