@@ -214,7 +214,8 @@ async fn opaque_rpts_are_introspected() {
 
 #[tokio::test]
 async fn key_rotation_keeps_old_tokens_verifiable() {
-    let f = fixture(|b| b).await;
+    // Signing with the new key at once (by default it is only published for two minutes first).
+    let f = fixture(|b| b.signing_key_publication(Duration::ZERO)).await;
     f.server
         .share(&f.resource_id, "bob", ["view"])
         .await

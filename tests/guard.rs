@@ -68,7 +68,7 @@ async fn jwt_rpts_are_checked_locally_without_calling_the_as() {
 
 #[tokio::test]
 async fn rotation_is_picked_up_through_the_unknown_kid() {
-    let world = CountingAs::start(|b| b).await;
+    let world = CountingAs::start(|b| b.signing_key_publication(Duration::ZERO)).await;
     let url = serve(
         world
             .guard()
@@ -431,7 +431,7 @@ async fn a_pat_refused_by_the_as_is_replaced_once() {
 
 #[tokio::test]
 async fn jwks_is_refetched_at_most_once_per_interval() {
-    let world = CountingAs::start(|b| b).await;
+    let world = CountingAs::start(|b| b.signing_key_publication(Duration::ZERO)).await;
     let url = serve(
         world
             .guard()
@@ -481,6 +481,7 @@ async fn unmatched_requests_are_denied_unless_allowed() {
 #[tokio::test]
 async fn known_keys_outlive_a_failed_jwks_refresh() {
     let server = AuthorizationServer::builder()
+        .signing_key_publication(Duration::ZERO)
         .client(ClientConfig::new(RS.0, RS.1))
         .client(ClientConfig::new(APP.0, APP.1))
         .user("alice")

@@ -286,14 +286,20 @@ impl Store for Paused {
     ) -> Result<Vec<Decision>, StoreError> {
         self.inner.decisions_of(owner, resource, limit).await
     }
-    async fn purge_decisions(&self, before: u64) -> Result<u64, StoreError> {
-        self.inner.purge_decisions(before).await
+    async fn purge(&self, now: u64, kept_since: u64, batch: usize) -> Result<u64, StoreError> {
+        self.inner.purge(now, kept_since, batch).await
     }
     async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError> {
         self.inner.put_signing_key(key).await
     }
+    async fn add_signing_key(&self, key: SigningKey, after: u64) -> Result<bool, StoreError> {
+        self.inner.add_signing_key(key, after).await
+    }
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
         self.inner.signing_keys().await
+    }
+    async fn delete_signing_keys(&self, kids: &[String]) -> Result<u64, StoreError> {
+        self.inner.delete_signing_keys(kids).await
     }
 }
 

@@ -170,6 +170,15 @@ pub struct Config {
     /// Sign-in pages in progress at once (default 10000).
     #[serde(default = "default_max_sign_in_sessions")]
     pub max_sign_in_sessions: usize,
+    /// Seconds a new signing key is published before it signs (default 120).
+    #[serde(default = "default_signing_key_publication")]
+    pub signing_key_publication: u64,
+    /// Seconds after which the signing key is rotated automatically; 0, the default, never.
+    #[serde(default)]
+    pub signing_key_rotation: u64,
+    /// Seconds between two rounds of background upkeep: key reloads, purges (default 10).
+    #[serde(default = "default_maintenance_interval")]
+    pub maintenance_interval: u64,
     /// The clients.
     #[serde(default)]
     pub clients: Vec<ClientEntry>,
@@ -273,6 +282,12 @@ fn default_idle_timeout() -> u64 {
 fn default_max_sign_in_sessions() -> usize {
     10_000
 }
+fn default_signing_key_publication() -> u64 {
+    120
+}
+fn default_maintenance_interval() -> u64 {
+    10
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -356,6 +371,7 @@ impl Config {
             ("idle_timeout", self.idle_timeout),
             ("max_sign_in_sessions", self.max_sign_in_sessions as u64),
             ("max_body_bytes", self.max_body_bytes as u64),
+            ("maintenance_interval", self.maintenance_interval),
         ] {
             if value == 0 {
                 return Err(Error::Config(format!("{name} must be at least 1")));
@@ -400,7 +416,10 @@ impl Config {
             .header_read_timeout(Duration::from_secs(self.header_read_timeout))
             .request_body_timeout(Duration::from_secs(self.request_body_timeout))
             .idle_timeout(Duration::from_secs(self.idle_timeout))
-            .max_sign_in_sessions(self.max_sign_in_sessions);
+            .max_sign_in_sessions(self.max_sign_in_sessions)
+            .signing_key_publication(Duration::from_secs(self.signing_key_publication))
+            .signing_key_rotation(Some(Duration::from_secs(self.signing_key_rotation)))
+            .maintenance_interval(Duration::from_secs(self.maintenance_interval));
         for client in &self.clients {
             let mut config = ClientConfig::new(&client.client_id, client.client_secret.as_str())
                 .scopes(client.scopes.iter().cloned())

@@ -2,8 +2,6 @@
 //! asked, through which client, for what, what was granted, which policies decided, or what was
 //! missing — and the owner reads the decisions about their resources at `{issuer}/decisions`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
@@ -16,11 +14,6 @@ use crate::server::AppState;
 use crate::store::Decision;
 use crate::time::now;
 use crate::uma_grant::Explanation;
-
-/// Decisions older than the retention are deleted once every this many records.
-const PURGE_EVERY: u64 = 256;
-
-static RECORDED: AtomicU64 = AtomicU64::new(0);
 
 /// Records a decision. A storage failure is logged, not answered: the client's answer is already
 /// decided, and recording must not change it.
@@ -47,12 +40,6 @@ pub(crate) async fn record(
     };
     if let Err(error) = state.store.put_decision(decision).await {
         tracing::error!(%error, "a decision could not be recorded");
-    }
-    if RECORDED.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1 {
-        let before = now().saturating_sub(state.decision_retention.as_secs());
-        if let Err(error) = state.store.purge_decisions(before).await {
-            tracing::error!(%error, "old decisions could not be purged");
-        }
     }
 }
 

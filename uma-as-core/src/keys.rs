@@ -2,6 +2,7 @@
 //! the JWKS, rotated without breaking tokens already issued.
 
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
@@ -25,8 +26,12 @@ pub struct SigningKey {
     pub public: Vec<u8>,
     /// When it was made, seconds since the epoch.
     pub created_at: u64,
-    /// When a newer key replaced it; it stays published while tokens it signed may live.
+    /// When it was retired by hand (records of earlier versions); it stays published while
+    /// tokens it signed may live.
     pub retired_at: Option<u64>,
+    /// When it begins to sign, seconds since the epoch: until then it is only published.
+    #[serde(default)]
+    pub active_from: u64,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -35,6 +40,7 @@ impl std::fmt::Debug for SigningKey {
             .field("kid", &self.kid)
             .field("created_at", &self.created_at)
             .field("retired_at", &self.retired_at)
+            .field("active_from", &self.active_from)
             .finish_non_exhaustive()
     }
 }
@@ -55,6 +61,7 @@ impl SigningKey {
             public,
             created_at: now(),
             retired_at: None,
+            active_from: u64::MAX,
         })
     }
 
@@ -89,89 +96,156 @@ impl JwtType {
     }
 }
 
-/// The keys in use: one signs, all that may still verify a live token are published.
+/// The keys in use. A new key is published (stored, and so in every replica's JWKS) some time
+/// before any replica signs with it, so that verifiers that cache the JWKS know it before they
+/// meet it; the newest key whose time has come signs; a replaced key stays published while a
+/// token it signed may live.
 pub(crate) struct KeyRing {
-    current: RwLock<Arc<Current>>,
+    keys: RwLock<Arc<Vec<Loaded>>>,
 }
 
-struct Current {
+struct Loaded {
     key: SigningKey,
     encoding: EncodingKey,
 }
 
 impl KeyRing {
-    /// Loads the newest unretired key from the store, or makes and stores one at first start.
+    /// Loads the keys from the store, making the first one at first start. Replicas starting
+    /// together make one between them: the first stored wins, the others load it.
     pub(crate) async fn load_or_create(store: &dyn Store) -> Result<Self, StoreError> {
-        let key = match newest_active(store.signing_keys().await?) {
-            Some(key) => key,
-            None => {
-                let key = SigningKey::generate()?;
-                store.put_signing_key(key.clone()).await?;
-                key
-            }
+        if store.signing_keys().await?.is_empty() {
+            let mut first = SigningKey::generate()?;
+            first.active_from = first.created_at;
+            store.add_signing_key(first, 0).await?;
+        }
+        let ring = Self {
+            keys: RwLock::new(Arc::new(Vec::new())),
         };
-        Ok(Self {
-            current: RwLock::new(Arc::new(Current::new(key))),
-        })
+        ring.reload(store).await?;
+        Ok(ring)
     }
 
-    fn current(&self) -> Arc<Current> {
+    /// Reads the keys again: replicas call this often enough to see a key published by another
+    /// before it signs.
+    pub(crate) async fn reload(&self, store: &dyn Store) -> Result<(), StoreError> {
+        let loaded: Vec<Loaded> = store
+            .signing_keys()
+            .await?
+            .into_iter()
+            .map(|key| Loaded {
+                encoding: EncodingKey::from_ed_der(&key.private_pkcs8),
+                key,
+            })
+            .collect();
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded);
+        Ok(())
+    }
+
+    fn keys(&self) -> Arc<Vec<Loaded>> {
         // The lock guards a pointer swap only; poisoning cannot leave it half-written.
-        Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
+        Arc::clone(&self.keys.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Signs claims as a JWT of type `typ` with the current key.
+    /// Signs claims as a JWT of type `typ` with the newest key whose time has come.
     pub(crate) fn sign(&self, typ: JwtType, claims: &impl Serialize) -> Result<String, StoreError> {
-        let current = self.current();
+        let keys = self.keys();
+        let now = now();
+        let signer = keys
+            .iter()
+            .filter(|k| k.key.retired_at.is_none() && k.key.active_from <= now)
+            .max_by_key(|k| (k.key.active_from, k.key.created_at))
+            .ok_or_else(|| StoreError::new("no signing key is active"))?;
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(current.key.kid.clone());
+        header.kid = Some(signer.key.kid.clone());
         header.typ = Some(typ.header_value().to_owned());
-        jsonwebtoken::encode(&header, claims, &current.encoding)
+        jsonwebtoken::encode(&header, claims, &signer.encoding)
             .map_err(|e| StoreError::new(format!("cannot sign a token: {e}")))
     }
 
-    /// Replaces the signing key. The old one is marked retired; [`KeyRing::jwks`] keeps
-    /// publishing it for as long as a token it signed can live.
-    pub(crate) async fn rotate(&self, store: &dyn Store) -> Result<String, StoreError> {
-        let new = SigningKey::generate()?;
-        store.put_signing_key(new.clone()).await?;
-        let old = self.current().key.clone();
-        store
-            .put_signing_key(SigningKey {
-                retired_at: Some(now()),
-                ..old
-            })
-            .await?;
+    /// Publishes a new key that signs from `publish_for` from now on; returns its `kid`. With no
+    /// publication time, the new key signs at once and the keys before it are retired (as a
+    /// compromised key must be).
+    pub(crate) async fn rotate(
+        &self,
+        store: &dyn Store,
+        publish_for: Duration,
+    ) -> Result<String, StoreError> {
+        let mut new = SigningKey::generate()?;
+        new.active_from = new.created_at.saturating_add(publish_for.as_secs());
         let kid = new.kid.clone();
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Current::new(new));
+        store.put_signing_key(new).await?;
+        if publish_for.is_zero() {
+            for old in store.signing_keys().await? {
+                if old.kid != kid && old.retired_at.is_none() {
+                    let retired_at = Some(now());
+                    store
+                        .put_signing_key(SigningKey { retired_at, ..old })
+                        .await?;
+                }
+            }
+        }
+        self.reload(store).await?;
         Ok(kid)
     }
 
-    /// The JWKS: every key that is current, or retired less than `keep_published` seconds ago.
+    /// Rotates if the newest key is `every` old; of replicas doing this at once, one does it.
+    pub(crate) async fn rotate_if_due(
+        &self,
+        store: &dyn Store,
+        every: Duration,
+        publish_for: Duration,
+    ) -> Result<(), StoreError> {
+        let now = now();
+        let newest = self.keys().iter().map(|k| k.key.created_at).max();
+        if newest.is_some_and(|at| at.saturating_add(every.as_secs()) > now) {
+            return Ok(());
+        }
+        let mut new = SigningKey::generate()?;
+        // Strictly after the newest key's start, so that which key signs is never a tie.
+        let newest_start = self.keys().iter().map(|k| k.key.active_from).max();
+        new.active_from = now
+            .saturating_add(publish_for.as_secs())
+            .max(newest_start.map_or(0, |at| at.saturating_add(1)));
+        let since = now.saturating_sub(every.as_secs());
+        if store.add_signing_key(new, since).await? {
+            tracing::info!("signing key rotated");
+        }
+        self.reload(store).await
+    }
+
+    /// The JWKS: every key that signs or will, and every replaced one for `keep_published`
+    /// seconds after its successor began to sign.
     pub(crate) async fn jwks(store: &dyn Store, keep_published: u64) -> Result<Value, StoreError> {
         let now = now();
-        let keys: Vec<Value> = store
-            .signing_keys()
-            .await?
+        let all = store.signing_keys().await?;
+        let keys: Vec<Value> = all
             .iter()
-            .filter(|k| k.retired_at.is_none_or(|at| at + keep_published > now))
+            .filter(|k| replaced_at(k, &all, now).is_none_or(|at| at + keep_published > now))
             .map(SigningKey::jwk)
             .collect();
         Ok(json!({ "keys": keys }))
     }
-}
 
-impl Current {
-    fn new(key: SigningKey) -> Self {
-        let encoding = EncodingKey::from_ed_der(&key.private_pkcs8);
-        Self { key, encoding }
+    /// Keys replaced more than `keep_published` seconds ago: no token they signed can be alive.
+    pub(crate) fn expired(keys: &[SigningKey], keep_published: u64, now: u64) -> Vec<String> {
+        keys.iter()
+            .filter(|k| replaced_at(k, keys, now).is_some_and(|at| at + keep_published <= now))
+            .map(|k| k.kid.clone())
+            .collect()
     }
 }
 
-fn newest_active(keys: Vec<SigningKey>) -> Option<SigningKey> {
-    keys.into_iter()
-        .filter(|k| k.retired_at.is_none())
-        .max_by_key(|k| k.created_at)
+/// When a newer key began to sign in this key's place, if one has.
+fn replaced_at(key: &SigningKey, all: &[SigningKey], now: u64) -> Option<u64> {
+    let successor = all
+        .iter()
+        .filter(|k| k.active_from > key.active_from && k.active_from <= now)
+        .map(|k| k.active_from)
+        .min();
+    match (key.retired_at, successor) {
+        (Some(retired), Some(next)) => Some(retired.min(next)),
+        (retired, next) => retired.or(next),
+    }
 }
 
 #[cfg(test)]
@@ -200,12 +274,24 @@ mod tests {
         Ok(jsonwebtoken::decode::<Claims>(token, &key, &validation)?.claims)
     }
 
+    fn kid_of(token: &str) -> String {
+        jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+    }
+
+    fn claims() -> Claims {
+        Claims {
+            sub: "bob".into(),
+            exp: now() + 300,
+        }
+    }
+
     #[tokio::test]
     async fn a_key_is_made_once_and_survives_reload() {
         let store = MemoryStore::new();
         let ring = KeyRing::load_or_create(&store).await.unwrap();
         let again = KeyRing::load_or_create(&store).await.unwrap();
-        assert_eq!(ring.current().key.kid, again.current().key.kid);
+        let signed = |ring: &KeyRing| ring.sign(JwtType::IdToken, &claims()).unwrap();
+        assert_eq!(kid_of(&signed(&ring)), kid_of(&signed(&again)));
         assert_eq!(store.signing_keys().await.unwrap().len(), 1);
     }
 
@@ -213,34 +299,87 @@ mod tests {
     async fn rotation_keeps_old_tokens_verifiable_until_they_expire() {
         let store = MemoryStore::new();
         let ring = KeyRing::load_or_create(&store).await.unwrap();
-        let claims = Claims {
-            sub: "bob".into(),
-            exp: now() + 300,
-        };
-        let old_token = ring.sign(JwtType::IdToken, &claims).unwrap();
-        let new_kid = ring.rotate(&store).await.unwrap();
-        let new_token = ring.sign(JwtType::IdToken, &claims).unwrap();
-        assert_eq!(
-            jsonwebtoken::decode_header(&new_token)
-                .unwrap()
-                .kid
-                .unwrap(),
-            new_kid
-        );
+        let old_token = ring.sign(JwtType::IdToken, &claims()).unwrap();
+        let new_kid = ring.rotate(&store, Duration::ZERO).await.unwrap();
+        let new_token = ring.sign(JwtType::IdToken, &claims()).unwrap();
+        assert_eq!(kid_of(&new_token), new_kid);
 
         let jwks = KeyRing::jwks(&store, 300).await.unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
         assert_eq!(verify(&jwks, &old_token).unwrap().sub, "bob");
         assert_eq!(verify(&jwks, &new_token).unwrap().sub, "bob");
 
-        // Once no token of the old key can be alive, it is no longer published.
+        // Once no token of the old key can be alive, it is no longer published, and it is due
+        // for deletion.
         let jwks = KeyRing::jwks(&store, 0).await.unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
         assert_eq!(jwks["keys"][0]["kid"], new_kid.as_str());
+        let keys = store.signing_keys().await.unwrap();
+        assert_eq!(KeyRing::expired(&keys, 300, now()), Vec::<String>::new());
+        assert_eq!(KeyRing::expired(&keys, 0, now()), [kid_of(&old_token)]);
 
         // A reload picks the new key.
         let reloaded = KeyRing::load_or_create(&store).await.unwrap();
-        assert_eq!(reloaded.current().key.kid, new_kid);
+        let token = reloaded.sign(JwtType::IdToken, &claims()).unwrap();
+        assert_eq!(kid_of(&token), new_kid);
+    }
+
+    #[tokio::test]
+    async fn a_new_key_is_published_before_it_signs() {
+        let store = MemoryStore::new();
+        let ring = KeyRing::load_or_create(&store).await.unwrap();
+        let old_kid = kid_of(&ring.sign(JwtType::IdToken, &claims()).unwrap());
+        let new_kid = ring
+            .rotate(&store, Duration::from_secs(120))
+            .await
+            .unwrap();
+        let jwks = KeyRing::jwks(&store, 300).await.unwrap();
+        let published: Vec<&str> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap())
+            .collect();
+        assert!(published.contains(&new_kid.as_str()) && published.contains(&old_kid.as_str()));
+        // Not signing yet: the old key signs until the new one's time comes.
+        let token = ring.sign(JwtType::IdToken, &claims()).unwrap();
+        assert_eq!(kid_of(&token), old_kid);
+        // Nor is the old key replaced, so it is not due for deletion.
+        let keys = store.signing_keys().await.unwrap();
+        assert!(KeyRing::expired(&keys, 0, now()).is_empty());
+        // Its time come (seen from two minutes on), the new key is the one that replaced it.
+        assert_eq!(KeyRing::expired(&keys, 0, now() + 121), [old_kid]);
+    }
+
+    #[tokio::test]
+    async fn replicas_rotating_at_once_make_one_key() {
+        let store = MemoryStore::new();
+        let mut old = SigningKey::generate().unwrap();
+        old.created_at = now() - 3600;
+        old.active_from = old.created_at;
+        store.put_signing_key(old).await.unwrap();
+        let first = KeyRing::load_or_create(&store).await.unwrap();
+        let second = KeyRing::load_or_create(&store).await.unwrap();
+        // Due on both (the key is an hour old, rotation every half hour): one new key.
+        let every = Duration::from_secs(1800);
+        for ring in [&first, &second] {
+            ring.rotate_if_due(&store, every, Duration::ZERO)
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.signing_keys().await.unwrap().len(), 2);
+        // Both sign with it.
+        let kids: Vec<String> = [&first, &second]
+            .iter()
+            .map(|ring| kid_of(&ring.sign(JwtType::IdToken, &claims()).unwrap()))
+            .collect();
+        assert_eq!(kids[0], kids[1]);
+        // Not due again.
+        first
+            .rotate_if_due(&store, every, Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(store.signing_keys().await.unwrap().len(), 2);
     }
 
     #[test]

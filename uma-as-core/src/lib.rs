@@ -35,6 +35,7 @@ mod id_token;
 mod introspection;
 mod keys;
 mod login;
+mod maintenance;
 mod owner;
 mod password;
 mod peer;

@@ -211,6 +211,8 @@ pub(crate) struct Inner {
     pub(crate) password_checks: tokio::sync::Semaphore,
     pub(crate) sign_in_sessions: SignInSessions,
     pub(crate) cookie: SessionCookie,
+    pub(crate) key_publication: Duration,
+    pub(crate) key_rotation: Option<Duration>,
 }
 
 impl std::ops::Deref for AppState {
@@ -318,6 +320,9 @@ pub struct AuthorizationServerBuilder {
     max_body_bytes: usize,
     limits: ConnectionLimits,
     max_sign_in_sessions: usize,
+    key_publication: Duration,
+    key_rotation: Option<Duration>,
+    maintenance_interval: Duration,
 }
 
 impl std::fmt::Debug for AuthorizationServerBuilder {
@@ -354,13 +359,19 @@ impl AuthorizationServer {
             max_body_bytes: 64 * 1024,
             limits: ConnectionLimits::default(),
             max_sign_in_sessions: 10_000,
+            key_publication: Duration::from_secs(120),
+            key_rotation: None,
+            maintenance_interval: Duration::from_secs(10),
         }
     }
 
-    /// Replaces the signing key; the old one stays in the JWKS while tokens it signed can live.
-    /// Returns the new key's `kid`.
+    /// Publishes a new signing key, which signs once
+    /// [`signing_key_publication`](AuthorizationServerBuilder::signing_key_publication) has passed
+    /// (on every replica sharing the store); the old one stays in the JWKS while tokens it signed
+    /// can live. Returns the new key's `kid`.
     pub async fn rotate_signing_key(&self) -> Result<String, Error> {
-        Ok(self.state.keys.rotate(self.state.store.as_ref()).await?)
+        let store = self.state.store.as_ref();
+        Ok(self.state.keys.rotate(store, self.state.key_publication).await?)
     }
 
     /// Issues an access token (scope `openid`) for a configured user, as if they had signed in at
@@ -621,6 +632,31 @@ impl AuthorizationServerBuilder {
         self
     }
 
+    /// How long a new signing key is published in the JWKS before it signs (default 120 s):
+    /// longer than verifiers cache the JWKS (the JWKS says `max-age=60`; the guard refetches at
+    /// most every 30 s), so that none meets a token signed by a key it cannot know yet.
+    pub fn signing_key_publication(mut self, ahead: Duration) -> Self {
+        self.key_publication = ahead;
+        self
+    }
+
+    /// Rotates the signing key automatically once it is `every` old (default: never, only
+    /// [`rotate_signing_key`](AuthorizationServer::rotate_signing_key)). Replicas sharing a
+    /// store rotate once between them.
+    pub fn signing_key_rotation(mut self, every: Option<Duration>) -> Self {
+        self.key_rotation = every.filter(|d| !d.is_zero());
+        self
+    }
+
+    /// How often the background upkeep runs (default 10 s, at least 10 ms): key reloads and
+    /// rotation, purges of expired tokens, tickets, decisions and requests. A key published by
+    /// another replica is seen within this interval, so keep it well below
+    /// [`signing_key_publication`](Self::signing_key_publication).
+    pub fn maintenance_interval(mut self, every: Duration) -> Self {
+        self.maintenance_interval = every.max(Duration::from_millis(10));
+        self
+    }
+
     /// The most sign-in pages in progress at once (default 10,000): each is kept until it is
     /// used or expires (10 minutes), and past the cap a new one is refused with `503`.
     pub fn max_sign_in_sessions(mut self, sessions: usize) -> Self {
@@ -712,8 +748,7 @@ impl AuthorizationServerBuilder {
         let password_checks = std::thread::available_parallelism()
             .map_or(1, |cores| cores.get().saturating_sub(1).max(1));
         let cookie = SessionCookie::for_issuer(&issuer);
-        Ok(AuthorizationServer {
-            state: AppState(Arc::new(Inner {
+        let state = AppState(Arc::new(Inner {
                 issuer,
                 clients,
                 users,
@@ -732,8 +767,14 @@ impl AuthorizationServerBuilder {
                 password_checks: tokio::sync::Semaphore::new(password_checks),
                 sign_in_sessions: SignInSessions::new(self.max_sign_in_sessions),
                 cookie,
-            })),
-        })
+                key_publication: self.key_publication,
+                key_rotation: self.key_rotation,
+            }));
+        tokio::spawn(crate::maintenance::run(
+            Arc::downgrade(&state.0),
+            self.maintenance_interval,
+        ));
+        Ok(AuthorizationServer { state })
     }
 
     /// Starts the server on an ephemeral port of `127.0.0.1` in a background task and returns a

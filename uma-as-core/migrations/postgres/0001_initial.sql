@@ -43,8 +43,9 @@ CREATE TABLE token_policies (
 CREATE INDEX token_policies_by_policy ON token_policies (policy_id);
 
 CREATE TABLE signing_keys (
-    kid  TEXT PRIMARY KEY,
-    body TEXT NOT NULL
+    kid        TEXT PRIMARY KEY,
+    created_at BIGINT NOT NULL,
+    body       TEXT NOT NULL
 );
 
 CREATE TABLE pending_requests (
@@ -59,6 +60,7 @@ CREATE TABLE pending_requests (
     UNIQUE (resource_id, party, client_id, scopes_key)
 );
 CREATE INDEX pending_requests_by_owner ON pending_requests (owner, created_at, id);
+CREATE INDEX pending_requests_by_age ON pending_requests (created_at);
 
 CREATE TABLE decisions (
     seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -9,11 +9,10 @@ use super::{
     Decision, PendingRequest, Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord,
 };
 use crate::secret::TokenHash;
-use crate::time::now;
 
 /// Keeps everything in this process's memory; gone when it exits.
 ///
-/// Expired tickets and tokens are purged as new ones arrive, so memory stays bounded by what is
+/// The server's maintenance task purges what has expired, so memory stays bounded by what is
 /// live.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -31,7 +30,6 @@ struct State {
     signing_keys: Vec<SigningKey>,
     requests: Vec<PendingRequest>,
     decisions: std::collections::VecDeque<Decision>,
-    writes_since_purge: usize,
 }
 
 impl MemoryStore {
@@ -44,20 +42,6 @@ impl MemoryStore {
         // Every critical section below is a single map operation, so a panic elsewhere cannot
         // leave the state half-updated; keep serving after poisoning.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl State {
-    /// Drops expired tickets and tokens once every 1,024 writes: amortized O(1) per write.
-    fn purge_now_and_then(&mut self) {
-        self.writes_since_purge += 1;
-        if self.writes_since_purge < 1024 {
-            return;
-        }
-        self.writes_since_purge = 0;
-        let now = now();
-        self.tickets.retain(|_, t| t.expires_at > now);
-        self.tokens.retain(|_, t| t.expires_at > now);
     }
 }
 
@@ -138,7 +122,6 @@ impl Store for MemoryStore {
 
     async fn put_ticket(&self, hash: TokenHash, ticket: Ticket) -> Result<(), StoreError> {
         let mut state = self.lock();
-        state.purge_now_and_then();
         state.tickets.insert(hash, ticket);
         Ok(())
     }
@@ -149,7 +132,6 @@ impl Store for MemoryStore {
 
     async fn put_token(&self, hash: TokenHash, token: TokenRecord) -> Result<(), StoreError> {
         let mut state = self.lock();
-        state.purge_now_and_then();
         state.tokens.insert(hash, token);
         Ok(())
     }
@@ -169,7 +151,6 @@ impl Store for MemoryStore {
         if !unchanged {
             return Ok(false);
         }
-        state.purge_now_and_then();
         state.tokens.insert(rpt.0, rpt.1);
         if let Some((hash, record)) = refresh {
             state.tokens.insert(hash, record);
@@ -257,11 +238,45 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn purge_decisions(&self, before: u64) -> Result<u64, StoreError> {
+    async fn purge(&self, now: u64, kept_since: u64, batch: usize) -> Result<u64, StoreError> {
         let mut state = self.lock();
-        let count = state.decisions.len();
-        state.decisions.retain(|d| d.at >= before);
-        Ok((count - state.decisions.len()) as u64)
+        let tickets: Vec<TokenHash> = state
+            .tickets
+            .iter()
+            .filter(|(_, t)| t.expires_at <= now)
+            .map(|(hash, _)| *hash)
+            .take(batch)
+            .collect();
+        let tokens: Vec<TokenHash> = state
+            .tokens
+            .iter()
+            .filter(|(_, t)| t.expires_at <= now)
+            .map(|(hash, _)| *hash)
+            .take(batch)
+            .collect();
+        let mut purged = tickets.len() + tokens.len();
+        for hash in &tickets {
+            state.tickets.remove(hash);
+        }
+        for hash in &tokens {
+            state.tokens.remove(hash);
+        }
+        // Decisions arrive in time order: the old ones are at the front.
+        let mut decisions = 0;
+        while decisions < batch && state.decisions.front().is_some_and(|d| d.at < kept_since) {
+            state.decisions.pop_front();
+            decisions += 1;
+        }
+        purged += decisions;
+        let requests = state.requests.len();
+        let mut left = batch;
+        state.requests.retain(|r| {
+            let old = r.created_at < kept_since && left > 0;
+            left -= usize::from(old);
+            !old
+        });
+        purged += requests - state.requests.len();
+        Ok(purged as u64)
     }
 
     async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError> {
@@ -269,6 +284,30 @@ impl Store for MemoryStore {
         state.signing_keys.retain(|k| k.kid != key.kid);
         state.signing_keys.push(key);
         Ok(())
+    }
+
+    async fn add_signing_key(
+        &self,
+        key: SigningKey,
+        unless_made_after: u64,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        if state
+            .signing_keys
+            .iter()
+            .any(|k| k.created_at > unless_made_after)
+        {
+            return Ok(false);
+        }
+        state.signing_keys.push(key);
+        Ok(true)
+    }
+
+    async fn delete_signing_keys(&self, kids: &[String]) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let before = state.signing_keys.len();
+        state.signing_keys.retain(|k| !kids.contains(&k.kid));
+        Ok((before - state.signing_keys.len()) as u64)
     }
 
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {

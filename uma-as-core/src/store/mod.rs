@@ -420,11 +420,24 @@ pub trait Store: Send + Sync + 'static {
         resource: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Decision>, StoreError>;
-    /// Deletes the decisions made before `at`; returns how many.
-    async fn purge_decisions(&self, before: u64) -> Result<u64, StoreError>;
+    /// Deletes what is no longer needed, at most `batch` rows of each kind, through indexes:
+    /// tickets and tokens expired by `now`, decisions and pending requests from before
+    /// `kept_since`. Returns how many rows went; the server's maintenance task calls it again
+    /// while that is not zero, off the request path.
+    async fn purge(&self, now: u64, kept_since: u64, batch: usize) -> Result<u64, StoreError>;
 
     /// Inserts a signing key, or replaces the one with the same `kid`.
     async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError>;
+    /// Inserts a new signing key unless one was made after `unless_made_after` (seconds since
+    /// the epoch), atomically, so that of replicas rotating at once one key is made; `false` when
+    /// another key came first.
+    async fn add_signing_key(
+        &self,
+        key: SigningKey,
+        unless_made_after: u64,
+    ) -> Result<bool, StoreError>;
     /// Every signing key, retired ones included.
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
+    /// Deletes these signing keys (ones no live token can need); returns how many.
+    async fn delete_signing_keys(&self, kids: &[String]) -> Result<u64, StoreError>;
 }

@@ -482,23 +482,84 @@ impl Store for PostgresStore {
         rows.iter().map(|(body,)| from_json(body)).collect()
     }
 
-    async fn purge_decisions(&self, before: u64) -> Result<u64, StoreError> {
-        self.execute(sqlx::query("DELETE FROM decisions WHERE at < $1").bind(seconds(before)))
-            .await
+    async fn purge(&self, now: u64, kept_since: u64, batch: usize) -> Result<u64, StoreError> {
+        let batch = i64::try_from(batch).unwrap_or(i64::MAX);
+        let mut purged = 0;
+        // Each a short statement of its own through an index, so that no purge holds locks long.
+        for sql in [
+            "DELETE FROM tickets WHERE hash IN
+                 (SELECT hash FROM tickets WHERE expires_at <= $1 LIMIT $2)",
+            // Their policy links go with them (ON DELETE CASCADE).
+            "DELETE FROM tokens WHERE hash IN
+                 (SELECT hash FROM tokens WHERE expires_at <= $1 LIMIT $2)",
+        ] {
+            purged += self
+                .execute(sqlx::query(sql).bind(seconds(now)).bind(batch))
+                .await?;
+        }
+        for sql in [
+            "DELETE FROM decisions WHERE seq IN
+                 (SELECT seq FROM decisions WHERE at < $1 LIMIT $2)",
+            "DELETE FROM pending_requests WHERE id IN
+                 (SELECT id FROM pending_requests WHERE created_at < $1 LIMIT $2)",
+        ] {
+            purged += self
+                .execute(sqlx::query(sql).bind(seconds(kept_since)).bind(batch))
+                .await?;
+        }
+        Ok(purged)
     }
 
     async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError> {
         let body = to_json(&key)?;
         self.execute(
             sqlx::query(
-                "INSERT INTO signing_keys (kid, body) VALUES ($1, $2)
-                 ON CONFLICT (kid) DO UPDATE SET body = excluded.body",
+                "INSERT INTO signing_keys (kid, created_at, body) VALUES ($1, $2, $3)
+                 ON CONFLICT (kid) DO UPDATE SET created_at = excluded.created_at,
+                     body = excluded.body",
             )
             .bind(&key.kid)
+            .bind(seconds(key.created_at))
             .bind(body),
         )
         .await
         .map(drop)
+    }
+
+    async fn add_signing_key(
+        &self,
+        key: SigningKey,
+        unless_made_after: u64,
+    ) -> Result<bool, StoreError> {
+        let body = to_json(&key)?;
+        self.run(async {
+            let mut transaction = self.pool.begin().await?;
+            // Two replicas checking at once would both find no newer key: the lock makes one
+            // check (and insert) after the other has committed.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('uma-as signing key rotation'))")
+                .execute(&mut *transaction)
+                .await?;
+            let added = sqlx::query(
+                "INSERT INTO signing_keys (kid, created_at, body) SELECT $1, $2, $3
+                 WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE created_at > $4)",
+            )
+            .bind(&key.kid)
+            .bind(seconds(key.created_at))
+            .bind(body)
+            .bind(seconds(unless_made_after))
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected()
+                == 1;
+            transaction.commit().await?;
+            Ok(added)
+        })
+        .await
+    }
+
+    async fn delete_signing_keys(&self, kids: &[String]) -> Result<u64, StoreError> {
+        self.execute(sqlx::query("DELETE FROM signing_keys WHERE kid = ANY ($1)").bind(kids))
+            .await
     }
 
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {

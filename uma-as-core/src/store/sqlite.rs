@@ -2,14 +2,13 @@
 //! acknowledged.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
 use sqlx::{Connection, Row};
@@ -19,10 +18,6 @@ use super::{
     Decision, PendingRequest, Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord,
 };
 use crate::secret::TokenHash;
-use crate::time::now;
-
-/// Expired tickets and tokens are deleted once every this many inserts.
-const PURGE_EVERY: usize = 1024;
 
 /// The most writes committed together in one transaction.
 const MAX_BATCH: usize = 256;
@@ -42,7 +37,6 @@ pub struct SqliteStore {
     // on their own connections, as WAL mode allows.
     writer: mpsc::Sender<Job>,
     readers: SqlitePool,
-    inserts: AtomicUsize,
 }
 
 /// A value bound to a statement parameter.
@@ -182,9 +176,29 @@ impl SqliteStore {
                 .max_connections(connections)
                 .connect_with(options)
         };
-        let mut connection = SqliteConnection::connect_with(&options)
+        // Pages freed by purges go back to the file system (see `purge`), so that the file
+        // shrinks after a peak. Set on the writer only: the readers may not write a pragma.
+        let writer_options = options
+            .clone()
+            .auto_vacuum(SqliteAutoVacuum::Incremental);
+        let mut connection = SqliteConnection::connect_with(&writer_options)
             .await
             .map_err(|e| StoreError::new(format!("cannot open the database: {e}")))?;
+        // A file made before auto-vacuum was set keeps its old mode until rewritten once.
+        let (mode,): (i64,) = sqlx::query_as("PRAGMA auto_vacuum")
+            .fetch_one(&mut connection)
+            .await
+            .map_err(failed)?;
+        if mode != 2 {
+            sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
+                .execute(&mut connection)
+                .await
+                .map_err(failed)?;
+            sqlx::query("VACUUM")
+                .execute(&mut connection)
+                .await
+                .map_err(failed)?;
+        }
         sqlx::migrate!("./migrations/sqlite")
             .run(&mut connection)
             .await
@@ -197,7 +211,6 @@ impl SqliteStore {
         Ok(Self {
             writer,
             readers,
-            inserts: AtomicUsize::new(0),
         })
     }
 
@@ -229,32 +242,6 @@ impl SqliteStore {
         outcomes
             .await
             .map_err(|_| StoreError::new("the database writer stopped".to_owned()))?
-    }
-
-    async fn purge_now_and_then(&self) -> Result<(), StoreError> {
-        if self.inserts.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY != PURGE_EVERY - 1 {
-            return Ok(());
-        }
-        let now = now() as i64;
-        self.write(
-            "DELETE FROM tickets WHERE expires_at <= ?1",
-            vec![Bind::Int(now)],
-            false,
-        )
-        .await?;
-        self.write(
-            "DELETE FROM tokens WHERE expires_at <= ?1",
-            vec![Bind::Int(now)],
-            false,
-        )
-        .await?;
-        self.write(
-            "DELETE FROM token_policies WHERE hash NOT IN (SELECT hash FROM tokens)",
-            vec![],
-            false,
-        )
-        .await?;
-        Ok(())
     }
 
     async fn one<'q, T, K>(&self, sql: &'q str, key: K) -> Result<Option<T>, StoreError>
@@ -402,8 +389,8 @@ impl Store for SqliteStore {
             ],
             false,
         )
-        .await?;
-        self.purge_now_and_then().await
+        .await
+        .map(drop)
     }
 
     async fn take_ticket(&self, key: &TokenHash) -> Result<Option<Ticket>, StoreError> {
@@ -432,8 +419,7 @@ impl Store for SqliteStore {
             returning: false,
         }];
         writes.extend(policy_links(&key, &token));
-        self.write_all(writes).await?;
-        self.purge_now_and_then().await
+        self.write_all(writes).await.map(drop)
     }
 
     async fn put_rpt(
@@ -476,7 +462,6 @@ impl Store for SqliteStore {
             writes.extend(policy_links(key, record));
         }
         let outcomes = self.write_all(writes).await?;
-        self.purge_now_and_then().await?;
         Ok(outcomes.first().is_some_and(|o| o.rows_affected == 1))
     }
 
@@ -600,31 +585,71 @@ impl Store for SqliteStore {
         resource: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Decision>, StoreError> {
-        // Filtered by resource after reading: decisions name their resources inside the record.
-        let decisions: Vec<Decision> = self
-            .all(
-                sqlx::query_as(
-                    "SELECT body FROM decisions WHERE owner = ?1 ORDER BY at DESC, rowid DESC",
-                )
-                .bind(owner),
+        // Read newest first through the owner's index, stopping at `limit`.
+        self.all(
+            sqlx::query_as(
+                "SELECT body FROM decisions
+                 WHERE owner = ?1 AND (?2 IS NULL OR EXISTS (
+                     SELECT 1 FROM json_each(body, '$.requested') AS asked
+                     WHERE json_extract(asked.value, '$.resource_id') = ?2))
+                 ORDER BY at DESC, rowid DESC LIMIT ?3",
             )
-            .await?;
-        Ok(decisions
-            .into_iter()
-            .filter(|d| resource.is_none_or(|r| d.requested.iter().any(|p| p.resource_id == r)))
-            .take(limit)
-            .collect())
+            .bind(owner)
+            .bind(resource)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX)),
+        )
+        .await
     }
 
-    async fn purge_decisions(&self, before: u64) -> Result<u64, StoreError> {
-        let outcome = self
-            .write(
-                "DELETE FROM decisions WHERE at < ?1",
-                vec![Bind::Int(before as i64)],
-                false,
-            )
+    async fn purge(&self, now: u64, kept_since: u64, batch: usize) -> Result<u64, StoreError> {
+        let limit = i64::try_from(batch).unwrap_or(i64::MAX);
+        let up_to = |sql: &'static str, horizon: u64| Write {
+            sql,
+            binds: vec![
+                Bind::Int(i64::try_from(horizon).unwrap_or(i64::MAX)),
+                Bind::Int(limit),
+            ],
+            returning: false,
+        };
+        let by_expiry = |sql| up_to(sql, now);
+        let by_age = |sql| up_to(sql, kept_since);
+        // One transaction through the writer, each statement an index range; the links of the
+        // expiring tokens go first, chosen in the same order as the tokens.
+        let outcomes = self
+            .write_all(vec![
+                by_expiry(
+                    "DELETE FROM tickets WHERE rowid IN (SELECT rowid FROM tickets
+                     WHERE expires_at <= ?1 ORDER BY expires_at, hash LIMIT ?2)",
+                ),
+                by_expiry(
+                    "DELETE FROM token_policies WHERE hash IN (SELECT hash FROM tokens
+                     WHERE expires_at <= ?1 ORDER BY expires_at, hash LIMIT ?2)",
+                ),
+                by_expiry(
+                    "DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens
+                     WHERE expires_at <= ?1 ORDER BY expires_at, hash LIMIT ?2)",
+                ),
+                by_age(
+                    "DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions
+                     WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                ),
+                by_age(
+                    "DELETE FROM pending_requests WHERE rowid IN (SELECT rowid FROM pending_requests
+                     WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
+                ),
+            ])
             .await?;
-        Ok(outcome.rows_affected)
+        // Links are not rows the caller counts: a token with links is one token.
+        let purged = outcomes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, o)| o.rows_affected)
+            .sum();
+        // Give the freed pages back to the file system, a bounded number at a time.
+        self.write("PRAGMA incremental_vacuum(256)", vec![], false)
+            .await?;
+        Ok(purged)
     }
 
     async fn put_signing_key(&self, key: SigningKey) -> Result<(), StoreError> {
@@ -636,6 +661,39 @@ impl Store for SqliteStore {
         )
         .await
         .map(drop)
+    }
+
+    async fn add_signing_key(
+        &self,
+        key: SigningKey,
+        unless_made_after: u64,
+    ) -> Result<bool, StoreError> {
+        // One statement through the one writer: the check and the insert cannot interleave.
+        let outcome = self
+            .write(
+                "INSERT INTO signing_keys (kid, body) SELECT ?1, ?2
+                 WHERE NOT EXISTS (SELECT 1 FROM signing_keys
+                                   WHERE json_extract(body, '$.created_at') > ?3)",
+                vec![
+                    text(&key.kid),
+                    Bind::Text(to_json(&key)?),
+                    Bind::Int(i64::try_from(unless_made_after).unwrap_or(i64::MAX)),
+                ],
+                false,
+            )
+            .await?;
+        Ok(outcome.rows_affected == 1)
+    }
+
+    async fn delete_signing_keys(&self, kids: &[String]) -> Result<u64, StoreError> {
+        let outcome = self
+            .write(
+                "DELETE FROM signing_keys WHERE kid IN (SELECT value FROM json_each(?1))",
+                vec![Bind::Text(to_json(&kids)?)],
+                false,
+            )
+            .await?;
+        Ok(outcome.rows_affected)
     }
 
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {

@@ -154,6 +154,7 @@ async fn tokens_and_keys() {
             public: vec![4],
             created_at: 1,
             retired_at: None,
+            active_from: 1,
         };
         store.put_signing_key(key.clone()).await.unwrap();
         let retired = SigningKey {
@@ -162,6 +163,91 @@ async fn tokens_and_keys() {
         };
         store.put_signing_key(retired.clone()).await.unwrap();
         assert_eq!(store.signing_keys().await.unwrap(), [retired]);
+        assert_eq!(store.delete_signing_keys(&["k1".into()]).await.unwrap(), 1);
+        assert!(store.signing_keys().await.unwrap().is_empty());
+    }
+}
+
+/// Replicas rotating at once add one key between them.
+#[tokio::test]
+async fn a_signing_key_is_added_once_among_concurrent_adders() {
+    for (store, _db) in stores().await {
+        let adders: Vec<_> = (0..10u64)
+            .map(|n| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    let key = SigningKey {
+                        kid: format!("k{n}"),
+                        private_pkcs8: vec![1],
+                        public: vec![2],
+                        created_at: 100 + n,
+                        retired_at: None,
+                        active_from: 100 + n,
+                    };
+                    store.add_signing_key(key, 50).await.unwrap()
+                })
+            })
+            .collect();
+        let mut added = 0;
+        for adder in adders {
+            added += u32::from(adder.await.unwrap());
+        }
+        assert_eq!(added, 1);
+        assert_eq!(store.signing_keys().await.unwrap().len(), 1);
+    }
+}
+
+/// Purges take what has expired or passed retention, in batches, and nothing else.
+#[tokio::test]
+async fn purges_go_in_batches_and_spare_the_live() {
+    for (store, _db) in stores().await {
+        let now = now();
+        let token = |expires_at| TokenRecord {
+            kind: TokenKind::Access { scopes: vec![] },
+            client_id: "app".into(),
+            subject: "bob".into(),
+            issued_at: 1,
+            expires_at,
+        };
+        for n in 0..5 {
+            let expires_at = if n < 3 { now - 1 } else { now + 60 };
+            store
+                .put_token(TokenHash::of(&format!("t{n}")), token(expires_at))
+                .await
+                .unwrap();
+            store
+                .put_ticket(
+                    TokenHash::of(&format!("k{n}")),
+                    Ticket {
+                        permissions: vec![],
+                        owner: "alice".into(),
+                        resource_server: "photoz".into(),
+                        expires_at,
+                        gathered: None,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        // Batches of 2: expired tickets 2 + tokens 2, then 1 + 1, then nothing.
+        assert_eq!(store.purge(now, 0, 2).await.unwrap(), 4);
+        assert_eq!(store.purge(now, 0, 2).await.unwrap(), 2);
+        assert_eq!(store.purge(now, 0, 2).await.unwrap(), 0);
+        for n in 0..5 {
+            let live = store
+                .token(&TokenHash::of(&format!("t{n}")))
+                .await
+                .unwrap()
+                .is_some();
+            assert_eq!(live, n >= 3, "token {n}");
+        }
+        assert!(
+            store
+                .take_ticket(&TokenHash::of("k4"))
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 }
 
@@ -471,7 +557,7 @@ async fn decisions_newest_first_filtered_and_purged() {
                 .unwrap()
                 .is_empty()
         );
-        assert_eq!(store.purge_decisions(25).await.unwrap(), 2);
+        assert_eq!(store.purge(0, 25, 100).await.unwrap(), 2);
         assert_eq!(
             ids(store.decisions_of("alice", None, 10).await.unwrap()),
             ["d3"]

@@ -1,0 +1,62 @@
+//! The server's background upkeep, off the request path: every tick it reloads the signing keys
+//! (so that a key another replica published is known before it signs), rotates the key when due,
+//! drops keys no live token can need, and purges expired and retired rows in bounded batches.
+
+use std::sync::Weak;
+use std::time::Duration;
+
+use crate::keys::KeyRing;
+use crate::server::Inner;
+use crate::store::StoreError;
+use crate::time::now;
+
+/// Rows of each kind deleted per statement: short transactions that never hold the writer long.
+const BATCH: usize = 1_000;
+
+/// Batches per tick at most, so that a backlog (a first start on an old file) is worked off over
+/// several ticks rather than in one long burst.
+const MAX_BATCHES: usize = 100;
+
+/// Runs until the server is dropped.
+pub(crate) async fn run(server: Weak<Inner>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await; // the first tick is immediate; the keys were just loaded
+    loop {
+        ticks.tick().await;
+        let Some(server) = server.upgrade() else {
+            return;
+        };
+        if let Err(error) = tick(&server).await {
+            // The next tick tries again; requests are not affected by a failed upkeep.
+            tracing::warn!(%error, "maintenance failed");
+        }
+    }
+}
+
+/// One round of upkeep.
+pub(crate) async fn tick(server: &Inner) -> Result<(), StoreError> {
+    let store = server.store.as_ref();
+    server.keys.reload(store).await?;
+    if let Some(every) = server.key_rotation {
+        server
+            .keys
+            .rotate_if_due(store, every, server.key_publication)
+            .await?;
+    }
+    let now = now();
+    let keep_published = server.lifetimes.longest_signed();
+    let expired = KeyRing::expired(&store.signing_keys().await?, keep_published, now);
+    if !expired.is_empty() {
+        store.delete_signing_keys(&expired).await?;
+        server.keys.reload(store).await?;
+    }
+    let kept_since = now.saturating_sub(server.decision_retention.as_secs());
+    for _ in 0..MAX_BATCHES {
+        if store.purge(now, kept_since, BATCH).await? == 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    Ok(())
+}
