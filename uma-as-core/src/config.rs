@@ -504,7 +504,10 @@ mod tests {
         };
         assert_eq!(url.as_str(), "postgres://uma:s3cret@db:5432/uma");
         let shown = format!("{:?}", Storage::Postgres(url));
-        assert!(!shown.contains("s3cret") && shown.contains("uma:***@db"), "{shown}");
+        assert!(
+            !shown.contains("s3cret") && shown.contains("uma:***@db"),
+            "{shown}"
+        );
     }
 
     #[test]

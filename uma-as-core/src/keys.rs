@@ -329,10 +329,7 @@ mod tests {
         let store = MemoryStore::new();
         let ring = KeyRing::load_or_create(&store).await.unwrap();
         let old_kid = kid_of(&ring.sign(JwtType::IdToken, &claims()).unwrap());
-        let new_kid = ring
-            .rotate(&store, Duration::from_secs(120))
-            .await
-            .unwrap();
+        let new_kid = ring.rotate(&store, Duration::from_secs(120)).await.unwrap();
         let jwks = KeyRing::jwks(&store, 300).await.unwrap();
         let published: Vec<&str> = jwks["keys"]
             .as_array()

@@ -371,7 +371,11 @@ impl AuthorizationServer {
     /// can live. Returns the new key's `kid`.
     pub async fn rotate_signing_key(&self) -> Result<String, Error> {
         let store = self.state.store.as_ref();
-        Ok(self.state.keys.rotate(store, self.state.key_publication).await?)
+        Ok(self
+            .state
+            .keys
+            .rotate(store, self.state.key_publication)
+            .await?)
     }
 
     /// Issues an access token (scope `openid`) for a configured user, as if they had signed in at
@@ -749,27 +753,27 @@ impl AuthorizationServerBuilder {
             .map_or(1, |cores| cores.get().saturating_sub(1).max(1));
         let cookie = SessionCookie::for_issuer(&issuer);
         let state = AppState(Arc::new(Inner {
-                issuer,
-                clients,
-                users,
-                store,
-                keys,
-                lifetimes: self.lifetimes,
-                rpt_format: self.rpt_format,
-                password_grant: self.password_grant,
-                approval_poll_interval: self.approval_poll_interval,
-                decision_retention: self.decision_retention,
-                max_body_bytes: self.max_body_bytes,
-                limits: self.limits,
-                unknown_client_digest: secret_key.digest(&secret::new_token()),
-                secret_key,
-                throttle: Throttle::default(),
-                password_checks: tokio::sync::Semaphore::new(password_checks),
-                sign_in_sessions: SignInSessions::new(self.max_sign_in_sessions),
-                cookie,
-                key_publication: self.key_publication,
-                key_rotation: self.key_rotation,
-            }));
+            issuer,
+            clients,
+            users,
+            store,
+            keys,
+            lifetimes: self.lifetimes,
+            rpt_format: self.rpt_format,
+            password_grant: self.password_grant,
+            approval_poll_interval: self.approval_poll_interval,
+            decision_retention: self.decision_retention,
+            max_body_bytes: self.max_body_bytes,
+            limits: self.limits,
+            unknown_client_digest: secret_key.digest(&secret::new_token()),
+            secret_key,
+            throttle: Throttle::default(),
+            password_checks: tokio::sync::Semaphore::new(password_checks),
+            sign_in_sessions: SignInSessions::new(self.max_sign_in_sessions),
+            cookie,
+            key_publication: self.key_publication,
+            key_rotation: self.key_rotation,
+        }));
         tokio::spawn(crate::maintenance::run(
             Arc::downgrade(&state.0),
             self.maintenance_interval,

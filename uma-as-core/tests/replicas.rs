@@ -327,7 +327,10 @@ async fn a_sign_in_begun_on_one_replica_ends_on_the_other_and_its_pct_works_on_b
     // The client alone: need_info, sending Bob to the claims endpoint.
     let ticket = r.ticket(&r.a, &album).await;
     let (status, needed) = r.grant(&r.a, &Auth::Client, &[("ticket", &ticket)]).await;
-    assert_eq!((status, needed["error"].as_str()), (StatusCode::FORBIDDEN, Some("need_info")));
+    assert_eq!(
+        (status, needed["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("need_info"))
+    );
     let ticket = needed["ticket"].as_str().unwrap();
 
     // Bob opens the page on a and signs in on b.

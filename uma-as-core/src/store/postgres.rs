@@ -101,10 +101,7 @@ impl PostgresStore {
         &self,
         query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
     ) -> Result<u64, StoreError> {
-        Ok(self
-            .run(query.execute(&self.pool))
-            .await?
-            .rows_affected())
+        Ok(self.run(query.execute(&self.pool)).await?.rows_affected())
     }
 }
 

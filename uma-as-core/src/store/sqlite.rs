@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::sqlite::{
-    SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
@@ -178,9 +178,7 @@ impl SqliteStore {
         };
         // Pages freed by purges go back to the file system (see `purge`), so that the file
         // shrinks after a peak. Set on the writer only: the readers may not write a pragma.
-        let writer_options = options
-            .clone()
-            .auto_vacuum(SqliteAutoVacuum::Incremental);
+        let writer_options = options.clone().auto_vacuum(SqliteAutoVacuum::Incremental);
         let mut connection = SqliteConnection::connect_with(&writer_options)
             .await
             .map_err(|e| StoreError::new(format!("cannot open the database: {e}")))?;
@@ -208,10 +206,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::new(format!("cannot open the database: {e}")))?;
         let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(write_loop(connection, jobs));
-        Ok(Self {
-            writer,
-            readers,
-        })
+        Ok(Self { writer, readers })
     }
 
     /// Queues a write and waits until it is durable.
