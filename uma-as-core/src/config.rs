@@ -102,15 +102,22 @@ impl<'de> Deserialize<'de> for Storage {
 }
 
 impl Storage {
-    /// Opens the store.
-    pub async fn open(&self) -> Result<Arc<dyn Store>, Error> {
+    /// Opens the store. A PostgreSQL store answers that the database is unavailable when an
+    /// operation (waiting for a connection included) takes longer than `timeout`.
+    pub async fn open(&self, timeout: Duration) -> Result<Arc<dyn Store>, Error> {
         Ok(match self {
             Self::Memory => Arc::new(MemoryStore::new()),
             Self::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
-            Self::Postgres(url) => Arc::new(PostgresStore::connect(url.as_str()).await?),
+            Self::Postgres(url) => Arc::new(
+                PostgresStore::connect_with(url.as_str(), POSTGRES_CONNECTIONS, timeout).await?,
+            ),
         })
     }
 }
+
+/// Connections per `uma-as` process: enough for two cores' worth of concurrent requests, few
+/// enough that several replicas stay well inside PostgreSQL's default `max_connections` of 100.
+const POSTGRES_CONNECTIONS: u32 = 16;
 
 /// The configuration file. Unknown keys are errors, so that a typo is not silently ignored.
 #[derive(Debug, Clone, Deserialize)]
@@ -170,6 +177,9 @@ pub struct Config {
     /// Sign-in pages in progress at once (default 10000).
     #[serde(default = "default_max_sign_in_sessions")]
     pub max_sign_in_sessions: usize,
+    /// Seconds a storage operation may take before the server answers `503` (default 5).
+    #[serde(default = "default_storage_timeout")]
+    pub storage_timeout: u64,
     /// Seconds a new signing key is published before it signs (default 120).
     #[serde(default = "default_signing_key_publication")]
     pub signing_key_publication: u64,
@@ -285,6 +295,9 @@ fn default_max_sign_in_sessions() -> usize {
 fn default_signing_key_publication() -> u64 {
     120
 }
+fn default_storage_timeout() -> u64 {
+    5
+}
 fn default_maintenance_interval() -> u64 {
     10
 }
@@ -372,6 +385,7 @@ impl Config {
             ("max_sign_in_sessions", self.max_sign_in_sessions as u64),
             ("max_body_bytes", self.max_body_bytes as u64),
             ("maintenance_interval", self.maintenance_interval),
+            ("storage_timeout", self.storage_timeout),
         ] {
             if value == 0 {
                 return Err(Error::Config(format!("{name} must be at least 1")));
@@ -398,7 +412,11 @@ impl Config {
     pub async fn builder(&self) -> Result<AuthorizationServerBuilder, Error> {
         let mut builder = AuthorizationServer::builder()
             .issuer(self.issuer())
-            .store(self.storage.open().await?)
+            .store(
+                self.storage
+                    .open(Duration::from_secs(self.storage_timeout))
+                    .await?,
+            )
             .password_grant(self.password_grant)
             .rpt_format(match self.rpt_format {
                 RptFormatName::Jwt => RptFormat::Jwt,

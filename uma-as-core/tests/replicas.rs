@@ -10,46 +10,36 @@ mod support;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
+use support::api::{Api, Auth, CALLBACK};
 use support::process::{Server, TempDir};
-
-const CALLBACK: &str = "https://doctor-app.example/claims-callback";
 
 /// Two replicas behind an imaginary load balancer: one issuer, one database.
 struct Replicas {
     a: Server,
     b: Server,
-    http: reqwest::Client,
+    api: Api,
     _dir: TempDir,
 }
 
+impl std::ops::Deref for Replicas {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
 async fn replicas() -> Option<Replicas> {
+    replicas_with("").await
+}
+
+/// Two replicas whose configuration starts with `settings`.
+async fn replicas_with(settings: &str) -> Option<Replicas> {
     let database = support::postgres::fresh_database().await?;
     let dir = TempDir::new();
-    let config = dir.0.join("uma-as.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-issuer = "http://uma.test"
-password_grant = true
-approval_poll_interval = 0
-[[clients]]
-client_id = "photoz"
-client_secret = "photoz-secret"
-[[clients]]
-client_id = "doctor-app"
-client_secret = "doctor-secret"
-claims_redirect_uris = ["{CALLBACK}"]
-[[users]]
-username = "alice"
-password = "alice-password"
-[[users]]
-username = "bob"
-password = "bob-password"
-"#
-        ),
-    )
-    .unwrap();
+    let config = support::api::write_config(&dir);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{settings}\n{text}")).unwrap();
     let start = || {
         Server::start(&[
             "--config",
@@ -66,14 +56,10 @@ password = "bob-password"
         let b = s.spawn(start);
         (a.join().unwrap(), b.join().unwrap())
     });
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
     Some(Replicas {
         a,
         b,
-        http,
+        api: Api::new(),
         _dir: dir,
     })
 }
@@ -83,141 +69,6 @@ impl Replicas {
     fn nth(&self, n: usize) -> &Server {
         if n % 2 == 0 { &self.a } else { &self.b }
     }
-
-    async fn token(&self, on: &Server, client: (&str, &str), form: &[(&str, &str)]) -> Value {
-        self.http
-            .post(on.url("/token"))
-            .basic_auth(client.0, Some(client.1))
-            .form(form)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn pat(&self, on: &Server) -> String {
-        let body = self
-            .token(
-                on,
-                ("photoz", "photoz-secret"),
-                &[("grant_type", "client_credentials")],
-            )
-            .await;
-        body["access_token"].as_str().unwrap().to_owned()
-    }
-
-    /// A user's tokens through a client, by the password grant.
-    async fn sign_in(&self, on: &Server, user: &str, client: (&str, &str), scope: &str) -> Value {
-        let password = format!("{user}-password");
-        self.token(
-            on,
-            client,
-            &[
-                ("grant_type", "password"),
-                ("username", user),
-                ("password", &password),
-                ("scope", scope),
-            ],
-        )
-        .await
-    }
-
-    async fn owner_token(&self, on: &Server) -> String {
-        let body = self
-            .sign_in(on, "alice", ("photoz", "photoz-secret"), "uma_protection")
-            .await;
-        body["access_token"].as_str().unwrap().to_owned()
-    }
-
-    /// Alice's album, registered through `on`.
-    async fn album(&self, on: &Server, owner_managed: bool) -> String {
-        let body: Value = self
-            .http
-            .post(on.url("/resource_set"))
-            .bearer_auth(self.pat(on).await)
-            .json(&json!({
-                "name": "album", "owner": "alice", "resource_scopes": ["view"],
-                "ownerManagedAccess": owner_managed,
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["_id"].as_str().unwrap().to_owned()
-    }
-
-    /// Alice shares the album with Bob through `on`; the policy's id.
-    async fn share(&self, on: &Server, album: &str) -> String {
-        let body: Value = self
-            .http
-            .post(on.url(&format!("/policy/{album}")))
-            .bearer_auth(self.owner_token(on).await)
-            .json(&json!({"scopes": ["view"], "users": ["bob"]}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn ticket(&self, on: &Server, album: &str) -> String {
-        let body: Value = self
-            .http
-            .post(on.url("/permission"))
-            .bearer_auth(self.pat(on).await)
-            .json(&json!({"resource_id": album, "resource_scopes": ["view"]}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["ticket"].as_str().unwrap().to_owned()
-    }
-
-    /// The UMA grant on `on`, as `auth` (Bob's access token, or the client's credentials).
-    async fn grant(&self, on: &Server, auth: &Auth, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        let mut form = form.to_vec();
-        form.push(("grant_type", "urn:ietf:params:oauth:grant-type:uma-ticket"));
-        let request = self.http.post(on.url("/token")).form(&form);
-        let request = match auth {
-            Auth::Bearer(token) => request.bearer_auth(token),
-            Auth::Client => request.basic_auth("doctor-app", Some("doctor-secret")),
-        };
-        let response = request.send().await.unwrap();
-        (response.status(), response.json().await.unwrap())
-    }
-
-    async fn introspect(&self, on: &Server, token: &str) -> Value {
-        self.http
-            .post(on.url("/introspect"))
-            .bearer_auth(self.pat(on).await)
-            .form(&[("token", token)])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn bob(&self, on: &Server) -> Auth {
-        let body = self
-            .sign_in(on, "bob", ("doctor-app", "doctor-secret"), "openid")
-            .await;
-        Auth::Bearer(body["access_token"].as_str().unwrap().to_owned())
-    }
-}
-
-enum Auth {
-    Bearer(String),
-    Client,
 }
 
 #[tokio::test]
@@ -463,4 +314,94 @@ async fn the_replicas_publish_the_same_keys_and_accept_each_others_tokens() {
         .await
         .unwrap();
     assert_eq!(registered.status(), StatusCode::CREATED);
+}
+
+/// The `kid` in a JWT's header.
+fn kid_of(jwt: &str) -> String {
+    use base64::Engine as _;
+    let header = jwt.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    serde_json::from_slice::<Value>(&header).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `kid`s in a replica's JWKS.
+async fn published(api: &Api, on: &Server) -> Vec<String> {
+    let jwks: Value = api
+        .http
+        .get(on.url("/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The `kid` a replica signs with now (of Bob's ID token).
+async fn signing(api: &Api, on: &Server) -> String {
+    let signed_in = api
+        .sign_in(on, "bob", ("doctor-app", "doctor-secret"), "openid")
+        .await;
+    kid_of(signed_in["id_token"].as_str().unwrap())
+}
+
+#[tokio::test]
+async fn a_rotation_happens_once_and_every_replica_publishes_the_key_before_any_signs_with_it() {
+    // A rotation every 5 s, each new key published 2 s ahead, upkeep every second.
+    let settings =
+        "signing_key_rotation = 5\nsigning_key_publication = 2\nmaintenance_interval = 1";
+    let Some(r) = replicas_with(settings).await else {
+        return;
+    };
+    let first = signing(&r, &r.a).await;
+    assert_eq!(signing(&r, &r.b).await, first);
+    // Watch both replicas until each signs with a new key. Polling, because the rotation is
+    // driven by the clock; the deadline only bounds a failure.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut seen_published = false;
+    let (mut new_on_a, mut new_on_b) = (None, None);
+    while new_on_a.is_none() || new_on_b.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no rotation within 30 s"
+        );
+        let (jwks_a, jwks_b) = (published(&r, &r.a).await, published(&r, &r.b).await);
+        let (kid_a, kid_b) = (signing(&r, &r.a).await, signing(&r, &r.b).await);
+        for kid in [&kid_a, &kid_b] {
+            assert!(
+                jwks_a.contains(kid) && jwks_b.contains(kid),
+                "a replica signed with {kid}, which a replica's JWKS ({jwks_a:?}, {jwks_b:?}) lacks"
+            );
+        }
+        if jwks_a.len() > 1 && kid_a == first && kid_b == first {
+            seen_published = true; // published by both, signing with it by neither yet
+        }
+        new_on_a = new_on_a.or((kid_a != first).then_some(kid_a));
+        new_on_b = new_on_b.or((kid_b != first).then_some(kid_b));
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        seen_published,
+        "the new key was seen in the JWKS before it signed"
+    );
+    assert_eq!(
+        new_on_a, new_on_b,
+        "both replicas sign with the same new key"
+    );
+    assert_eq!(
+        published(&r, &r.a).await.len(),
+        2,
+        "one rotation: the old key and the new one"
+    );
 }

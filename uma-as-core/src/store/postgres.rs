@@ -36,8 +36,7 @@ pub struct PostgresStore {
 /// that the database is unavailable (and the server `503`).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Connections per process: enough for two cores' worth of concurrent requests, few enough that
-/// several replicas stay well inside PostgreSQL's default `max_connections` of 100.
+/// Connections in the pool by default.
 const DEFAULT_CONNECTIONS: u32 = 16;
 
 impl PostgresStore {

@@ -1,4 +1,5 @@
 //! What the tests of the `uma-as` binary share.
 
+pub mod api;
 pub mod postgres;
 pub mod process;
