@@ -111,8 +111,7 @@ async fn load_then_kill(server: Server, api: Arc<Api>, enough: usize) -> Acknowl
     for writer in writers {
         writer.await.unwrap();
     }
-    let acknowledged = std::mem::take(&mut *acknowledged.lock().unwrap());
-    acknowledged
+    std::mem::take(&mut *acknowledged.lock().unwrap())
 }
 
 /// After the restart: every acknowledged resource is there, no redeemed ticket redeems again.
