@@ -57,7 +57,7 @@ async fn refresh(world: &World, refresh_token: &str) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn an_rpt_and_its_refreshes_end_with_the_policy_that_granted_them() {
-    let world = World::start().await;
+    let world = World::start_with(|b| b.rpt_refresh_tokens(true)).await;
     let not_after = now() + 3;
     let alice = world.owner_token("alice").await;
     let created = reqwest::Client::new()
@@ -111,6 +111,7 @@ async fn shared(
     ) -> uma_as_core::AuthorizationServerBuilder,
 ) -> Shared {
     let builder = AuthorizationServer::builder()
+        .rpt_refresh_tokens(true)
         .client(ClientConfig::new(RS_ID, RS_SECRET))
         .client(ClientConfig::new(CLIENT_ID, CLIENT_SECRET))
         .user("alice")

@@ -80,10 +80,8 @@ async fn challenge_ticket_rpt_and_access() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(
-        members,
-        ["access_token", "expires_in", "refresh_token", "token_type"]
-    );
+    // No refresh token unless the server is configured to issue them (`rpt_refresh_tokens`).
+    assert_eq!(members, ["access_token", "expires_in", "token_type"]);
     assert_eq!(body["token_type"], "Bearer");
     let rpt = body["access_token"].as_str().unwrap().to_owned();
 

@@ -121,7 +121,7 @@ async fn refresh(world: &World, token: &str, scope: Option<&str>) -> (http::Stat
 
 #[tokio::test]
 async fn an_rpt_refreshes_without_a_new_assessment_until_its_policy_goes() {
-    let world = World::start().await;
+    let world = World::start_with(|b| b.rpt_refresh_tokens(true)).await;
     let alice = world.owner_token("alice").await.into_string();
     let policy = {
         let created: Value = reqwest::Client::new()

@@ -33,13 +33,23 @@ pub struct World {
 
 impl World {
     pub async fn start() -> Self {
-        let authorization_server = AuthorizationServer::builder()
+        Self::start_with(|b| b).await
+    }
+
+    /// [`World::start`] with the authorization server configured further.
+    pub async fn start_with(
+        configure: impl FnOnce(
+            uma_as_core::AuthorizationServerBuilder,
+        ) -> uma_as_core::AuthorizationServerBuilder,
+    ) -> Self {
+        let builder = AuthorizationServer::builder()
             .client(ClientConfig::new(RS_ID, RS_SECRET))
             .client(ClientConfig::new(CLIENT_ID, CLIENT_SECRET))
             .client(ClientConfig::new(OTHER_RS_ID, OTHER_RS_SECRET))
             .user("alice")
             .user("bob")
-            .user("carol")
+            .user("carol");
+        let authorization_server = configure(builder)
             .spawn()
             .await
             .expect("the authorization server starts");

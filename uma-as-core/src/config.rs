@@ -177,6 +177,9 @@ pub struct Config {
     /// Sign-in pages in progress at once (default 10000).
     #[serde(default = "default_max_sign_in_sessions")]
     pub max_sign_in_sessions: usize,
+    /// Whether the UMA grant answers with an RPT refresh token too (default false).
+    #[serde(default)]
+    pub rpt_refresh_tokens: bool,
     /// Seconds a storage operation may take before the server answers `503` (default 5).
     #[serde(default = "default_storage_timeout")]
     pub storage_timeout: u64,
@@ -435,6 +438,7 @@ impl Config {
             .request_body_timeout(Duration::from_secs(self.request_body_timeout))
             .idle_timeout(Duration::from_secs(self.idle_timeout))
             .max_sign_in_sessions(self.max_sign_in_sessions)
+            .rpt_refresh_tokens(self.rpt_refresh_tokens)
             .signing_key_publication(Duration::from_secs(self.signing_key_publication))
             .signing_key_rotation(Some(Duration::from_secs(self.signing_key_rotation)))
             .maintenance_interval(Duration::from_secs(self.maintenance_interval));

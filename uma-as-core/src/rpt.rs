@@ -57,24 +57,25 @@ impl Granted {
     }
 }
 
-/// An RPT and its refresh token, as handed to the client.
+/// An RPT and its refresh token (if the server issues them), as handed to the client.
 pub(crate) struct Issued {
     pub(crate) rpt: String,
-    pub(crate) refresh: String,
+    pub(crate) refresh: Option<String>,
     pub(crate) expires_in: u64,
 }
 
 impl Issued {
     pub(crate) fn response(self) -> TokenResponse {
         TokenResponse {
-            refresh_token: Some(AccessToken::new(self.refresh)),
+            refresh_token: self.refresh.map(AccessToken::new),
             ..bearer_response(self.rpt, self.expires_in)
         }
     }
 }
 
-/// Mints an RPT and its refresh token and stores them, unless a policy they rely on changed or
-/// went meanwhile (`None`: nothing was stored). Both end at the earliest of their lifetime, the
+/// Mints an RPT and, if the server issues them (or this is a refresh), its refresh token, and
+/// stores them, unless a policy they rely on changed or went meanwhile (`None`: nothing was
+/// stored). Both end at the earliest of their lifetime, the
 /// policies' `not_after`, and `refresh_ends_by` (the expiry of the refresh token a refresh
 /// rotates, so that rotation never extends a family).
 pub(crate) async fn issue(
@@ -113,7 +114,8 @@ pub(crate) async fn issue(
             },
         )?,
     };
-    let refresh = secret::new_token();
+    // Every grant's refresh token is a row kept for a day: only when asked for.
+    let refresh = (state.rpt_refresh_tokens || refresh_ends_by.is_some()).then(secret::new_token);
     let record = |kind: TokenKind, expires_at: u64| TokenRecord {
         kind,
         client_id: client_id.to_owned(),
@@ -121,15 +123,15 @@ pub(crate) async fn issue(
         issued_at,
         expires_at,
     };
-    let refresh_record = record(
-        TokenKind::RptRefresh {
+    let refresh_record = refresh.as_ref().map(|refresh| {
+        let kind = TokenKind::RptRefresh {
             permissions: granted.permissions.clone(),
             resource_server: granted.resource_server.clone(),
             owner: granted.owner.clone(),
             policies: granted.policies.clone(),
-        },
-        refresh_expires_at,
-    );
+        };
+        (TokenHash::of(refresh), record(kind, refresh_expires_at))
+    });
     let rpt_record = record(
         TokenKind::Rpt {
             permissions: granted.permissions,
@@ -141,10 +143,7 @@ pub(crate) async fn issue(
     );
     let stored = state
         .store
-        .put_rpt(
-            (TokenHash::of(&token), rpt_record),
-            Some((TokenHash::of(&refresh), refresh_record)),
-        )
+        .put_rpt((TokenHash::of(&token), rpt_record), refresh_record)
         .await?;
     Ok(stored.then_some(Issued {
         rpt: token,

@@ -213,6 +213,7 @@ pub(crate) struct Inner {
     pub(crate) cookie: SessionCookie,
     pub(crate) key_publication: Duration,
     pub(crate) key_rotation: Option<Duration>,
+    pub(crate) rpt_refresh_tokens: bool,
 }
 
 impl std::ops::Deref for AppState {
@@ -323,6 +324,7 @@ pub struct AuthorizationServerBuilder {
     key_publication: Duration,
     key_rotation: Option<Duration>,
     maintenance_interval: Duration,
+    rpt_refresh_tokens: bool,
 }
 
 impl std::fmt::Debug for AuthorizationServerBuilder {
@@ -362,6 +364,7 @@ impl AuthorizationServer {
             key_publication: Duration::from_secs(120),
             key_rotation: None,
             maintenance_interval: Duration::from_secs(10),
+            rpt_refresh_tokens: false,
         }
     }
 
@@ -636,6 +639,15 @@ impl AuthorizationServerBuilder {
         self
     }
 
+    /// Whether the UMA grant answers with a refresh token beside the RPT (Grant §3.3.5 makes it
+    /// optional; default off). Each is a row kept for the refresh token lifetime, so a busy
+    /// server that does not need them stores much less; a client without one asks for a new
+    /// RPT with a new ticket when its RPT expires.
+    pub fn rpt_refresh_tokens(mut self, enabled: bool) -> Self {
+        self.rpt_refresh_tokens = enabled;
+        self
+    }
+
     /// How long a new signing key is published in the JWKS before it signs (default 120 s):
     /// longer than verifiers cache the JWKS (the JWKS says `max-age=60`; the guard refetches at
     /// most every 30 s), so that none meets a token signed by a key it cannot know yet.
@@ -773,6 +785,7 @@ impl AuthorizationServerBuilder {
             cookie,
             key_publication: self.key_publication,
             key_rotation: self.key_rotation,
+            rpt_refresh_tokens: self.rpt_refresh_tokens,
         }));
         tokio::spawn(crate::maintenance::run(
             Arc::downgrade(&state.0),
