@@ -340,7 +340,7 @@ async fn assess(
     let mut reason = if party_id == ticket.owner {
         "the owner's own resource".to_owned()
     } else {
-        format!("granted by the policies {relied_on:?}")
+        crate::store::granted_reason(&relied_on)
     };
     if let Some(end) = granted.not_after {
         reason.push_str(&format!(", until {end} at the latest"));

@@ -64,7 +64,6 @@ CREATE INDEX pending_requests_by_age ON pending_requests (created_at);
 
 CREATE TABLE decisions (
     seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    id           TEXT NOT NULL UNIQUE,
     owner        TEXT NOT NULL,
     at           BIGINT NOT NULL,
     -- The resources the ticket asked for, so that an owner's list by resource is filtered and

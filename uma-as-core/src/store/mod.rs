@@ -3,6 +3,8 @@
 //! Every method is one atomic operation on shared storage, so that several server processes can
 //! share one database: nothing a decision depends on lives only in one process's memory.
 
+mod compact;
+pub(crate) use compact::granted_reason;
 mod memory;
 mod postgres;
 mod sqlite;
@@ -136,6 +138,7 @@ pub struct Gathered {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TokenKind {
     /// An OAuth access token with scopes: a PAT has `uma_protection`.
+    #[serde(rename = "A", alias = "Access")]
     Access {
         /// The granted scopes.
         scopes: Vec<String>,
@@ -158,6 +161,7 @@ pub enum TokenKind {
     },
     /// A persisted claims token (Grant §1.3): a random handle standing for the claims gathered
     /// about `subject` (the token record's), usable only by the client it was issued to.
+    #[serde(rename = "P", alias = "Pct")]
     Pct,
     /// A refresh token for an access token with these scopes (RFC 6749 §6).
     Refresh {
@@ -166,26 +170,35 @@ pub enum TokenKind {
     },
     /// A refresh token for an RPT (Grant §3.6): it refreshes to the same permissions, without a
     /// new assessment.
+    #[serde(rename = "F", alias = "RptRefresh")]
     RptRefresh {
         /// The permissions it refreshes to.
+        #[serde(rename = "p", alias = "permissions", with = "compact::permissions")]
         permissions: Vec<Permission>,
         /// The client id of the resource server the permissions are for.
+        #[serde(rename = "rs", alias = "resource_server")]
         resource_server: String,
         /// The owner of the resources.
+        #[serde(rename = "o", alias = "owner")]
         owner: String,
         /// The policies that granted it: changing or deleting one revokes it.
+        #[serde(rename = "y", alias = "policies")]
         policies: Vec<PolicyRef>,
     },
     /// A requesting party token.
+    #[serde(rename = "R", alias = "Rpt")]
     Rpt {
         /// The granted permissions.
+        #[serde(rename = "p", alias = "permissions", with = "compact::permissions")]
         permissions: Vec<Permission>,
         /// The client id of the resource server the permissions are for.
+        #[serde(rename = "rs", alias = "resource_server")]
         resource_server: String,
         /// The owner of the resources.
+        #[serde(rename = "o", alias = "owner")]
         owner: String,
         /// The policies that granted it: changing or deleting one revokes it.
-        #[serde(default)]
+        #[serde(default, rename = "y", alias = "policies")]
         policies: Vec<PolicyRef>,
     },
 }
@@ -200,18 +213,23 @@ impl TokenKind {
     }
 }
 
-/// An issued token, stored under the hash of its value.
+/// An issued token, stored under the hash of its value (in a compact form: short keys).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {
     /// What it is.
+    #[serde(rename = "k", alias = "kind")]
     pub kind: TokenKind,
     /// The client it was issued to.
+    #[serde(rename = "c", alias = "client_id")]
     pub client_id: String,
     /// Whom it represents: a user, or the client itself.
+    #[serde(rename = "s", alias = "subject")]
     pub subject: String,
     /// Issued at, seconds since the epoch.
+    #[serde(rename = "i", alias = "issued_at")]
     pub issued_at: u64,
     /// Expires at, seconds since the epoch.
+    #[serde(rename = "e", alias = "expires_at")]
     pub expires_at: u64,
 }
 
@@ -293,24 +311,34 @@ pub enum LoginPurpose {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
     /// The decision's identifier.
+    #[serde(rename = "d", alias = "id")]
     pub id: String,
     /// When, seconds since the epoch.
+    #[serde(rename = "t", alias = "at")]
     pub at: u64,
     /// The owner of the resources.
+    #[serde(rename = "o", alias = "owner")]
     pub owner: String,
     /// The requesting party.
+    #[serde(rename = "p", alias = "party")]
     pub party: String,
     /// The client.
+    #[serde(rename = "c", alias = "client_id")]
     pub client_id: String,
     /// What the ticket asked for.
+    #[serde(rename = "q", alias = "requested")]
     pub requested: Vec<PermissionRequest>,
     /// What was granted (empty unless the outcome is `granted`).
+    #[serde(rename = "g", alias = "granted", with = "compact::permissions")]
     pub granted: Vec<Permission>,
     /// `granted`, or the error code answered (`request_denied`, `need_info`, …).
+    #[serde(rename = "x", alias = "outcome")]
     pub outcome: String,
     /// The policies that granted it.
+    #[serde(rename = "y", alias = "policies")]
     pub policies: Vec<String>,
     /// Why, in words: what was missing, or what made it pass.
+    #[serde(rename = "w", alias = "reason")]
     pub reason: Option<String>,
 }
 

@@ -435,7 +435,8 @@ impl Store for PostgresStore {
     }
 
     async fn put_decision(&self, decision: Decision) -> Result<(), StoreError> {
-        let body = to_json(&decision)?;
+        let body = super::compact::encode_decision(&decision)
+            .map_err(|e| StoreError::new(e.to_string()))?;
         let resources: Vec<&str> = decision
             .requested
             .iter()
@@ -443,10 +444,8 @@ impl Store for PostgresStore {
             .collect();
         self.execute(
             sqlx::query(
-                "INSERT INTO decisions (id, owner, at, resource_ids, body)
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO decisions (owner, at, resource_ids, body) VALUES ($1, $2, $3, $4)",
             )
-            .bind(&decision.id)
             .bind(&decision.owner)
             .bind(seconds(decision.at))
             .bind(&resources)
@@ -462,10 +461,10 @@ impl Store for PostgresStore {
         resource: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Decision>, StoreError> {
-        let rows: Vec<(String,)> = self
+        let rows: Vec<(String, i64, String)> = self
             .run(
                 sqlx::query_as(
-                    "SELECT body FROM decisions
+                    "SELECT owner, at, body FROM decisions
                      WHERE owner = $1 AND ($2::text IS NULL OR $2 = ANY (resource_ids))
                      ORDER BY at DESC, seq DESC LIMIT $3",
                 )
@@ -475,7 +474,12 @@ impl Store for PostgresStore {
                 .fetch_all(&self.pool),
             )
             .await?;
-        rows.iter().map(|(body,)| from_json(body)).collect()
+        rows.into_iter()
+            .map(|(owner, at, body)| {
+                super::compact::decode_decision(&body, owner, u64::try_from(at).unwrap_or(0))
+                    .map_err(|e| StoreError::new(format!("corrupt record: {e}")))
+            })
+            .collect()
     }
 
     async fn purge(&self, now: u64, kept_since: u64, batch: usize) -> Result<u64, StoreError> {

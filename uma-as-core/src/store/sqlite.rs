@@ -273,7 +273,7 @@ fn policy_links(key: &TokenHash, token: &TokenRecord) -> Vec<Write> {
         .policies()
         .iter()
         .map(|policy| Write {
-            sql: "INSERT INTO token_policies (policy_id, hash)
+            sql: "INSERT OR IGNORE INTO token_policies (policy_id, hash)
                   SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM tokens WHERE hash = ?2)",
             binds: vec![text(&policy.id), hash(key)],
             returning: false,
@@ -560,13 +560,13 @@ impl Store for SqliteStore {
     }
 
     async fn put_decision(&self, decision: Decision) -> Result<(), StoreError> {
+        let body = super::compact::encode_decision(&decision).map_err(failed)?;
         self.write(
-            "INSERT INTO decisions (id, owner, at, body) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO decisions (owner, at, body) VALUES (?1, ?2, ?3)",
             vec![
-                text(&decision.id),
                 text(&decision.owner),
-                Bind::Int(decision.at as i64),
-                Bind::Text(to_json(&decision)?),
+                Bind::Int(i64::try_from(decision.at).unwrap_or(i64::MAX)),
+                Bind::Text(body),
             ],
             false,
         )
@@ -580,66 +580,97 @@ impl Store for SqliteStore {
         resource: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Decision>, StoreError> {
-        // Read newest first through the owner's index, stopping at `limit`.
-        self.all(
-            sqlx::query_as(
-                "SELECT body FROM decisions
-                 WHERE owner = ?1 AND (?2 IS NULL OR EXISTS (
-                     SELECT 1 FROM json_each(body, '$.requested') AS asked
-                     WHERE json_extract(asked.value, '$.resource_id') = ?2))
-                 ORDER BY at DESC, rowid DESC LIMIT ?3",
-            )
-            .bind(owner)
-            .bind(resource)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX)),
+        // Read newest first through the owner's index, stopping at `limit`. What was asked is
+        // `[id, scopes]` pairs, or `{"resource_id": …}` objects in records of earlier versions.
+        let rows: Vec<(String, i64, String)> = sqlx::query_as(
+            "SELECT owner, at, body FROM decisions
+             WHERE owner = ?1 AND (?2 IS NULL OR EXISTS (
+                 SELECT 1 FROM json_each(body, IIF(json_type(body, '$.q') IS NULL,
+                                                  '$.requested', '$.q')) AS asked
+                 WHERE COALESCE(json_extract(asked.value, '$.resource_id'),
+                                json_extract(asked.value, '$[0]')) = ?2))
+             ORDER BY at DESC, rowid DESC LIMIT ?3",
         )
+        .bind(owner)
+        .bind(resource)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.readers)
         .await
+        .map_err(failed)?;
+        rows.into_iter()
+            .map(|(owner, at, body)| {
+                super::compact::decode_decision(&body, owner, u64::try_from(at).unwrap_or(0))
+                    .map_err(|e| StoreError::new(format!("corrupt record: {e}")))
+            })
+            .collect()
     }
 
     async fn purge(&self, now: u64, kept_since: u64, batch: usize) -> Result<u64, StoreError> {
         let limit = i64::try_from(batch).unwrap_or(i64::MAX);
-        let up_to = |sql: &'static str, horizon: u64| Write {
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        // The expiring tokens and, from their records, the policy links that go with them.
+        let expired: Vec<(Vec<u8>, String)> = sqlx::query_as(
+            "SELECT hash, body FROM tokens WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.readers)
+        .await
+        .map_err(failed)?;
+        let mut writes = Vec::with_capacity(expired.len() * 2 + 3);
+        for (key, body) in expired {
+            // A record this version cannot read still goes; it has no links to find then.
+            if let Ok(token) = from_json::<TokenRecord>(&body) {
+                for policy in token.kind.policies() {
+                    writes.push(Write {
+                        sql: "DELETE FROM token_policies WHERE policy_id = ?1 AND hash = ?2",
+                        binds: vec![text(&policy.id), Bind::Blob(key.clone())],
+                        returning: false,
+                    });
+                }
+            }
+            writes.push(Write {
+                sql: "DELETE FROM tokens WHERE hash = ?1 AND expires_at <= ?2",
+                binds: vec![Bind::Blob(key), Bind::Int(now)],
+                returning: false,
+            });
+        }
+        let up_to = |sql: &'static str, horizon: i64| Write {
             sql,
-            binds: vec![
-                Bind::Int(i64::try_from(horizon).unwrap_or(i64::MAX)),
-                Bind::Int(limit),
-            ],
+            binds: vec![Bind::Int(horizon), Bind::Int(limit)],
             returning: false,
         };
-        let by_expiry = |sql| up_to(sql, now);
-        let by_age = |sql| up_to(sql, kept_since);
-        // One transaction through the writer, each statement an index range; the links of the
-        // expiring tokens go first, chosen in the same order as the tokens.
-        let outcomes = self
-            .write_all(vec![
-                by_expiry(
-                    "DELETE FROM tickets WHERE rowid IN (SELECT rowid FROM tickets
-                     WHERE expires_at <= ?1 ORDER BY expires_at, hash LIMIT ?2)",
-                ),
-                by_expiry(
-                    "DELETE FROM token_policies WHERE hash IN (SELECT hash FROM tokens
-                     WHERE expires_at <= ?1 ORDER BY expires_at, hash LIMIT ?2)",
-                ),
-                by_expiry(
-                    "DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens
-                     WHERE expires_at <= ?1 ORDER BY expires_at, hash LIMIT ?2)",
-                ),
-                by_age(
-                    "DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions
-                     WHERE at < ?1 ORDER BY at LIMIT ?2)",
-                ),
-                by_age(
-                    "DELETE FROM pending_requests WHERE rowid IN (SELECT rowid FROM pending_requests
-                     WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
-                ),
-            ])
-            .await?;
-        // Links are not rows the caller counts: a token with links is one token.
-        let purged = outcomes
+        let kept_since = i64::try_from(kept_since).unwrap_or(i64::MAX);
+        writes.extend([
+            up_to(
+                "DELETE FROM tickets WHERE rowid IN (SELECT rowid FROM tickets
+                 WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
+                now,
+            ),
+            up_to(
+                "DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions
+                 WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                kept_since,
+            ),
+            up_to(
+                "DELETE FROM pending_requests WHERE rowid IN (SELECT rowid FROM pending_requests
+                 WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
+                kept_since,
+            ),
+        ]);
+        // One transaction through the writer. Links are not rows the caller counts: a token
+        // with links is one token.
+        let counted: Vec<bool> = writes
             .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != 1)
-            .map(|(_, o)| o.rows_affected)
+            .map(|w| !w.sql.starts_with("DELETE FROM token_policies"))
+            .collect();
+        let purged: u64 = self
+            .write_all(writes)
+            .await?
+            .iter()
+            .zip(counted)
+            .filter(|(_, counted)| *counted)
+            .map(|(outcome, _)| outcome.rows_affected)
             .sum();
         // Give the freed pages back to the file system, a bounded number at a time.
         self.write("PRAGMA incremental_vacuum(256)", vec![], false)

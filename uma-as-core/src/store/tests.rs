@@ -612,3 +612,95 @@ async fn an_rpt_racing_a_policy_change_never_survives_it() {
         }
     }
 }
+
+/// Records written by earlier versions, in the long form, read and filter as before.
+#[tokio::test]
+async fn records_of_earlier_versions_still_read_in_sqlite() {
+    let db = TempDb::new();
+    let store = SqliteStore::open(&db.path).await.unwrap();
+    let token = r#"{"kind":{"Rpt":{"permissions":[{"resource_id":"r1","resource_scopes":["view"],"rsid":"r1","rsname":"album","scopes":["view"]}],"resource_server":"photoz","owner":"alice","policies":[{"id":"p1","revision":0}]}},"client_id":"app","subject":"bob","issued_at":1,"expires_at":4000000000}"#;
+    let decision = r#"{"id":"d1","at":10,"owner":"alice","party":"bob","client_id":"app","requested":[{"resource_id":"r1","resource_scopes":["view"]}],"granted":[{"resource_id":"r1","resource_scopes":["view"],"rsid":"r1","scopes":["view"]}],"outcome":"granted","policies":["p1"],"reason":null}"#;
+    let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.path.display()))
+        .await
+        .unwrap();
+    use sqlx::Connection as _;
+    sqlx::query("INSERT INTO tokens (hash, expires_at, body) VALUES (?1, 4000000000, ?2)")
+        .bind(&TokenHash::of("old").as_bytes()[..])
+        .bind(token)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO decisions (owner, at, body) VALUES ('alice', 10, ?1)")
+        .bind(decision)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let record = store.token(&TokenHash::of("old")).await.unwrap().unwrap();
+    let TokenKind::Rpt { permissions, .. } = &record.kind else {
+        panic!("an RPT: {record:?}");
+    };
+    assert_eq!(permissions[0].resource_name.as_deref(), Some("album"));
+    let decisions = store.decisions_of("alice", Some("r1"), 10).await.unwrap();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].granted[0].resource_id, "r1");
+    assert!(
+        store
+            .decisions_of("alice", Some("r2"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// An expired RPT goes with its policy links: nothing is left for a scan to find later.
+#[tokio::test]
+async fn sqlite_purges_the_links_of_expired_tokens() {
+    let db = TempDb::new();
+    let store = SqliteStore::open(&db.path).await.unwrap();
+    store.put_resource(resource("r1", "alice")).await.unwrap();
+    let policy = Policy {
+        id: "p1".into(),
+        resource_id: "r1".into(),
+        owner: "alice".into(),
+        ..Policy::default()
+    };
+    store.put_policy(policy.clone()).await.unwrap();
+    for (name, expires_at) in [("old", now() - 1), ("live", now() + 60)] {
+        let rpt = TokenRecord {
+            kind: TokenKind::Rpt {
+                permissions: vec![],
+                resource_server: "photoz".into(),
+                owner: "alice".into(),
+                policies: vec![PolicyRef::from(&policy)],
+            },
+            client_id: "app".into(),
+            subject: "bob".into(),
+            issued_at: 1,
+            expires_at,
+        };
+        assert!(
+            store
+                .put_rpt((TokenHash::of(name), rpt), None)
+                .await
+                .unwrap()
+        );
+    }
+    let links = || async {
+        use sqlx::Connection as _;
+        let mut connection =
+            sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.path.display()))
+                .await
+                .unwrap();
+        let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM token_policies")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
+        count
+    };
+    assert_eq!(links().await, 2);
+    assert_eq!(store.purge(now(), 0, 100).await.unwrap(), 1);
+    assert_eq!(links().await, 1);
+    // The live RPT still goes with its policy.
+    assert_eq!(store.revoke_tokens_relying_on("p1").await.unwrap(), 1);
+    assert_eq!(links().await, 0);
+}
