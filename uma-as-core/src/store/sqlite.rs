@@ -672,8 +672,8 @@ impl Store for SqliteStore {
             .filter(|(_, counted)| *counted)
             .map(|(outcome, _)| outcome.rows_affected)
             .sum();
-        // Give the freed pages back to the file system, a bounded number at a time.
-        self.write("PRAGMA incremental_vacuum(256)", vec![], false)
+        // Give the freed pages back to the file system, a few at a time (each moves pages).
+        self.write("PRAGMA incremental_vacuum(32)", vec![], false)
             .await?;
         Ok(purged)
     }
