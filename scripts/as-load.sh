@@ -25,19 +25,8 @@ server=
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$dir"' EXIT
 cat > "$dir/uma-as.toml" <<'TOML'
 password_grant = true
-[[clients]]
-client_id = "photoz"
-client_secret = "photoz-secret"
-[[clients]]
-client_id = "doctor-app"
-client_secret = "doctor-secret"
-[[users]]
-username = "alice"
-password = "alice-password"
-[[users]]
-username = "bob"
-password = "bob-password"
 TOML
+cat scripts/bench-parties.toml >> "$dir/uma-as.toml"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
 

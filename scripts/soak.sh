@@ -23,19 +23,8 @@ rpt_lifetime = 60
 rpt_refresh_tokens = true
 refresh_token_lifetime = 120
 decision_retention = 600
-[[clients]]
-client_id = "photoz"
-client_secret = "photoz-secret"
-[[clients]]
-client_id = "doctor-app"
-client_secret = "doctor-secret"
-[[users]]
-username = "alice"
-password = "alice-password"
-[[users]]
-username = "bob"
-password = "bob-password"
 TOML
+cat scripts/bench-parties.toml >> "$dir/uma-as.toml"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
 RUST_LOG=warn taskset -c 0 target/release/uma-as --config "$dir/uma-as.toml" \
