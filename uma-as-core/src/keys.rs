@@ -226,10 +226,13 @@ impl KeyRing {
         Ok(json!({ "keys": keys }))
     }
 
-    /// Keys replaced more than `keep_published` seconds ago: no token they signed can be alive.
-    pub(crate) fn expired(keys: &[SigningKey], keep_published: u64, now: u64) -> Vec<String> {
+    /// Of the keys as last loaded, those replaced more than `keep_published` seconds ago: no
+    /// token they signed can be alive.
+    pub(crate) fn expired(&self, keep_published: u64, now: u64) -> Vec<String> {
+        let loaded = self.keys();
+        let keys: Vec<SigningKey> = loaded.iter().map(|k| k.key.clone()).collect();
         keys.iter()
-            .filter(|k| replaced_at(k, keys, now).is_some_and(|at| at + keep_published <= now))
+            .filter(|k| replaced_at(k, &keys, now).is_some_and(|at| at + keep_published <= now))
             .map(|k| k.kid.clone())
             .collect()
     }
@@ -314,9 +317,8 @@ mod tests {
         let jwks = KeyRing::jwks(&store, 0).await.unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
         assert_eq!(jwks["keys"][0]["kid"], new_kid.as_str());
-        let keys = store.signing_keys().await.unwrap();
-        assert_eq!(KeyRing::expired(&keys, 300, now()), Vec::<String>::new());
-        assert_eq!(KeyRing::expired(&keys, 0, now()), [kid_of(&old_token)]);
+        assert_eq!(ring.expired(300, now()), Vec::<String>::new());
+        assert_eq!(ring.expired(0, now()), [kid_of(&old_token)]);
 
         // A reload picks the new key.
         let reloaded = KeyRing::load_or_create(&store).await.unwrap();
@@ -342,10 +344,9 @@ mod tests {
         let token = ring.sign(JwtType::IdToken, &claims()).unwrap();
         assert_eq!(kid_of(&token), old_kid);
         // Nor is the old key replaced, so it is not due for deletion.
-        let keys = store.signing_keys().await.unwrap();
-        assert!(KeyRing::expired(&keys, 0, now()).is_empty());
+        assert!(ring.expired(0, now()).is_empty());
         // Its time come (seen from two minutes on), the new key is the one that replaced it.
-        assert_eq!(KeyRing::expired(&keys, 0, now() + 121), [old_kid]);
+        assert_eq!(ring.expired(0, now() + 121), [old_kid]);
     }
 
     #[tokio::test]

@@ -5,7 +5,6 @@
 use std::sync::Weak;
 use std::time::Duration;
 
-use crate::keys::KeyRing;
 use crate::server::Inner;
 use crate::store::StoreError;
 use crate::time::now;
@@ -49,7 +48,7 @@ pub(crate) async fn tick(server: &Inner) -> Result<(), StoreError> {
     }
     let now = now();
     let keep_published = server.lifetimes.longest_signed();
-    let expired = KeyRing::expired(&store.signing_keys().await?, keep_published, now);
+    let expired = server.keys.expired(keep_published, now);
     if !expired.is_empty() {
         store.delete_signing_keys(&expired).await?;
         server.keys.reload(store).await?;
@@ -62,4 +61,61 @@ pub(crate) async fn tick(server: &Inner) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::AuthorizationServer;
+    use crate::secret::TokenHash;
+    use crate::store::{MemoryStore, Store, TokenKind, TokenRecord};
+
+    /// One round of upkeep drops what expired and the key no live token needs, and keeps the
+    /// rest.
+    #[tokio::test]
+    async fn a_tick_purges_the_expired_and_deletes_keys_no_token_needs() {
+        let store = Arc::new(MemoryStore::new());
+        let server = AuthorizationServer::builder()
+            .issuer("http://as.test")
+            .store(store.clone())
+            .signing_key_publication(Duration::ZERO)
+            // Signed tokens live no time at all: a replaced key is needed by none.
+            .rpt_lifetime(Duration::ZERO)
+            .access_token_lifetime(Duration::ZERO)
+            .build()
+            .await
+            .unwrap();
+        let token = |expires_at| TokenRecord {
+            kind: TokenKind::Pct,
+            client_id: "app".into(),
+            subject: "bob".into(),
+            issued_at: 1,
+            expires_at,
+        };
+        store
+            .put_token(TokenHash::of("expired"), token(now() - 1))
+            .await
+            .unwrap();
+        store
+            .put_token(TokenHash::of("live"), token(now() + 60))
+            .await
+            .unwrap();
+        let new_kid = server.rotate_signing_key().await.unwrap();
+        assert_eq!(store.signing_keys().await.unwrap().len(), 2);
+
+        tick(&server.state).await.unwrap();
+
+        assert_eq!(store.token(&TokenHash::of("expired")).await.unwrap(), None);
+        assert!(store.token(&TokenHash::of("live")).await.unwrap().is_some());
+        let kids: Vec<String> = store
+            .signing_keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.kid)
+            .collect();
+        assert_eq!(kids, [new_kid]);
+    }
 }

@@ -295,7 +295,7 @@ pub(crate) mod paths {
 /// ```
 #[derive(Clone)]
 pub struct AuthorizationServer {
-    state: AppState,
+    pub(crate) state: AppState,
 }
 
 impl std::fmt::Debug for AuthorizationServer {

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uma_client::{Permission, PermissionRequest, ResourceScope};
 
-use super::Decision;
+use super::{Decision, StoreError};
 
 /// A permission as stored: `{"r": id, "s": [scopes], "n": name, "e": exp, "i": iat, "b": nbf}`.
 #[derive(Serialize, Deserialize)]
@@ -135,7 +135,7 @@ fn as_asked(requested: &[PermissionRequest]) -> Vec<Permission> {
 }
 
 /// The stored form of a decision; `owner` and `at` go in columns of their own.
-pub(crate) fn encode_decision(decision: &Decision) -> Result<String, serde_json::Error> {
+pub(crate) fn encode_decision(decision: &Decision) -> Result<String, StoreError> {
     // The resources' names are not kept in decisions: the resources table has them.
     let unnamed: Vec<Permission> = decision
         .granted
@@ -166,14 +166,23 @@ pub(crate) fn encode_decision(decision: &Decision) -> Result<String, serde_json:
             decision.reason.clone()
         },
     })
+    .map_err(|e| StoreError::new(e.to_string()))
+}
+
+/// Decisions from `(owner, at, body)` rows, as both databases select them.
+pub(crate) fn decode_decisions(
+    rows: Vec<(String, i64, String)>,
+) -> Result<Vec<Decision>, StoreError> {
+    rows.into_iter()
+        .map(|(owner, at, body)| {
+            decode_decision(&body, owner, u64::try_from(at).unwrap_or(0))
+                .map_err(|e| StoreError::new(format!("corrupt record: {e}")))
+        })
+        .collect()
 }
 
 /// A decision from its stored form (or the long form of earlier versions) and its columns.
-pub(crate) fn decode_decision(
-    body: &str,
-    owner: String,
-    at: u64,
-) -> Result<Decision, serde_json::Error> {
+fn decode_decision(body: &str, owner: String, at: u64) -> Result<Decision, serde_json::Error> {
     Ok(match serde_json::from_str(body)? {
         StoredOrLong::Long(decision) => decision,
         StoredOrLong::Stored(stored) => {

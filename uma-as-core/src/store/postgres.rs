@@ -435,8 +435,7 @@ impl Store for PostgresStore {
     }
 
     async fn put_decision(&self, decision: Decision) -> Result<(), StoreError> {
-        let body = super::compact::encode_decision(&decision)
-            .map_err(|e| StoreError::new(e.to_string()))?;
+        let body = super::compact::encode_decision(&decision)?;
         let resources: Vec<&str> = decision
             .requested
             .iter()
@@ -474,12 +473,7 @@ impl Store for PostgresStore {
                 .fetch_all(&self.pool),
             )
             .await?;
-        rows.into_iter()
-            .map(|(owner, at, body)| {
-                super::compact::decode_decision(&body, owner, u64::try_from(at).unwrap_or(0))
-                    .map_err(|e| StoreError::new(format!("corrupt record: {e}")))
-            })
-            .collect()
+        super::compact::decode_decisions(rows)
     }
 
     async fn purge(&self, now: u64, kept_since: u64, batch: usize) -> Result<u64, StoreError> {

@@ -560,7 +560,7 @@ impl Store for SqliteStore {
     }
 
     async fn put_decision(&self, decision: Decision) -> Result<(), StoreError> {
-        let body = super::compact::encode_decision(&decision).map_err(failed)?;
+        let body = super::compact::encode_decision(&decision)?;
         self.write(
             "INSERT INTO decisions (owner, at, body) VALUES (?1, ?2, ?3)",
             vec![
@@ -597,12 +597,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.readers)
         .await
         .map_err(failed)?;
-        rows.into_iter()
-            .map(|(owner, at, body)| {
-                super::compact::decode_decision(&body, owner, u64::try_from(at).unwrap_or(0))
-                    .map_err(|e| StoreError::new(format!("corrupt record: {e}")))
-            })
-            .collect()
+        super::compact::decode_decisions(rows)
     }
 
     async fn purge(&self, now: u64, kept_since: u64, batch: usize) -> Result<u64, StoreError> {
