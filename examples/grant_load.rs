@@ -5,12 +5,17 @@
 //!
 //! ```text
 //! cargo run --release --example grant_load -- ISSUER SECONDS CONCURRENCY
-//! cargo run --release --example grant_load -- --soak ISSUER GRANTS CONCURRENCY DB_FILE SERVER_PID
+//! cargo run --release --example grant_load -- --soak ISSUER GRANTS CONCURRENCY DB_FILE SERVER_PID [RATE]
 //! ```
 //!
 //! The soak runs `GRANTS` grants and prints a Markdown row every 10 s: grants so far, the
 //! database's size on disk and its WAL's, the server's resident memory, and the p50/p99 latency
 //! of the grants of that interval; then the p99 of the first and the last 10,000 grants.
+//!
+//! Without `RATE`, `CONCURRENCY` grants run back to back (closed loop: the server saturated, the
+//! latency mostly queueing). With `RATE`, a grant starts every 1/`RATE` s whatever the server
+//! does (open loop, at most `CONCURRENCY` at once), and each latency counts from the moment its
+//! grant was due, so that a stall shows in every grant it delayed.
 //!
 //! The server must know clients `photoz` (`photoz-secret`) and `doctor-app` (`doctor-secret`)
 //! and users `alice` and `bob` (passwords `alice-password`, `bob-password`), with the password
@@ -205,37 +210,99 @@ fn quantile(latencies: &mut [Duration], q: f64) -> f64 {
     latencies[index].as_secs_f64() * 1000.0
 }
 
+type Latencies = Arc<std::sync::Mutex<Vec<Duration>>>;
+type Task = tokio::task::JoinHandle<Result>;
+
+fn record(latencies: &Latencies, took: Duration) -> Result {
+    latencies
+        .lock()
+        .map_err(|_| "a driver task panicked")?
+        .push(took);
+    Ok(())
+}
+
+/// `concurrency` tasks, each running grants back to back until `total` have started.
+fn closed_loop(
+    setup: &Arc<Setup>,
+    latencies: &Latencies,
+    total: usize,
+    concurrency: usize,
+) -> Vec<Task> {
+    let started_grants = Arc::new(AtomicUsize::new(0));
+    (0..concurrency)
+        .map(|_| {
+            let (setup, latencies, started_grants) = (
+                Arc::clone(setup),
+                Arc::clone(latencies),
+                Arc::clone(&started_grants),
+            );
+            tokio::spawn(async move {
+                while started_grants.fetch_add(1, Ordering::Relaxed) < total {
+                    let began = Instant::now();
+                    setup.grant().await?;
+                    record(&latencies, began.elapsed())?;
+                }
+                Ok(())
+            })
+        })
+        .collect()
+}
+
+/// One grant due every 1/`rate` s, at most `concurrency` at once; a latency counts from when its
+/// grant was due.
+async fn open_loop(
+    setup: Arc<Setup>,
+    latencies: Latencies,
+    total: usize,
+    concurrency: usize,
+    rate: f64,
+) -> Result {
+    let every = Duration::from_secs_f64(1.0 / rate);
+    let slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let first = tokio::time::Instant::now();
+    let mut grants = tokio::task::JoinSet::new();
+    for n in 0..total {
+        let due = first + every.mul_f64(n as f64);
+        tokio::time::sleep_until(due).await;
+        let slot = Arc::clone(&slots).acquire_owned().await?;
+        let (setup, latencies) = (Arc::clone(&setup), Arc::clone(&latencies));
+        grants.spawn(async move {
+            setup.grant().await?;
+            drop(slot);
+            record(&latencies, due.elapsed())
+        });
+        // Reap the finished, so that the set stays as small as what is in flight.
+        while let Some(done) = grants.try_join_next() {
+            done??;
+        }
+    }
+    while let Some(done) = grants.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
 async fn soak(mut args: impl Iterator<Item = String>) -> Result {
     let issuer = args.next().ok_or("ISSUER is required")?;
     let total: usize = args.next().ok_or("GRANTS is required")?.parse()?;
     let concurrency: usize = args.next().ok_or("CONCURRENCY is required")?.parse()?;
     let database = args.next().ok_or("DB_FILE is required")?;
     let pid = args.next().ok_or("SERVER_PID is required")?;
+    let rate: Option<f64> = args.next().map(|r| r.parse()).transpose()?;
     let setup = Arc::new(setup(issuer).await?);
-    // Each grant's latency, in the order the grants were started.
+    // Each grant's latency, in the order the grants ended.
     let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(total)));
-    let started_grants = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (setup, latencies, started_grants) = (
+    let tasks = match rate {
+        None => closed_loop(&setup, &latencies, total, concurrency),
+        Some(rate) => vec![tokio::spawn(open_loop(
             Arc::clone(&setup),
             Arc::clone(&latencies),
-            Arc::clone(&started_grants),
-        );
-        tasks.push(tokio::spawn(async move {
-            while started_grants.fetch_add(1, Ordering::Relaxed) < total {
-                let began = Instant::now();
-                setup.grant().await?;
-                let took = began.elapsed();
-                latencies
-                    .lock()
-                    .map_err(|_| "a driver task panicked")?
-                    .push(took);
-            }
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-        }));
-    }
+            total,
+            concurrency,
+            rate,
+        ))],
+    };
     println!("| seconds | grants | database MB | WAL MB | server RSS MB | p50 ms | p99 ms |");
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     let mut reported = 0;

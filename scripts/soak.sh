@@ -5,11 +5,16 @@
 # 0, the driver (examples/grant_load.rs --soak) to core 1. Prints the database's size, the
 # server's memory and the grant latency every 10 s; see BENCHMARKS.md.
 #
-#   scripts/soak.sh [GRANTS] [CONCURRENCY]
+# With RATE, a grant is due every 1/RATE s (open loop, at most CONCURRENCY in flight) and its
+# latency counts from when it was due; without, CONCURRENCY grants run back to back, saturating
+# the server.
+#
+#   scripts/soak.sh [GRANTS] [CONCURRENCY] [RATE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 grants=${1:-1000000}
 concurrency=${2:-16}
+rate=${3:-}
 cargo build --release -q -p uma-as-core --bin uma-as
 cargo build --release -q --example grant_load
 
@@ -31,6 +36,6 @@ RUST_LOG=warn taskset -c 0 target/release/uma-as --config "$dir/uma-as.toml" \
   --listen "127.0.0.1:$port" --storage "sqlite:$dir/state.db" &
 server=$!
 until curl -sf "$url/jwks" >/dev/null; do sleep 0.1; done
-echo "soak of $grants grants, $concurrency at a time, $(date -u +%F) at $(git rev-parse --short HEAD)"
+echo "soak of $grants grants, $concurrency at a time${rate:+, $rate a second}, $(date -u +%F) at $(git rev-parse --short HEAD)"
 taskset -c 1 target/release/examples/grant_load --soak "$url" "$grants" "$concurrency" \
-  "$dir/state.db" "$server"
+  "$dir/state.db" "$server" $rate

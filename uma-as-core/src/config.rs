@@ -109,15 +109,16 @@ impl Storage {
             Self::Memory => Arc::new(MemoryStore::new()),
             Self::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
             Self::Postgres(url) => Arc::new(
-                PostgresStore::connect_with(url.as_str(), POSTGRES_CONNECTIONS, timeout).await?,
+                PostgresStore::connect_with(
+                    url.as_str(),
+                    PostgresStore::DEFAULT_CONNECTIONS,
+                    timeout,
+                )
+                .await?,
             ),
         })
     }
 }
-
-/// Connections per `uma-as` process: enough for two cores' worth of concurrent requests, few
-/// enough that several replicas stay well inside PostgreSQL's default `max_connections` of 100.
-const POSTGRES_CONNECTIONS: u32 = 16;
 
 /// The configuration file. Unknown keys are errors, so that a typo is not silently ignored.
 #[derive(Debug, Clone, Deserialize)]

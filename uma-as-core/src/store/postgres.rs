@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use sqlx::{Connection, Postgres, Transaction};
 
 use super::{
     Decision, PendingRequest, Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord,
@@ -36,16 +36,21 @@ pub struct PostgresStore {
 /// that the database is unavailable (and the server `503`).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Connections in the pool by default.
-const DEFAULT_CONNECTIONS: u32 = 16;
+/// A connection idle longer than this is pinged before it serves an operation.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
 impl PostgresStore {
+    /// Connections in the pool unless told otherwise: enough for two cores' worth of concurrent
+    /// requests, few enough that several replicas stay well inside PostgreSQL's default
+    /// `max_connections` of 100.
+    pub const DEFAULT_CONNECTIONS: u32 = 16;
+
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`, with any
     /// parameter libpq's URLs take) and brings its schema up to date.
     ///
     /// Replicas starting together migrate once: the migrator holds an advisory lock.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::connect_with(url, DEFAULT_CONNECTIONS, DEFAULT_TIMEOUT).await
+        Self::connect_with(url, Self::DEFAULT_CONNECTIONS, DEFAULT_TIMEOUT).await
     }
 
     /// [`PostgresStore::connect`] with a pool of at most `connections`, and `timeout` for each
@@ -61,6 +66,19 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(connections.max(1))
             .acquire_timeout(timeout)
+            // sqlx pings a connection on release (in the background) and, by default, again on
+            // acquire: a round trip before every operation, a third of a grant's. Only a
+            // connection idle long enough for the database to have gone away meanwhile is
+            // pinged before use; a broken one is then dropped and another taken.
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_BEFORE_PING {
+                        connection.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|e| StoreError::unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
@@ -307,41 +325,68 @@ impl Store for PostgresStore {
 
     async fn put_rpt(
         &self,
-        (rpt_key, rpt): (TokenHash, TokenRecord),
+        rpt: (TokenHash, TokenRecord),
         refresh: Option<(TokenHash, TokenRecord)>,
     ) -> Result<bool, StoreError> {
-        let relied = rpt.kind.policies();
+        let relied = rpt.1.kind.policies();
         let ids: Vec<&str> = relied.iter().map(|p| p.id.as_str()).collect();
         let revisions: Vec<i64> = relied.iter().map(|p| seconds(p.revision)).collect();
-        self.run(async {
-            let mut transaction = self.pool.begin().await?;
-            // FOR SHARE holds off a concurrent change or deletion of these policies until this
-            // transaction ends, and makes this read see the last committed revision: either the
-            // change came first and the revisions differ, or it waits and then revokes this RPT
-            // through its links.
-            let current: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM (
-                     SELECT 1 FROM policies
-                     JOIN unnest($1::text[], $2::bigint[]) AS relied (id, revision)
-                       ON policies.id = relied.id AND policies.revision = relied.revision
-                     FOR SHARE OF policies
-                 ) AS locked",
+        let tokens: Vec<&(TokenHash, TokenRecord)> =
+            std::iter::once(&rpt).chain(&refresh).collect();
+        let mut hashes = Vec::with_capacity(tokens.len());
+        let mut expiries = Vec::with_capacity(tokens.len());
+        let mut bodies = Vec::with_capacity(tokens.len());
+        let (mut link_hashes, mut link_policies) = (Vec::new(), Vec::new());
+        for (key, token) in &tokens {
+            hashes.push(key.as_bytes().to_vec());
+            expiries.push(seconds(token.expires_at));
+            bodies.push(to_json(token)?);
+            for policy in token.kind.policies() {
+                link_hashes.push(key.as_bytes().to_vec());
+                link_policies.push(policy.id.as_str());
+            }
+        }
+        // One statement, so one round trip and its own transaction. FOR SHARE holds off a
+        // concurrent change or deletion of these policies until it ends, and makes the read see
+        // the last committed revision: either the change came first and the revisions differ
+        // (nothing is inserted), or it waits and then revokes this RPT through its links.
+        let inserted: i64 = self
+            .run(
+                sqlx::query_scalar(
+                    "WITH locked AS (
+                         SELECT count(*) AS n FROM (
+                             SELECT 1 FROM policies
+                             JOIN unnest($1::text[], $2::bigint[]) AS relied (id, revision)
+                               ON policies.id = relied.id AND policies.revision = relied.revision
+                             FOR SHARE OF policies
+                         ) AS current
+                     ),
+                     stored AS (
+                         INSERT INTO tokens (hash, expires_at, body)
+                         SELECT * FROM unnest($3::bytea[], $4::bigint[], $5::text[])
+                         WHERE (SELECT n FROM locked) = cardinality($1::text[])
+                         RETURNING hash
+                     ),
+                     linked AS (
+                         INSERT INTO token_policies (hash, policy_id)
+                         SELECT links.hash, links.policy_id
+                         FROM unnest($6::bytea[], $7::text[]) AS links (hash, policy_id)
+                         WHERE links.hash IN (SELECT hash FROM stored)
+                         ON CONFLICT DO NOTHING
+                     )
+                     SELECT count(*) FROM stored",
+                )
+                .bind(&ids)
+                .bind(&revisions)
+                .bind(&hashes)
+                .bind(&expiries)
+                .bind(&bodies)
+                .bind(&link_hashes)
+                .bind(&link_policies)
+                .fetch_one(&self.pool),
             )
-            .bind(&ids)
-            .bind(&revisions)
-            .fetch_one(&mut *transaction)
             .await?;
-            if usize::try_from(current).ok() != Some(ids.len()) {
-                return Ok(false);
-            }
-            insert_token(&mut transaction, &rpt_key, &rpt, false).await?;
-            if let Some((key, record)) = &refresh {
-                insert_token(&mut transaction, key, record, false).await?;
-            }
-            transaction.commit().await?;
-            Ok(true)
-        })
-        .await
+        Ok(usize::try_from(inserted).ok() == Some(tokens.len()))
     }
 
     async fn token(&self, key: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {

@@ -36,6 +36,8 @@ pub struct SqliteStore {
     // transaction (group commit), so that one fsync acknowledges many writes. Reads run beside it
     // on their own connections, as WAL mode allows.
     writer: mpsc::Sender<Job>,
+    // The background upkeep's writes (purges, vacuum) queue apart and yield to the requests'.
+    upkeep: mpsc::Sender<Job>,
     readers: SqlitePool,
 }
 
@@ -69,11 +71,50 @@ struct Job {
     reply: oneshot::Sender<Result<Vec<Outcome>, StoreError>>,
 }
 
+/// Request commits after which a waiting upkeep job runs even though requests still queue: a
+/// saturated server still purges, a little at a time.
+const UPKEEP_EVERY: usize = 8;
+
 /// The writer task: takes what has queued (up to [`MAX_BATCH`]), commits it in one transaction,
 /// and answers each job only after the commit is durable. If the batch fails, each job is retried
 /// alone, so that one bad write cannot fail the others.
-async fn write_loop(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<Job>) {
-    while let Some(first) = jobs.recv().await {
+///
+/// Upkeep jobs commit alone, never in a request's transaction, and only when no request is
+/// waiting or after [`UPKEEP_EVERY`] request commits: a request waits behind one small purge at
+/// most.
+async fn write_loop(
+    mut connection: SqliteConnection,
+    mut jobs: mpsc::Receiver<Job>,
+    mut upkeep: mpsc::Receiver<Job>,
+) {
+    let mut commits_since_upkeep = 0;
+    loop {
+        let overdue = if commits_since_upkeep >= UPKEEP_EVERY {
+            upkeep.try_recv().ok()
+        } else {
+            None
+        };
+        let first = match overdue {
+            Some(job) => Err(job),
+            None => tokio::select! {
+                biased;
+                job = jobs.recv() => match job {
+                    Some(job) => Ok(job),
+                    None => return,
+                },
+                Some(job) = upkeep.recv() => Err(job),
+            },
+        };
+        let first = match first {
+            Ok(request) => request,
+            Err(upkeep_job) => {
+                commits_since_upkeep = 0;
+                let result = commit(&mut connection, upkeep_job.writes.iter()).await;
+                let _ = upkeep_job.reply.send(result);
+                continue;
+            }
+        };
+        commits_since_upkeep += 1;
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -205,8 +246,13 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::new(format!("cannot open the database: {e}")))?;
         let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(write_loop(connection, jobs));
-        Ok(Self { writer, readers })
+        let (upkeep, upkeep_jobs) = mpsc::channel(1);
+        tokio::spawn(write_loop(connection, jobs, upkeep_jobs));
+        Ok(Self {
+            writer,
+            upkeep,
+            readers,
+        })
     }
 
     /// Queues a write and waits until it is durable.
@@ -229,9 +275,16 @@ impl SqliteStore {
 
     /// Queues writes that must commit together and waits until they are durable.
     async fn write_all(&self, writes: Vec<Write>) -> Result<Vec<Outcome>, StoreError> {
+        self.queue(&self.writer, writes).await
+    }
+
+    async fn queue(
+        &self,
+        lane: &mpsc::Sender<Job>,
+        writes: Vec<Write>,
+    ) -> Result<Vec<Outcome>, StoreError> {
         let (reply, outcomes) = oneshot::channel();
-        self.writer
-            .send(Job { writes, reply })
+        lane.send(Job { writes, reply })
             .await
             .map_err(|_| StoreError::new("the database writer stopped".to_owned()))?;
         outcomes
@@ -660,7 +713,7 @@ impl Store for SqliteStore {
             .map(|w| !w.sql.starts_with("DELETE FROM token_policies"))
             .collect();
         let purged: u64 = self
-            .write_all(writes)
+            .queue(&self.upkeep, writes)
             .await?
             .iter()
             .zip(counted)
@@ -668,8 +721,12 @@ impl Store for SqliteStore {
             .map(|(outcome, _)| outcome.rows_affected)
             .sum();
         // Give the freed pages back to the file system, a few at a time (each moves pages).
-        self.write("PRAGMA incremental_vacuum(32)", vec![], false)
-            .await?;
+        let vacuum = Write {
+            sql: "PRAGMA incremental_vacuum(32)",
+            binds: vec![],
+            returning: false,
+        };
+        self.queue(&self.upkeep, vec![vacuum]).await?;
         Ok(purged)
     }
 

@@ -704,3 +704,79 @@ async fn sqlite_purges_the_links_of_expired_tokens() {
     assert_eq!(store.revoke_tokens_relying_on("p1").await.unwrap(), 1);
     assert_eq!(links().await, 0);
 }
+
+/// On SQLite the purges queue behind the requests' writes; they must still get their turn while
+/// writes keep coming (as on a saturated server), or expired rows would pile up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purges_finish_while_writes_keep_coming() {
+    for (store, _db) in stores().await {
+        let token = |expires_at| TokenRecord {
+            kind: TokenKind::Pct,
+            client_id: "app".into(),
+            subject: "bob".into(),
+            issued_at: 1,
+            expires_at,
+        };
+        for n in 0..100 {
+            store
+                .put_token(TokenHash::of(&format!("expired-{n}")), token(now() - 1))
+                .await
+                .unwrap();
+        }
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writers: Vec<_> = (0..8)
+            .map(|writer| {
+                let (store, done) = (Arc::clone(&store), Arc::clone(&done));
+                tokio::spawn(async move {
+                    // Bounded, and yielding: the memory store's writes never wait.
+                    for n in 0..20_000 {
+                        if done.load(std::sync::atomic::Ordering::Relaxed) {
+                            return true;
+                        }
+                        let key = TokenHash::of(&format!("live-{writer}-{n}"));
+                        store.put_token(key, token(now() + 60)).await.unwrap();
+                        tokio::task::yield_now().await;
+                    }
+                    false
+                })
+            })
+            .collect();
+        // The writers are going before the purges start.
+        while store
+            .token(&TokenHash::of("live-7-0"))
+            .await
+            .unwrap()
+            .is_none()
+        {
+            tokio::task::yield_now().await;
+        }
+        // Ten batches of ten, each waiting its turn at the writer.
+        let mut purged = 0;
+        while purged < 100 {
+            purged += tokio::time::timeout(
+                std::time::Duration::from_secs(60),
+                store.purge(now(), 0, 10),
+            )
+            .await
+            .expect("a purge never got its turn")
+            .unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut still_writing = false;
+        for writer in writers {
+            still_writing |= writer.await.unwrap();
+        }
+        assert!(still_writing, "the purges waited until the writes ended");
+        assert_eq!(
+            store.token(&TokenHash::of("expired-0")).await.unwrap(),
+            None
+        );
+        assert!(
+            store
+                .token(&TokenHash::of("live-0-0"))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}
