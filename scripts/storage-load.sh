@@ -6,6 +6,8 @@
 # interleaved over ROUNDS rounds of SECONDS. Needs UMA_TEST_POSTGRES_URL (a database the role may
 # create schemas in; scripts/test-postgres.sh makes one). Prints Markdown rows; see BENCHMARKS.md.
 #
+# UMA_AS_BIN runs another build of `uma-as` (e.g. an older commit's, for a before/after).
+#
 #   scripts/storage-load.sh [ROUNDS] [SECONDS] [CONCURRENCY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +37,7 @@ fresh_schema() {
 started=
 start() { # storage -> sets $started to the URL of a started replica
   local port; port=$(free_port)
-  RUST_LOG=warn taskset -c 0 target/release/uma-as --config "$dir/uma-as.toml" \
+  RUST_LOG=warn taskset -c 0 "${UMA_AS_BIN:-target/release/uma-as}" --config "$dir/uma-as.toml" \
     --listen "127.0.0.1:$port" --storage "$1" >/dev/null &
   servers+=($!)
   until curl -sf "http://127.0.0.1:$port/jwks" >/dev/null; do sleep 0.1; done
