@@ -71,6 +71,9 @@ struct Job {
     reply: oneshot::Sender<Result<Vec<Outcome>, StoreError>>,
 }
 
+/// Free pages (of 4 KiB) kept for reuse, whatever the file's size.
+const VACUUM_ABOVE_PAGES: i64 = 256;
+
 /// Request commits after which a waiting upkeep job runs even though requests still queue: a
 /// saturated server still purges, a little at a time.
 const UPKEEP_EVERY: usize = 8;
@@ -332,6 +335,11 @@ fn policy_links(key: &TokenHash, token: &TokenRecord) -> Vec<Write> {
             returning: false,
         })
         .collect()
+}
+
+/// Lower-case hex, as SQLite's `unhex` reads it.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn text(value: &str) -> Bind {
@@ -665,24 +673,40 @@ impl Store for SqliteStore {
         .fetch_all(&self.readers)
         .await
         .map_err(failed)?;
-        let mut writes = Vec::with_capacity(expired.len() * 2 + 3);
+        // Each statement is a round trip to SQLite's connection thread: the batch's tokens go
+        // in one statement, and their links in one per policy (a batch's tokens rely on few),
+        // the keys passed as JSON arrays of hex. Per policy, so that each link is found by its
+        // whole primary key, not among all the links of its policy.
+        let mut links: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut keys = Vec::with_capacity(expired.len());
         for (key, body) in expired {
+            let key = hex(&key);
             // A record this version cannot read still goes; it has no links to find then.
             if let Ok(token) = from_json::<TokenRecord>(&body) {
                 for policy in token.kind.policies() {
-                    writes.push(Write {
-                        sql: "DELETE FROM token_policies WHERE policy_id = ?1 AND hash = ?2",
-                        binds: vec![text(&policy.id), Bind::Blob(key.clone())],
-                        returning: false,
-                    });
+                    links
+                        .entry(policy.id.clone())
+                        .or_default()
+                        .push(key.clone());
                 }
             }
+            keys.push(key);
+        }
+        let mut writes = Vec::with_capacity(links.len() + 4);
+        for (policy, hashes) in &links {
             writes.push(Write {
-                sql: "DELETE FROM tokens WHERE hash = ?1 AND expires_at <= ?2",
-                binds: vec![Bind::Blob(key), Bind::Int(now)],
+                sql: "DELETE FROM token_policies WHERE policy_id = ?1
+                      AND hash IN (SELECT unhex(value) FROM json_each(?2))",
+                binds: vec![text(policy), Bind::Text(to_json(hashes)?)],
                 returning: false,
             });
         }
+        writes.push(Write {
+            sql: "DELETE FROM tokens WHERE expires_at <= ?2
+                  AND hash IN (SELECT unhex(value) FROM json_each(?1))",
+            binds: vec![Bind::Text(to_json(&keys)?), Bind::Int(now)],
+            returning: false,
+        });
         let up_to = |sql: &'static str, horizon: i64| Write {
             sql,
             binds: vec![Bind::Int(horizon), Bind::Int(limit)],
@@ -720,13 +744,25 @@ impl Store for SqliteStore {
             .filter(|(_, counted)| *counted)
             .map(|(outcome, _)| outcome.rows_affected)
             .sum();
-        // Give the freed pages back to the file system, a few at a time (each moves pages).
-        let vacuum = Write {
-            sql: "PRAGMA incremental_vacuum(32)",
-            binds: vec![],
-            returning: false,
-        };
-        self.queue(&self.upkeep, vec![vacuum]).await?;
+        // Give freed pages back to the file system, a few at a time (each moves pages), once
+        // there are more than new rows will soon reuse: at a steady state the file keeps its
+        // size and no page is moved; after a peak it shrinks back.
+        let (free,): (i64,) = sqlx::query_as("PRAGMA freelist_count")
+            .fetch_one(&self.readers)
+            .await
+            .map_err(failed)?;
+        let (pages,): (i64,) = sqlx::query_as("PRAGMA page_count")
+            .fetch_one(&self.readers)
+            .await
+            .map_err(failed)?;
+        if free > VACUUM_ABOVE_PAGES && free > pages / 10 {
+            let vacuum = Write {
+                sql: "PRAGMA incremental_vacuum(32)",
+                binds: vec![],
+                returning: false,
+            };
+            self.queue(&self.upkeep, vec![vacuum]).await?;
+        }
         Ok(purged)
     }
 

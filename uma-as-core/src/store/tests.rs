@@ -780,3 +780,56 @@ async fn purges_finish_while_writes_keep_coming() {
         );
     }
 }
+
+/// After a peak, purges give the freed pages back and the file shrinks; pages a steady state
+/// will reuse are kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_shrinks_after_a_peak() {
+    use sqlx::Connection as _;
+    let db = TempDb::new();
+    let store = Arc::new(SqliteStore::open(&db.path).await.unwrap());
+    let expired = TokenRecord {
+        kind: TokenKind::Pct,
+        client_id: "app".into(),
+        subject: "bob".into(),
+        issued_at: 1,
+        expires_at: now() - 1,
+    };
+    let writers: Vec<_> = (0..32)
+        .map(|writer| {
+            let (store, record) = (Arc::clone(&store), expired.clone());
+            tokio::spawn(async move {
+                for n in 0..1_500 {
+                    let key = TokenHash::of(&format!("peak-{writer}-{n}"));
+                    store.put_token(key, record.clone()).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.path.display()))
+        .await
+        .unwrap();
+    let page_count = "PRAGMA page_count";
+    let (peak,): (i64,) = sqlx::query_as(page_count)
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    assert!(
+        peak > 1_000,
+        "the peak is too small to show anything: {peak} pages"
+    );
+    let mut purged = 0;
+    // The 48,000 rows, then rounds that find nothing left but still give pages back.
+    for _ in 0..2_000 {
+        purged += store.purge(now(), 0, 128).await.unwrap();
+    }
+    assert_eq!(purged, 48_000);
+    let (after,): (i64,) = sqlx::query_as(page_count)
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    assert!(after < peak / 2, "{peak} pages at the peak, {after} after");
+}
