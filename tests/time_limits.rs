@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use support::{CLIENT_ID, CLIENT_SECRET, RS_ID, RS_SECRET, World};
 use tokio::sync::Notify;
 use uma_as_core::store::{
-    Decision, MemoryStore, PendingRequest, Policy, Resource, SigningKey, Store, StoreError, Ticket,
-    TokenRecord,
+    Decision, DecisionCursor, MemoryStore, PendingRequest, Policy, Resource, SigningKey, Store,
+    StoreError, Ticket, TokenRecord,
 };
 use uma_as_core::{AuthorizationServer, ClientConfig, TokenHash};
 use uma_client::{ClientCredentials, ProtectionClient, ResourceDescription, UmaGrantRequest};
@@ -227,6 +227,23 @@ impl Store for Paused {
     ) -> Result<Vec<Resource>, StoreError> {
         self.inner.resources(resource_server, owner).await
     }
+    async fn resources_of(
+        &self,
+        owner: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        self.inner.resources_of(owner, after, limit).await
+    }
+    async fn policies_naming(
+        &self,
+        user: &str,
+        groups: &[String],
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Policy>, StoreError> {
+        self.inner.policies_naming(user, groups, after, limit).await
+    }
     async fn put_policy(&self, policy: Policy) -> Result<(), StoreError> {
         self.inner.put_policy(policy).await
     }
@@ -283,9 +300,10 @@ impl Store for Paused {
         &self,
         owner: &str,
         resource: Option<&str>,
+        from: Option<DecisionCursor>,
         limit: usize,
     ) -> Result<Vec<Decision>, StoreError> {
-        self.inner.decisions_of(owner, resource, limit).await
+        self.inner.decisions_of(owner, resource, from, limit).await
     }
     async fn purge(&self, now: u64, kept_since: u64, batch: usize) -> Result<u64, StoreError> {
         self.inner.purge(now, kept_since, batch).await

@@ -12,7 +12,9 @@ use uma_as_core::{AuthorizationServer, ClientConfig, RunningServer};
 use uma_client::{
     AccessToken, ClientCredentials, GrantAuth, ProtectionClient, ResourceDescription, UmaClient,
 };
-use uma_rs_guard::{GrantedPermissions, ResourceId, RouteResolver, UmaGuardLayer};
+use uma_rs_guard::{
+    GrantedPermissions, ResourceId, RouteResolver, UmaGuardLayer, UmaGuardLayerBuilder,
+};
 
 pub const RS_ID: &str = "photoz";
 pub const RS_SECRET: &str = "photoz-secret";
@@ -116,7 +118,17 @@ pub async fn serve_album(
     protection: ProtectionClient,
     resource_id: &str,
 ) -> (SocketAddr, String) {
-    let guard = UmaGuardLayer::builder(issuer)
+    serve_album_with(issuer, protection, resource_id, |guard| guard).await
+}
+
+/// [`serve_album`] with the guard configured further.
+pub async fn serve_album_with(
+    issuer: &str,
+    protection: ProtectionClient,
+    resource_id: &str,
+    configure: impl FnOnce(UmaGuardLayerBuilder) -> UmaGuardLayerBuilder,
+) -> (SocketAddr, String) {
+    let guard = configure(UmaGuardLayer::builder(issuer))
         .protection_client(protection)
         .realm("photoz")
         .resolver(

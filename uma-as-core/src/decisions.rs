@@ -74,7 +74,7 @@ pub(crate) async fn list(
     let limit = query.limit.unwrap_or(100).min(1000);
     let decisions = state
         .store
-        .decisions_of(owner.name(), query.resource.as_deref(), limit)
+        .decisions_of(owner.name(), query.resource.as_deref(), None, limit)
         .await?;
     Ok(Json(
         decisions

@@ -60,6 +60,20 @@ impl ApiError {
         )
     }
 
+    /// The status it answers with.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    /// What went wrong, in words.
+    pub(crate) fn description(&self) -> &str {
+        self.0
+            .body
+            .error_description
+            .as_deref()
+            .unwrap_or_else(|| self.0.body.error.as_str())
+    }
+
     /// `404 not_found`.
     pub(crate) fn not_found(description: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, description)

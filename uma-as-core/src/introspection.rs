@@ -89,6 +89,7 @@ fn describe(state: &AppState, auth: &ProtectionAuth, record: TokenRecord) -> Int
         | TokenKind::RptRefresh { .. }
         | TokenKind::Pct
         | TokenKind::Login(_)
+        | TokenKind::Console { .. }
         | TokenKind::AuthorizationCode { .. } => Introspection::inactive(),
         TokenKind::Access { .. }
             if record.client_id != auth.resource_server

@@ -28,6 +28,7 @@
 
 mod assessment;
 pub mod config;
+mod console;
 mod decisions;
 mod discovery;
 mod error;
@@ -133,6 +134,7 @@ fn routes(state: AppState) -> Router {
                     .delete(policy::delete),
             ),
         )
+        .merge(console::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)
 }

@@ -73,10 +73,7 @@ pub(crate) struct RequestView {
 impl RequestView {
     fn new(state: &AppState, r: PendingRequest) -> Self {
         let party_type = party_type(state, &r);
-        let requested_by = match party_type {
-            PartyType::User => format!("{} through {}", r.party, r.client_id),
-            PartyType::Client => format!("the client {}, for itself", r.client_id),
-        };
+        let requested_by = requested_by(state, &r);
         Self {
             id: r.id,
             resource_id: r.resource_id,
@@ -104,12 +101,17 @@ pub(crate) async fn list(
     ))
 }
 
-async fn owned(state: &AppState, owner: &Owner, id: &str) -> Result<PendingRequest, ApiError> {
+/// The owner's request `id`, or `404` (another owner's request looks the same as none).
+pub(crate) async fn owned(
+    state: &AppState,
+    owner: &str,
+    id: &str,
+) -> Result<PendingRequest, ApiError> {
     state
         .store
         .request(id)
         .await?
-        .filter(|r| r.owner == owner.name())
+        .filter(|r| r.owner == owner)
         .ok_or_else(|| ApiError::not_found("no such request to you"))
 }
 
@@ -125,6 +127,14 @@ pub(crate) struct Approval {
 pub(crate) struct Approved {
     request: RequestView,
     policy_id: String,
+}
+
+/// Who asks, in words: "bob through doctor-app", "the client doctor-app, for itself".
+pub(crate) fn requested_by(state: &AppState, r: &PendingRequest) -> String {
+    match party_type(state, r) {
+        PartyType::User => format!("{} through {}", r.party, r.client_id),
+        PartyType::Client => format!("the client {}, for itself", r.client_id),
+    }
 }
 
 fn party_type(state: &AppState, request: &PendingRequest) -> PartyType {
@@ -146,9 +156,24 @@ pub(crate) async fn approve(
     Path(id): Path<String>,
     OptionalJsonBody(approval): OptionalJsonBody<Approval>,
 ) -> Result<Json<Approved>, ApiError> {
-    let approval = approval.unwrap_or_default();
-    let mut request = owned(&state, &owner, &id).await?;
-    let scopes = approval.scopes.unwrap_or_else(|| request.scopes.clone());
+    let scopes = approval.unwrap_or_default().scopes;
+    let (request, policy_id) = approve_request(&state, owner.name(), &id, scopes).await?;
+    Ok(Json(Approved {
+        request: RequestView::new(&state, request),
+        policy_id,
+    }))
+}
+
+/// Approves the owner's request `id` for `scopes` (all it asked when `None`): the request
+/// approved, and the id of the policy made.
+pub(crate) async fn approve_request(
+    state: &AppState,
+    owner: &str,
+    id: &str,
+    scopes: Option<Vec<String>>,
+) -> Result<(PendingRequest, String), ApiError> {
+    let mut request = owned(state, owner, id).await?;
+    let scopes = scopes.unwrap_or_else(|| request.scopes.clone());
     if let Some(extra) = scopes.iter().find(|s| !request.scopes.contains(s)) {
         return Err(ApiError::invalid_scope(format!(
             "scope {extra:?} was not asked for"
@@ -162,16 +187,14 @@ pub(crate) async fn approve(
         scopes,
         users: vec![request.party.clone()],
         clients: vec![request.client_id.clone()],
+        created_at: Some(now()),
         ..Policy::default()
     };
     let policy_id = policy.id.clone();
     state.store.put_policy(policy).await?;
     request.status = RequestStatus::Approved;
     state.store.update_request(request.clone()).await?;
-    Ok(Json(Approved {
-        request: RequestView::new(&state, request),
-        policy_id,
-    }))
+    Ok((request, policy_id))
 }
 
 pub(crate) async fn deny(
@@ -179,8 +202,18 @@ pub(crate) async fn deny(
     owner: Owner,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let mut request = owned(&state, &owner, &id).await?;
+    let request = deny_request(&state, owner.name(), &id).await?;
+    Ok(Json(RequestView::new(&state, request)))
+}
+
+/// Denies the owner's request `id`.
+pub(crate) async fn deny_request(
+    state: &AppState,
+    owner: &str,
+    id: &str,
+) -> Result<PendingRequest, ApiError> {
+    let mut request = owned(state, owner, id).await?;
     request.status = RequestStatus::Denied;
     state.store.update_request(request.clone()).await?;
-    Ok(Json(RequestView::new(&state, request)))
+    Ok(request)
 }

@@ -112,7 +112,7 @@ async fn build(
     state: &AppState,
     owner: &Owner,
     resource_id: &str,
-    (id, revision): (String, u64),
+    (id, revision, created_at): (String, u64, Option<u64>),
     input: PolicyInput,
 ) -> Result<Policy, ApiError> {
     let resource = state
@@ -166,16 +166,17 @@ async fn build(
         not_before: input.not_before,
         not_after: input.not_after,
         revision,
+        created_at,
     })
 }
 
 /// The owner's policy with this id, or `404`.
-async fn owned(state: &AppState, owner: &Owner, id: &str) -> Result<Policy, ApiError> {
+async fn owned(state: &AppState, owner: &str, id: &str) -> Result<Policy, ApiError> {
     state
         .store
         .policy(id)
         .await?
-        .filter(|p| p.owner == owner.0)
+        .filter(|p| p.owner == owner)
         .ok_or_else(|| ApiError::not_found("no such policy of yours"))
 }
 
@@ -185,7 +186,14 @@ pub(crate) async fn create(
     Path(resource_id): Path<String>,
     JsonBody(input): JsonBody<PolicyInput>,
 ) -> Result<(StatusCode, Json<PolicyOutput>), ApiError> {
-    let policy = build(&state, &owner, &resource_id, (secret::new_id(), 0), input).await?;
+    let policy = build(
+        &state,
+        &owner,
+        &resource_id,
+        (secret::new_id(), 0, Some(crate::time::now())),
+        input,
+    )
+    .await?;
     state.store.put_policy(policy.clone()).await?;
     Ok((StatusCode::CREATED, Json(policy.into())))
 }
@@ -218,7 +226,7 @@ pub(crate) async fn read(
     owner: Owner,
     Path(id): Path<String>,
 ) -> Result<Json<PolicyOutput>, ApiError> {
-    Ok(Json(owned(&state, &owner, &id).await?.into()))
+    Ok(Json(owned(&state, owner.name(), &id).await?.into()))
 }
 
 pub(crate) async fn update(
@@ -227,14 +235,14 @@ pub(crate) async fn update(
     Path(id): Path<String>,
     JsonBody(input): JsonBody<PolicyInput>,
 ) -> Result<Json<PolicyOutput>, ApiError> {
-    let existing = owned(&state, &owner, &id).await?;
+    let existing = owned(&state, owner.name(), &id).await?;
     // A new revision: RPTs being issued on the old terms are refused when stored (TM-13).
     let revision = existing.revision.saturating_add(1);
     let policy = build(
         &state,
         &owner,
         &existing.resource_id,
-        (existing.id, revision),
+        (existing.id, revision, existing.created_at),
         input,
     )
     .await?;
@@ -248,10 +256,16 @@ pub(crate) async fn delete(
     owner: Owner,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    owned(&state, &owner, &id).await?;
-    state.store.delete_policy(&id).await?;
-    withdraw(&state, &id).await?;
+    revoke(&state, owner.name(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes the owner's policy `id` and revokes what it granted; the policy that was.
+pub(crate) async fn revoke(state: &AppState, owner: &str, id: &str) -> Result<Policy, ApiError> {
+    let policy = owned(state, owner, id).await?;
+    state.store.delete_policy(id).await?;
+    withdraw(state, id).await?;
+    Ok(policy)
 }
 
 /// Revokes the RPTs a changed or deleted policy granted: introspection reports them inactive at

@@ -211,6 +211,8 @@ pub(crate) struct Inner {
     pub(crate) password_checks: tokio::sync::Semaphore,
     pub(crate) sign_in_sessions: SignInSessions,
     pub(crate) cookie: SessionCookie,
+    /// The owner's console session cookie.
+    pub(crate) console_cookie: SessionCookie,
     pub(crate) key_publication: Duration,
     pub(crate) key_rotation: Option<Duration>,
     pub(crate) rpt_refresh_tokens: bool,
@@ -276,6 +278,7 @@ pub(crate) mod paths {
     pub(crate) const DECISIONS: &str = "/decisions";
     pub(crate) const CLAIMS: &str = "/claims";
     pub(crate) const AUTHORIZE: &str = "/authorize";
+    pub(crate) const CONSOLE: &str = "/console";
 }
 
 /// An UMA 2.0 authorization server, ready to serve.
@@ -446,6 +449,7 @@ impl AuthorizationServer {
             owner: resource.owner,
             scopes: scopes.into_iter().map(Into::into).collect(),
             users: vec![party.to_owned()],
+            created_at: Some(now()),
             ..Policy::default()
         };
         let id = policy.id.clone();
@@ -763,7 +767,8 @@ impl AuthorizationServerBuilder {
         // argon2 gets the cores but one, which stays with the async workers.
         let password_checks = std::thread::available_parallelism()
             .map_or(1, |cores| cores.get().saturating_sub(1).max(1));
-        let cookie = SessionCookie::for_issuer(&issuer);
+        let cookie = SessionCookie::new(&issuer, "uma_login");
+        let console_cookie = SessionCookie::new(&issuer, "uma_console");
         let state = AppState(Arc::new(Inner {
             issuer,
             clients,
@@ -783,6 +788,7 @@ impl AuthorizationServerBuilder {
             password_checks: tokio::sync::Semaphore::new(password_checks),
             sign_in_sessions: SignInSessions::new(self.max_sign_in_sessions),
             cookie,
+            console_cookie,
             key_publication: self.key_publication,
             key_rotation: self.key_rotation,
             rpt_refresh_tokens: self.rpt_refresh_tokens,

@@ -103,18 +103,24 @@ fn prompt(client_id: &str, purpose: &LoginPurpose) -> String {
         }
         LoginPurpose::Authorize { .. } => format!("{client_id} asks to sign you in."),
         LoginPurpose::Claims { .. } => format!("{client_id} asks who you are."),
+        LoginPurpose::Console => "Sign in to see and manage what you share.".to_owned(),
     }
 }
 
 fn action(state: &AppState, purpose: &LoginPurpose) -> String {
-    state.endpoint(match purpose {
-        LoginPurpose::Claims { .. } => crate::server::paths::CLAIMS,
-        LoginPurpose::Authorize { .. } => crate::server::paths::AUTHORIZE,
-    })
+    match purpose {
+        LoginPurpose::Claims { .. } => state.endpoint(crate::server::paths::CLAIMS),
+        LoginPurpose::Authorize { .. } => state.endpoint(crate::server::paths::AUTHORIZE),
+        LoginPurpose::Console => crate::console::sign_in_url(state),
+    }
 }
 
 /// The sign-in form, with a fresh session.
-async fn login_form(state: &AppState, client_id: &str, session: LoginSession) -> Response {
+pub(crate) async fn login_form(
+    state: &AppState,
+    client_id: &str,
+    session: LoginSession,
+) -> Response {
     let id = secret::new_token();
     let (csrf, redirect_uri) = (session.csrf.clone(), session.redirect_uri.clone());
     let (prompt, action) = (
@@ -446,6 +452,14 @@ async fn finish(
     }
     let state_param = session.state.as_deref();
     let finished = match session.purpose {
+        LoginPurpose::Console => {
+            let mut response = crate::console::signed_in_as(state, username).await;
+            // The sign-in session is over; drop its cookie.
+            if let Ok(value) = HeaderValue::try_from(state.cookie.clear()) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            return response;
+        }
         LoginPurpose::Claims {
             permissions,
             owner,

@@ -125,16 +125,17 @@ fn csp_source(uri: &str) -> Option<String> {
     Some(format!("{}://{host}{port}{path}", url.scheme()))
 }
 
-/// The sign-in session cookie: `HttpOnly`, `SameSite=Strict`, `Path` the issuer's path, `Secure`
-/// (and the `__Host-` prefix where it applies) when the issuer is https.
+/// A session cookie (the sign-in page's, the console's): `HttpOnly`, `SameSite=Strict`, `Path`
+/// the issuer's path, `Secure` (and the `__Host-` prefix where it applies) when the issuer is
+/// https.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionCookie {
-    name: &'static str,
+    name: String,
     attributes: String,
 }
 
 impl SessionCookie {
-    pub(crate) fn for_issuer(issuer: &str) -> Self {
+    pub(crate) fn new(issuer: &str, name: &str) -> Self {
         let url = url::Url::parse(issuer).ok();
         let secure = url.as_ref().is_some_and(|u| u.scheme() == "https");
         let path = url
@@ -145,9 +146,9 @@ impl SessionCookie {
         // `__Host-` pins the cookie to this host, https and the root path: a sibling host or a
         // plain-http page cannot set or shadow it.
         let name = if secure && path == "/" {
-            "__Host-uma_login"
+            format!("__Host-{name}")
         } else {
-            "uma_login"
+            name.to_owned()
         };
         let mut attributes = format!("; HttpOnly; SameSite=Strict; Path={path}");
         if secure {
@@ -156,16 +157,16 @@ impl SessionCookie {
         Self { name, attributes }
     }
 
-    pub(super) fn set(&self, id: &str) -> String {
+    pub(crate) fn set(&self, id: &str) -> String {
         format!("{}={id}{}", self.name, self.attributes)
     }
 
-    pub(super) fn clear(&self) -> String {
+    pub(crate) fn clear(&self) -> String {
         format!("{}={}; Max-Age=0", self.name, self.attributes)
     }
 
     /// The session id the browser sent.
-    pub(super) fn read(&self, headers: &HeaderMap) -> Option<String> {
+    pub(crate) fn read(&self, headers: &HeaderMap) -> Option<String> {
         let prefix = format!("{}=", self.name);
         headers
             .get_all(header::COOKIE)
@@ -201,17 +202,17 @@ mod tests {
 
     #[test]
     fn cookies_follow_the_issuer() {
-        let plain = SessionCookie::for_issuer("http://127.0.0.1:8080");
+        let plain = SessionCookie::new("http://127.0.0.1:8080", "uma_login");
         assert_eq!(
             plain.set("x"),
             "uma_login=x; HttpOnly; SameSite=Strict; Path=/"
         );
-        let tls = SessionCookie::for_issuer("https://as.example");
+        let tls = SessionCookie::new("https://as.example", "uma_login");
         assert_eq!(
             tls.set("x"),
             "__Host-uma_login=x; HttpOnly; SameSite=Strict; Path=/; Secure"
         );
-        let realm = SessionCookie::for_issuer("https://sso.example/realms/photoz");
+        let realm = SessionCookie::new("https://sso.example/realms/photoz", "uma_login");
         assert_eq!(
             realm.set("x"),
             "uma_login=x; HttpOnly; SameSite=Strict; Path=/realms/photoz; Secure"

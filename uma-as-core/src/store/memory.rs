@@ -6,7 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::{
-    Decision, PendingRequest, Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord,
+    Decision, DecisionCursor, PendingRequest, Policy, Resource, SigningKey, Store, StoreError,
+    Ticket, TokenRecord,
 };
 use crate::secret::TokenHash;
 
@@ -81,6 +82,28 @@ impl Store for MemoryStore {
         Ok(resources)
     }
 
+    async fn resources_of(
+        &self,
+        owner: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let state = self.lock();
+        let key = |r: &Resource| (r.resource_server.clone(), r.id.clone());
+        let mut resources: Vec<Resource> = state
+            .resources
+            .values()
+            .filter(|r| r.owner == owner)
+            .filter(|r| {
+                after.is_none_or(|(s, id)| (r.resource_server.as_str(), r.id.as_str()) > (s, id))
+            })
+            .cloned()
+            .collect();
+        resources.sort_by_key(key);
+        resources.truncate(limit);
+        Ok(resources)
+    }
+
     async fn put_policy(&self, policy: Policy) -> Result<(), StoreError> {
         let mut state = self.lock();
         if !state.policies.contains_key(&policy.id) {
@@ -118,6 +141,28 @@ impl Store for MemoryStore {
             .flatten()
             .filter_map(|id| state.policies.get(id).cloned())
             .collect())
+    }
+
+    async fn policies_naming(
+        &self,
+        user: &str,
+        groups: &[String],
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Policy>, StoreError> {
+        let state = self.lock();
+        let mut policies: Vec<Policy> = state
+            .policies
+            .values()
+            .filter(|p| p.owner != user && after.is_none_or(|a| p.id.as_str() > a))
+            .filter(|p| {
+                p.users.iter().any(|u| u == user) || p.groups.iter().any(|g| groups.contains(g))
+            })
+            .cloned()
+            .collect();
+        policies.sort_by(|a, b| a.id.cmp(&b.id));
+        policies.truncate(limit);
+        Ok(policies)
     }
 
     async fn put_ticket(&self, hash: TokenHash, ticket: Ticket) -> Result<(), StoreError> {
@@ -224,8 +269,10 @@ impl Store for MemoryStore {
         &self,
         owner: &str,
         resource: Option<&str>,
+        from: Option<DecisionCursor>,
         limit: usize,
     ) -> Result<Vec<Decision>, StoreError> {
+        let skip = from.map_or(0, |f| usize::try_from(f.skip).unwrap_or(usize::MAX));
         Ok(self
             .lock()
             .decisions
@@ -233,6 +280,8 @@ impl Store for MemoryStore {
             .rev()
             .filter(|d| d.owner == owner)
             .filter(|d| resource.is_none_or(|r| d.requested.iter().any(|p| p.resource_id == r)))
+            .filter(|d| from.is_none_or(|f| d.at <= f.at))
+            .skip(skip)
             .take(limit)
             .cloned()
             .collect())

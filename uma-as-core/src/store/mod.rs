@@ -10,6 +10,8 @@ mod postgres;
 mod sqlite;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_console;
 
 use std::collections::BTreeMap;
 
@@ -69,6 +71,10 @@ pub struct Policy {
     /// one issued while the policy changes is never stored (TM-13).
     #[serde(default)]
     pub revision: u64,
+    /// When it was made, seconds since the epoch (unknown for policies made before this was
+    /// kept): the console names a share by its day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<u64>,
 }
 
 /// A policy as an RPT relies on it: its id, and the revision that granted.
@@ -185,6 +191,13 @@ pub enum TokenKind {
         #[serde(rename = "y", alias = "policies")]
         policies: Vec<PolicyRef>,
     },
+    /// A session of the owner's console, for `subject`, after a sign-in: keyed by the hash of
+    /// the id in the console's cookie.
+    #[serde(rename = "C")]
+    Console {
+        /// The CSRF token every form of the session must send back.
+        csrf: String,
+    },
     /// A requesting party token.
     #[serde(rename = "R", alias = "Rpt")]
     Rpt {
@@ -295,6 +308,8 @@ pub enum LoginPurpose {
         /// Their resource server.
         resource_server: String,
     },
+    /// A session of the owner's console, at `redirect_uri`.
+    Console,
     /// The authorization code grant (RFC 6749 §4.1) with PKCE.
     Authorize {
         /// The scopes asked for.
@@ -340,6 +355,39 @@ pub struct Decision {
     /// Why, in words: what was missing, or what made it pass.
     #[serde(rename = "w", alias = "reason")]
     pub reason: Option<String>,
+}
+
+/// Who a policy names, as the stores index it: `u:` a user, `g:` a group.
+fn grantees(user: &str, groups: &[String]) -> Vec<String> {
+    std::iter::once(format!("u:{user}"))
+        .chain(groups.iter().map(|g| format!("g:{g}")))
+        .collect()
+}
+
+/// Where a page of decisions starts, newest first: at `at` or before, past the first `skip` of
+/// those made at exactly `at` (which the page before showed). A time and not an id, so that every
+/// store pages through its time index, and decisions of one second are never lost between pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecisionCursor {
+    /// The newest time of the page, seconds since the epoch.
+    pub at: u64,
+    /// How many decisions made at exactly `at` to pass over.
+    pub skip: u64,
+}
+
+impl DecisionCursor {
+    /// Where the page after `page` starts, `page` having started at `from` (`None` when `page`
+    /// is empty).
+    pub fn next(from: Option<Self>, page: &[Decision]) -> Option<Self> {
+        let last = page.last()?.at;
+        let shown = page.iter().rev().take_while(|d| d.at == last).count() as u64;
+        // A page all of one second follows the pages before it through that second.
+        let before = from.filter(|f| f.at == last).map_or(0, |f| f.skip);
+        Some(Self {
+            at: last,
+            skip: before.saturating_add(shown),
+        })
+    }
 }
 
 /// A storage failure. The server answers `503 temporarily_unavailable` when the storage cannot
@@ -391,6 +439,15 @@ pub trait Store: Send + Sync + 'static {
         owner: Option<&str>,
     ) -> Result<Vec<Resource>, StoreError>;
 
+    /// An owner's resources on every resource server, ordered by resource server then id,
+    /// starting after `after` (a resource server and an id), at most `limit`.
+    async fn resources_of(
+        &self,
+        owner: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError>;
+
     /// Inserts a policy, or replaces the one with the same id.
     async fn put_policy(&self, policy: Policy) -> Result<(), StoreError>;
     /// The policy with this id.
@@ -399,6 +456,15 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_policy(&self, id: &str) -> Result<bool, StoreError>;
     /// The policies on a resource.
     async fn policies_for(&self, resource_id: &str) -> Result<Vec<Policy>, StoreError>;
+    /// The policies of other owners than `user` that name `user` or one of `groups`: what is
+    /// shared with them. Ordered by id, starting after `after`, at most `limit`.
+    async fn policies_naming(
+        &self,
+        user: &str,
+        groups: &[String],
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Policy>, StoreError>;
 
     /// Stores a new ticket.
     async fn put_ticket(&self, hash: TokenHash, ticket: Ticket) -> Result<(), StoreError>;
@@ -441,11 +507,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records a decision.
     async fn put_decision(&self, decision: Decision) -> Result<(), StoreError>;
-    /// An owner's decisions, newest first, at most `limit`, only about `resource` if given.
+    /// An owner's decisions, newest first, only about `resource` if given, from `from` on (the
+    /// newest when `None`), at most `limit`.
     async fn decisions_of(
         &self,
         owner: &str,
         resource: Option<&str>,
+        from: Option<DecisionCursor>,
         limit: usize,
     ) -> Result<Vec<Decision>, StoreError>;
     /// Deletes what is no longer needed, at most `batch` rows of each kind, through indexes:

@@ -15,7 +15,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Postgres, Transaction};
 
 use super::{
-    Decision, PendingRequest, Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord,
+    Decision, DecisionCursor, PendingRequest, Policy, Resource, SigningKey, Store, StoreError,
+    Ticket, TokenRecord,
 };
 use crate::secret::TokenHash;
 
@@ -250,6 +251,30 @@ impl Store for PostgresStore {
         rows.iter().map(|(body,)| from_json(body)).collect()
     }
 
+    async fn resources_of(
+        &self,
+        owner: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let (server, id) = after.unzip();
+        let rows: Vec<(String,)> = self
+            .run(
+                sqlx::query_as(
+                    "SELECT body FROM resources
+                     WHERE owner = $1 AND ($2::text IS NULL OR (resource_server, id) > ($2, $3))
+                     ORDER BY resource_server, id LIMIT $4",
+                )
+                .bind(owner)
+                .bind(server)
+                .bind(id)
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(&self.pool),
+            )
+            .await?;
+        rows.iter().map(|(body,)| from_json(body)).collect()
+    }
+
     async fn put_policy(&self, policy: Policy) -> Result<(), StoreError> {
         let body = to_json(&policy)?;
         self.execute(
@@ -284,6 +309,32 @@ impl Store for PostgresStore {
                 sqlx::query_as("SELECT body FROM policies WHERE resource_id = $1 ORDER BY id")
                     .bind(resource_id)
                     .fetch_all(&self.pool),
+            )
+            .await?;
+        rows.iter().map(|(body,)| from_json(body)).collect()
+    }
+
+    async fn policies_naming(
+        &self,
+        user: &str,
+        groups: &[String],
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Policy>, StoreError> {
+        // Each condition as the GIN indexes on `users` and `groups` are written.
+        let rows: Vec<(String,)> = self
+            .run(
+                sqlx::query_as(
+                    "SELECT body FROM policies
+                     WHERE (((body::jsonb) -> 'users') ? $1 OR ((body::jsonb) -> 'groups') ?| $2)
+                       AND (body::jsonb) ->> 'owner' <> $1 AND ($3::text IS NULL OR id > $3)
+                     ORDER BY id LIMIT $4",
+                )
+                .bind(user)
+                .bind(groups)
+                .bind(after)
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(&self.pool),
             )
             .await?;
         rows.iter().map(|(body,)| from_json(body)).collect()
@@ -503,6 +554,7 @@ impl Store for PostgresStore {
         &self,
         owner: &str,
         resource: Option<&str>,
+        from: Option<DecisionCursor>,
         limit: usize,
     ) -> Result<Vec<Decision>, StoreError> {
         let rows: Vec<(String, i64, String)> = self
@@ -510,11 +562,14 @@ impl Store for PostgresStore {
                 sqlx::query_as(
                     "SELECT owner, at, body FROM decisions
                      WHERE owner = $1 AND ($2::text IS NULL OR $2 = ANY (resource_ids))
-                     ORDER BY at DESC, seq DESC LIMIT $3",
+                       AND ($4::bigint IS NULL OR at <= $4)
+                     ORDER BY at DESC, seq DESC LIMIT $3 OFFSET $5",
                 )
                 .bind(owner)
                 .bind(resource)
                 .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .bind(from.map(|f| seconds(f.at)))
+                .bind(from.map_or(0, |f| i64::try_from(f.skip).unwrap_or(i64::MAX)))
                 .fetch_all(&self.pool),
             )
             .await?;

@@ -15,7 +15,8 @@ use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    Decision, PendingRequest, Policy, Resource, SigningKey, Store, StoreError, Ticket, TokenRecord,
+    Decision, DecisionCursor, PendingRequest, Policy, Resource, SigningKey, Store, StoreError,
+    Ticket, TokenRecord,
 };
 use crate::secret::TokenHash;
 
@@ -401,6 +402,27 @@ impl Store for SqliteStore {
         self.all(query).await
     }
 
+    async fn resources_of(
+        &self,
+        owner: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let (server, id) = after.unzip();
+        self.all(
+            sqlx::query_as(
+                "SELECT body FROM resources
+                 WHERE owner = ?1 AND (?2 IS NULL OR (resource_server, id) > (?2, ?3))
+                 ORDER BY resource_server, id LIMIT ?4",
+            )
+            .bind(owner)
+            .bind(server)
+            .bind(id)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX)),
+        )
+        .await
+    }
+
     async fn put_policy(&self, policy: Policy) -> Result<(), StoreError> {
         self.write(
             "INSERT INTO policies (id, resource_id, body) VALUES (?1, ?2, ?3)
@@ -431,6 +453,30 @@ impl Store for SqliteStore {
     async fn policies_for(&self, resource_id: &str) -> Result<Vec<Policy>, StoreError> {
         self.all(
             sqlx::query_as("SELECT body FROM policies WHERE resource_id = ?1").bind(resource_id),
+        )
+        .await
+    }
+
+    async fn policies_naming(
+        &self,
+        user: &str,
+        groups: &[String],
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Policy>, StoreError> {
+        let grantees = super::grantees(user, groups);
+        self.all(
+            sqlx::query_as(
+                "SELECT body FROM policies
+                 WHERE id IN (SELECT policy_id FROM policy_grantees
+                              WHERE grantee IN (SELECT value FROM json_each(?1)))
+                   AND json_extract(body, '$.owner') <> ?2 AND (?3 IS NULL OR id > ?3)
+                 ORDER BY id LIMIT ?4",
+            )
+            .bind(to_json(&grantees)?)
+            .bind(user)
+            .bind(after)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX)),
         )
         .await
     }
@@ -639,22 +685,25 @@ impl Store for SqliteStore {
         &self,
         owner: &str,
         resource: Option<&str>,
+        from: Option<DecisionCursor>,
         limit: usize,
     ) -> Result<Vec<Decision>, StoreError> {
         // Read newest first through the owner's index, stopping at `limit`. What was asked is
         // `[id, scopes]` pairs, or `{"resource_id": …}` objects in records of earlier versions.
         let rows: Vec<(String, i64, String)> = sqlx::query_as(
             "SELECT owner, at, body FROM decisions
-             WHERE owner = ?1 AND (?2 IS NULL OR EXISTS (
+             WHERE owner = ?1 AND (?4 IS NULL OR at <= ?4) AND (?2 IS NULL OR EXISTS (
                  SELECT 1 FROM json_each(body, IIF(json_type(body, '$.q') IS NULL,
                                                   '$.requested', '$.q')) AS asked
                  WHERE COALESCE(json_extract(asked.value, '$.resource_id'),
                                 json_extract(asked.value, '$[0]')) = ?2))
-             ORDER BY at DESC, rowid DESC LIMIT ?3",
+             ORDER BY at DESC, rowid DESC LIMIT ?3 OFFSET ?5",
         )
         .bind(owner)
         .bind(resource)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(from.map(|f| i64::try_from(f.at).unwrap_or(i64::MAX)))
+        .bind(from.map_or(0, |f| i64::try_from(f.skip).unwrap_or(i64::MAX)))
         .fetch_all(&self.readers)
         .await
         .map_err(failed)?;

@@ -11,7 +11,7 @@ use crate::time::now;
 #[path = "../../tests/support/postgres.rs"]
 mod test_postgres;
 
-async fn stores() -> Vec<(Arc<dyn Store>, Option<TempDb>)> {
+pub(super) async fn stores() -> Vec<(Arc<dyn Store>, Option<TempDb>)> {
     let db = TempDb::new();
     let sqlite = SqliteStore::open(&db.path).await.unwrap();
     let mut stores = vec![
@@ -539,27 +539,30 @@ async fn decisions_newest_first_filtered_and_purged() {
         store.put_decision(decision("d3", 30, "r1")).await.unwrap();
         let ids = |v: Vec<Decision>| v.into_iter().map(|d| d.id).collect::<Vec<_>>();
         assert_eq!(
-            ids(store.decisions_of("alice", None, 10).await.unwrap()),
+            ids(store.decisions_of("alice", None, None, 10).await.unwrap()),
             ["d3", "d2", "d1"]
         );
         assert_eq!(
-            ids(store.decisions_of("alice", Some("r1"), 10).await.unwrap()),
+            ids(store
+                .decisions_of("alice", Some("r1"), None, 10)
+                .await
+                .unwrap()),
             ["d3", "d1"]
         );
         assert_eq!(
-            ids(store.decisions_of("alice", None, 1).await.unwrap()),
+            ids(store.decisions_of("alice", None, None, 1).await.unwrap()),
             ["d3"]
         );
         assert!(
             store
-                .decisions_of("bob", None, 10)
+                .decisions_of("bob", None, None, 10)
                 .await
                 .unwrap()
                 .is_empty()
         );
         assert_eq!(store.purge(0, 25, 100).await.unwrap(), 2);
         assert_eq!(
-            ids(store.decisions_of("alice", None, 10).await.unwrap()),
+            ids(store.decisions_of("alice", None, None, 10).await.unwrap()),
             ["d3"]
         );
     }
@@ -640,12 +643,15 @@ async fn records_of_earlier_versions_still_read_in_sqlite() {
         panic!("an RPT: {record:?}");
     };
     assert_eq!(permissions[0].resource_name.as_deref(), Some("album"));
-    let decisions = store.decisions_of("alice", Some("r1"), 10).await.unwrap();
+    let decisions = store
+        .decisions_of("alice", Some("r1"), None, 10)
+        .await
+        .unwrap();
     assert_eq!(decisions.len(), 1);
     assert_eq!(decisions[0].granted[0].resource_id, "r1");
     assert!(
         store
-            .decisions_of("alice", Some("r2"), 10)
+            .decisions_of("alice", Some("r2"), None, 10)
             .await
             .unwrap()
             .is_empty()
