@@ -448,6 +448,14 @@ async fn forms_without_their_token_or_for_another_owner_change_nothing() {
     browser.click("#sign-out").await;
     browser.wait_for("input#password").await;
     sign_in(&browser, &setup, "bob").await;
+    browser.click("nav a[href$='/shared']").await;
+    browser.wait_for("ul.shared").await;
+    assert_usable(&browser, "Shared with me").await;
+    browser.screenshot(SCREENS, "shared-with-me").await;
+    assert_eq!(
+        text(&browser, "ul.shared li").await,
+        "Holiday of alice, at photoz: you can view"
+    );
     script(
         &browser,
         &format!(

@@ -477,7 +477,7 @@ async fn shared_page(
                 .name
                 .clone()
                 .unwrap_or_else(|| resource.id.clone()),
-            words: words::share(&policy),
+            words: words::shared_with(&policy, &owner.user),
         });
     }
     Ok(SharedPage {

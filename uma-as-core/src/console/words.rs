@@ -78,11 +78,28 @@ pub(super) fn list<S: AsRef<str>>(items: &[S]) -> String {
 pub(super) fn share(policy: &Policy) -> String {
     let mut who: Vec<String> = policy.users.clone();
     who.extend(policy.groups.iter().map(|g| format!("the group {g}")));
-    let mut words = if who.is_empty() {
+    let who = if who.is_empty() {
         "anyone".to_owned()
     } else {
         list(&who)
     };
+    format!("{who}{}", terms(policy))
+}
+
+/// A share as the user it names reads it: "you can view until 31 Dec 2026", "you, in the group
+/// friends, can view".
+pub(super) fn shared_with(policy: &Policy, user: &str) -> String {
+    let who = if policy.users.iter().any(|u| u == user) {
+        "you".to_owned()
+    } else {
+        format!("you, in the group {},", list(&policy.groups))
+    };
+    format!("{who}{}", terms(policy))
+}
+
+/// What a policy asks of the party besides who they are, what it gives, and until when.
+fn terms(policy: &Policy) -> String {
+    let mut words = String::new();
     let claims: Vec<String> = policy
         .claims
         .iter()
@@ -238,6 +255,10 @@ mod tests {
         assert_eq!(
             share(&policy),
             "the group doctors can view and delete through doctor-app"
+        );
+        assert_eq!(
+            shared_with(&policy, "dora"),
+            "you, in the group doctors, can view and delete through doctor-app"
         );
     }
 
