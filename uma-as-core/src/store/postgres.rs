@@ -257,12 +257,13 @@ impl Store for PostgresStore {
         after: Option<(&str, &str)>,
         limit: usize,
     ) -> Result<Vec<Resource>, StoreError> {
-        let (server, id) = after.unzip();
+        // No cursor is the cursor before every resource, so that each page is one index range.
+        let (server, id) = after.unwrap_or(("", ""));
         let rows: Vec<(String,)> = self
             .run(
                 sqlx::query_as(
                     "SELECT body FROM resources
-                     WHERE owner = $1 AND ($2::text IS NULL OR (resource_server, id) > ($2, $3))
+                     WHERE owner = $1 AND (resource_server, id) > ($2, $3)
                      ORDER BY resource_server, id LIMIT $4",
                 )
                 .bind(owner)
@@ -562,13 +563,14 @@ impl Store for PostgresStore {
                 sqlx::query_as(
                     "SELECT owner, at, body FROM decisions
                      WHERE owner = $1 AND ($2::text IS NULL OR $2 = ANY (resource_ids))
-                       AND ($4::bigint IS NULL OR at <= $4)
+                       AND at <= $4
                      ORDER BY at DESC, seq DESC LIMIT $3 OFFSET $5",
                 )
                 .bind(owner)
                 .bind(resource)
                 .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                .bind(from.map(|f| seconds(f.at)))
+                // No cursor is the cursor past every decision: each page is one index range.
+                .bind(from.map_or(i64::MAX, |f| seconds(f.at)))
                 .bind(from.map_or(0, |f| i64::try_from(f.skip).unwrap_or(i64::MAX)))
                 .fetch_all(&self.pool),
             )

@@ -408,11 +408,12 @@ impl Store for SqliteStore {
         after: Option<(&str, &str)>,
         limit: usize,
     ) -> Result<Vec<Resource>, StoreError> {
-        let (server, id) = after.unzip();
+        // No cursor is the cursor before every resource, so that each page is one index range.
+        let (server, id) = after.unwrap_or(("", ""));
         self.all(
             sqlx::query_as(
                 "SELECT body FROM resources
-                 WHERE owner = ?1 AND (?2 IS NULL OR (resource_server, id) > (?2, ?3))
+                 WHERE owner = ?1 AND (resource_server, id) > (?2, ?3)
                  ORDER BY resource_server, id LIMIT ?4",
             )
             .bind(owner)
@@ -692,7 +693,7 @@ impl Store for SqliteStore {
         // `[id, scopes]` pairs, or `{"resource_id": …}` objects in records of earlier versions.
         let rows: Vec<(String, i64, String)> = sqlx::query_as(
             "SELECT owner, at, body FROM decisions
-             WHERE owner = ?1 AND (?4 IS NULL OR at <= ?4) AND (?2 IS NULL OR EXISTS (
+             WHERE owner = ?1 AND at <= ?4 AND (?2 IS NULL OR EXISTS (
                  SELECT 1 FROM json_each(body, IIF(json_type(body, '$.q') IS NULL,
                                                   '$.requested', '$.q')) AS asked
                  WHERE COALESCE(json_extract(asked.value, '$.resource_id'),
@@ -702,7 +703,8 @@ impl Store for SqliteStore {
         .bind(owner)
         .bind(resource)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .bind(from.map(|f| i64::try_from(f.at).unwrap_or(i64::MAX)))
+        // No cursor is the cursor past every decision: each page is one index range.
+        .bind(from.map_or(i64::MAX, |f| i64::try_from(f.at).unwrap_or(i64::MAX)))
         .bind(from.map_or(0, |f| i64::try_from(f.skip).unwrap_or(i64::MAX)))
         .fetch_all(&self.readers)
         .await
