@@ -7,9 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::pages::{no_such, owned_resource, resource_page};
+use super::resources::{owned_resource, resource_page};
 use super::session::Owner;
-use super::{encode, message, see_other, words};
+use super::{encode, message, no_such, see_other, words};
 use crate::error::ApiError;
 use crate::request::FormParams;
 use crate::secret;

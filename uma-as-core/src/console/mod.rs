@@ -28,6 +28,7 @@
 
 mod actions;
 mod pages;
+mod resources;
 mod session;
 mod words;
 
@@ -35,11 +36,14 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::server::{AppState, paths};
+use crate::store::StoreError;
+use session::Owner;
 
 pub(crate) use session::signed_in_as;
 
@@ -63,7 +67,10 @@ pub(crate) fn sign_in_url(state: &AppState) -> String {
 pub(crate) fn routes() -> Router<AppState> {
     let at = |path: &str| format!("{}{path}", paths::CONSOLE);
     Router::new()
-        .route(paths::CONSOLE, crate::only("GET", get(pages::resources)))
+        .route(
+            paths::CONSOLE,
+            crate::only("GET", get(resources::resources)),
+        )
         .route(
             &at("/sign-in"),
             crate::only("GET, POST", get(session::start).post(crate::login::sign_in)),
@@ -75,7 +82,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(&at("/style.css"), crate::only("GET", get(style)))
         .route(
             &at("/resources/{id}"),
-            crate::only("GET", get(pages::resource)),
+            crate::only("GET", get(resources::resource)),
         )
         .route(
             &at("/resources/{id}/share"),
@@ -191,4 +198,46 @@ fn see_other(location: &str) -> Response {
 /// A path segment or query value, percent-encoded.
 fn encode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+impl Frame {
+    fn new(state: &AppState, owner: &Owner, section: &'static str) -> Self {
+        Self {
+            base: state.endpoint(paths::CONSOLE),
+            user: owner.user.clone(),
+            csrf: owner.csrf.clone(),
+            section,
+        }
+    }
+}
+
+/// `400` for a query the page does not read.
+fn bad_query(state: &AppState, rejection: &QueryRejection) -> Response {
+    message(
+        state,
+        StatusCode::BAD_REQUEST,
+        "Not found",
+        &format!("This address is not one of the console's: {rejection}"),
+    )
+}
+
+/// `503` while the store cannot be reached.
+fn unavailable(state: &AppState, error: &StoreError) -> Response {
+    tracing::error!(%error, "the console could not reach the store");
+    message(
+        state,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Not available",
+        "The server cannot reach its storage. Please try again in a minute.",
+    )
+}
+
+/// `404` for what is not the owner's (or is nobody's: the two look the same).
+fn no_such(state: &AppState, what: &str) -> Response {
+    message(
+        state,
+        StatusCode::NOT_FOUND,
+        "Not found",
+        &format!("You have no such {what}."),
+    )
 }

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use subtle::ConstantTimeEq;
 
-use super::{LIFETIME, message, see_other, sign_in_url};
+use super::{LIFETIME, message, see_other, sign_in_url, unavailable};
 use crate::error::ApiError;
 use crate::request::FormParams;
 use crate::secret::{self, TokenHash};
@@ -92,21 +92,9 @@ impl FromRequestParts<AppState> for Owner {
         match session(state, &parts.headers).await {
             Ok(Some(owner)) => Ok(owner),
             Ok(None) => Err(see_other(&sign_in_url(state))),
-            Err(error) => {
-                tracing::error!(%error, "a console session could not be read");
-                Err(unavailable(state))
-            }
+            Err(error) => Err(unavailable(state, &error)),
         }
     }
-}
-
-fn unavailable(state: &AppState) -> Response {
-    message(
-        state,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Not available",
-        "The server cannot reach its storage. Please try again in a minute.",
-    )
 }
 
 /// `GET {issuer}/console/sign-in`: the server's sign-in form, for the console.
@@ -138,8 +126,7 @@ pub(crate) async fn signed_in_as(state: &AppState, user: &str) -> Response {
         expires_at: issued_at.saturating_add(LIFETIME.as_secs()),
     };
     if let Err(error) = state.store.put_token(TokenHash::of(&id), record).await {
-        tracing::error!(%error, "a console session could not be stored");
-        return unavailable(state);
+        return unavailable(state, &error);
     }
     let mut response = see_other(&state.endpoint(paths::CONSOLE));
     if let Ok(value) = HeaderValue::try_from(state.console_cookie.set(&id)) {
@@ -158,8 +145,7 @@ pub(super) async fn sign_out(
         return refused.page(&state);
     }
     if let Err(error) = state.store.delete_token(&owner.hash).await {
-        tracing::error!(%error, "a console session could not be ended");
-        return unavailable(&state);
+        return unavailable(&state, &error);
     }
     let mut response = see_other(&sign_in_url(&state));
     if let Ok(value) = HeaderValue::try_from(state.console_cookie.clear()) {
