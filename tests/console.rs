@@ -127,27 +127,6 @@ impl Setup {
     }
 }
 
-impl Setup {
-    /// How many policies Holiday has, as the owner API lists them.
-    async fn shares_of_holiday(&self) -> usize {
-        let owner = self.server.owner_token("alice", CLIENT_ID).await.unwrap();
-        let listed: serde_json::Value = reqwest::Client::new()
-            .get(format!(
-                "{}/policy?resource={}",
-                self.server.issuer(),
-                self.holiday
-            ))
-            .bearer_auth(owner.as_str())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        listed.as_array().unwrap().len()
-    }
-}
-
 /// Signs in at the console; waits for its first page.
 async fn sign_in(browser: &Browser, setup: &Setup, user: &str) {
     browser.client.goto(&setup.console("")).await.unwrap();
@@ -428,7 +407,12 @@ async fn forms_without_their_token_or_for_another_owner_change_nothing() {
             .await
             .contains("nothing was changed")
     );
-    assert_eq!(setup.shares_of_holiday().await, 1);
+    assert_eq!(
+        support::policies_on(&setup.server, "alice", &setup.holiday)
+            .await
+            .len(),
+        1
+    );
 
     // The revoke button, with its token changed.
     browser.client.goto(&setup.console("")).await.unwrap();
@@ -440,7 +424,12 @@ async fn forms_without_their_token_or_for_another_owner_change_nothing() {
     .await;
     browser.click("button.revoke").await;
     browser.wait_for("p#message").await;
-    assert_eq!(setup.shares_of_holiday().await, 1);
+    assert_eq!(
+        support::policies_on(&setup.server, "alice", &setup.holiday)
+            .await
+            .len(),
+        1
+    );
 
     // Bob, signed in with a token of his own, posts to alice's share.
     browser.click("a").await;
@@ -468,6 +457,11 @@ async fn forms_without_their_token_or_for_another_owner_change_nothing() {
     browser.wait_for("p#message").await;
     browser.screenshot(SCREENS, "refused-other-owner").await;
     assert_eq!(text(&browser, "p#message").await, "You have no such share.");
-    assert_eq!(setup.shares_of_holiday().await, 1);
+    assert_eq!(
+        support::policies_on(&setup.server, "alice", &setup.holiday)
+            .await
+            .len(),
+        1
+    );
     browser.close().await;
 }

@@ -138,24 +138,9 @@ impl Setup {
             .unwrap()
     }
 
-    /// Holiday's policies, as the owner API lists them.
+    /// Holiday's policies, as alice lists them through the owner API.
     async fn policies(&self) -> Vec<Value> {
-        let owner = self.server.owner_token("alice", CLIENT_ID).await.unwrap();
-        let listed: Value = self
-            .http
-            .get(format!(
-                "{}/policy?resource={}",
-                self.server.issuer(),
-                self.holiday
-            ))
-            .bearer_auth(owner.as_str())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        listed.as_array().unwrap().clone()
+        support::policies_on(&self.server, "alice", &self.holiday).await
     }
 }
 

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use http::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 use uma_as_core::{AuthorizationServer, ClientConfig, RunningServer};
 use uma_client::{
     AccessToken, ClientCredentials, GrantAuth, ProtectionClient, ResourceDescription, UmaClient,
@@ -105,6 +105,21 @@ impl World {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
+}
+
+/// The policies on `resource`, as its owner lists them through the owner API.
+pub async fn policies_on(server: &RunningServer, owner: &str, resource: &str) -> Vec<Value> {
+    let token = server.owner_token(owner, CLIENT_ID).await.unwrap();
+    let listed: Value = reqwest::Client::new()
+        .get(format!("{}/policy?resource={resource}", server.issuer()))
+        .bearer_auth(token.as_str())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    listed.as_array().expect("a list of policies").clone()
 }
 
 /// The origin of a URL, as `UmaClientBuilder::resource_server` takes it.

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::resources::{owned_resource, resource_page};
-use super::session::Owner;
+use super::session::{Owner, SignedForm};
 use super::{encode, message, no_such, see_other, words};
 use crate::error::ApiError;
 use crate::request::FormParams;
@@ -45,14 +45,9 @@ fn checked(form: &FormParams, offered: &[String]) -> Vec<String> {
 /// checked scopes, until the end of an optional day.
 pub(super) async fn share(
     State(state): State<AppState>,
-    owner: Owner,
     Path(id): Path<String>,
-    form: Result<FormParams, ApiError>,
+    SignedForm { owner, form }: SignedForm,
 ) -> Response {
-    let form = match owner.check(form) {
-        Ok(form) => form,
-        Err(refused) => return refused.page(&state),
-    };
     let resource = match owned_resource(&state, &owner, &id).await {
         Ok(Some(resource)) => resource,
         Ok(None) => return no_such(&state, "resource"),
@@ -139,13 +134,9 @@ fn is_group(state: &AppState, group: &str) -> bool {
 /// working.
 pub(super) async fn revoke(
     State(state): State<AppState>,
-    owner: Owner,
     Path(id): Path<String>,
-    form: Result<FormParams, ApiError>,
+    SignedForm { owner, .. }: SignedForm,
 ) -> Response {
-    if let Err(refused) = owner.check(form) {
-        return refused.page(&state);
-    }
     match crate::policy::revoke(&state, &owner.user, &id).await {
         Ok(policy) => see_other(&resource_url(&state, &policy.resource_id)),
         Err(error) if error.status() == StatusCode::NOT_FOUND => no_such(&state, "share"),
@@ -179,14 +170,9 @@ fn requests_url(state: &AppState) -> String {
 /// `POST {issuer}/console/requests/{id}/approve`: approves for the checked scopes.
 pub(super) async fn approve(
     State(state): State<AppState>,
-    owner: Owner,
     Path(id): Path<String>,
-    form: Result<FormParams, ApiError>,
+    SignedForm { owner, form }: SignedForm,
 ) -> Response {
-    let form = match owner.check(form) {
-        Ok(form) => form,
-        Err(refused) => return refused.page(&state),
-    };
     let request = match pending(&state, &owner, &id).await {
         Ok(request) => request,
         Err(page) => return page,
@@ -209,13 +195,9 @@ pub(super) async fn approve(
 /// `POST {issuer}/console/requests/{id}/deny`.
 pub(super) async fn deny(
     State(state): State<AppState>,
-    owner: Owner,
     Path(id): Path<String>,
-    form: Result<FormParams, ApiError>,
+    SignedForm { owner, .. }: SignedForm,
 ) -> Response {
-    if let Err(refused) = owner.check(form) {
-        return refused.page(&state);
-    }
     if let Err(page) = pending(&state, &owner, &id).await {
         return page;
     }

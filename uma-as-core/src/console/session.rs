@@ -2,7 +2,7 @@
 //! (so any replica serves them) under the hash of the id in the console's cookie, each with the
 //! CSRF token its forms must send back.
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -27,7 +27,7 @@ pub(super) struct Owner {
 
 impl Owner {
     /// The form, if it carries this session's CSRF token.
-    pub(super) fn check(&self, form: Result<FormParams, ApiError>) -> Result<FormParams, Refused> {
+    fn check(&self, form: Result<FormParams, ApiError>) -> Result<FormParams, Refused> {
         let form = form.map_err(Refused::Unreadable)?;
         let sent = form.get("csrf").unwrap_or_default();
         if !sent.is_empty() && bool::from(sent.as_bytes().ct_eq(self.csrf.as_bytes())) {
@@ -40,7 +40,7 @@ impl Owner {
 
 /// Why a form was not acted on.
 #[derive(Debug)]
-pub(super) enum Refused {
+enum Refused {
     /// The body is not a form the server reads (its size, type or a repeated field).
     Unreadable(ApiError),
     /// The form lacks this session's CSRF token.
@@ -49,7 +49,7 @@ pub(super) enum Refused {
 
 impl Refused {
     /// The page that says so; nothing was changed.
-    pub(super) fn page(self, state: &AppState) -> Response {
+    fn page(self, state: &AppState) -> Response {
         match self {
             Self::Unreadable(error) => {
                 message(state, error.status(), "Not sent", error.description())
@@ -97,6 +97,29 @@ impl FromRequestParts<AppState> for Owner {
     }
 }
 
+/// A form of the signed-in owner's that carries her session's CSRF token: what every console
+/// action takes. Without a session the browser is sent to sign in; without the token, or with
+/// a body the server does not read, the answer is a page saying nothing was changed.
+#[derive(Debug)]
+pub(super) struct SignedForm {
+    pub(super) owner: Owner,
+    pub(super) form: FormParams,
+}
+
+impl FromRequest<AppState> for SignedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let owner = Owner::from_request_parts(&mut parts, state).await?;
+        let form = FormParams::from_request(Request::from_parts(parts, body), state).await;
+        match owner.check(form) {
+            Ok(form) => Ok(Self { owner, form }),
+            Err(refused) => Err(refused.page(state)),
+        }
+    }
+}
+
 /// `GET {issuer}/console/sign-in`: the server's sign-in form, for the console.
 pub(super) async fn start(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Ok(Some(_)) = session(&state, &headers).await {
@@ -138,12 +161,8 @@ pub(crate) async fn signed_in_as(state: &AppState, user: &str) -> Response {
 /// `POST {issuer}/console/sign-out`: ends the session.
 pub(super) async fn sign_out(
     State(state): State<AppState>,
-    owner: Owner,
-    form: Result<FormParams, ApiError>,
+    SignedForm { owner, .. }: SignedForm,
 ) -> Response {
-    if let Err(refused) = owner.check(form) {
-        return refused.page(&state);
-    }
     if let Err(error) = state.store.delete_token(&owner.hash).await {
         return unavailable(&state, &error);
     }
