@@ -71,7 +71,7 @@ mod tests {
     use super::*;
     use crate::AuthorizationServer;
     use crate::secret::TokenHash;
-    use crate::store::{MemoryStore, Store, TokenKind, TokenRecord};
+    use crate::store::{MemoryStore, Store};
 
     /// One round of upkeep drops what expired and the key no live token needs, and keeps the
     /// rest.
@@ -88,13 +88,7 @@ mod tests {
             .build()
             .await
             .unwrap();
-        let token = |expires_at| TokenRecord {
-            kind: TokenKind::Pct,
-            client_id: "app".into(),
-            subject: "bob".into(),
-            issued_at: 1,
-            expires_at,
-        };
+        let token = crate::store::tests::pct_until;
         store
             .put_token(TokenHash::of("expired"), token(now() - 1))
             .await

@@ -866,3 +866,64 @@ impl Store for SqliteStore {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::TempDb;
+
+    fn insert(value: i64) -> (Job, oneshot::Receiver<Result<Vec<Outcome>, StoreError>>) {
+        let (reply, answer) = oneshot::channel();
+        let write = Write {
+            sql: "INSERT INTO log (value) VALUES (?1)",
+            binds: vec![Bind::Int(value)],
+            returning: false,
+        };
+        let job = Job {
+            writes: vec![write],
+            reply,
+        };
+        (job, answer)
+    }
+
+    /// With requests queued without end, a waiting upkeep job still commits after exactly
+    /// [`UPKEEP_EVERY`] full request commits, not after the queue drains.
+    #[tokio::test]
+    async fn upkeep_gets_a_turn_while_requests_keep_queueing() {
+        let db = TempDb::new();
+        let options = SqliteConnectOptions::new()
+            .filename(&db.path)
+            .create_if_missing(true);
+        let mut connection = SqliteConnection::connect_with(&options).await.unwrap();
+        sqlx::query("CREATE TABLE log (value INTEGER NOT NULL)")
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        let requests = (UPKEEP_EVERY + 2) * MAX_BATCH;
+        let (writer, jobs) = mpsc::channel(requests);
+        let (upkeep, upkeep_jobs) = mpsc::channel(1);
+        let mut answers = Vec::new();
+        for value in 0..requests {
+            let (job, answer) = insert(i64::try_from(value).unwrap());
+            writer.try_send(job).unwrap();
+            answers.push(answer);
+        }
+        let (job, upkept) = insert(-1);
+        upkeep.try_send(job).unwrap();
+        drop((writer, upkeep));
+        write_loop(connection, jobs, upkeep_jobs).await;
+        assert!(upkept.await.unwrap().is_ok());
+        for answer in answers {
+            assert!(answer.await.unwrap().is_ok());
+        }
+
+        let mut connection = SqliteConnection::connect_with(&options).await.unwrap();
+        let order: Vec<(i64,)> = sqlx::query_as("SELECT value FROM log ORDER BY rowid")
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+        let upkeep_at = order.iter().position(|(v,)| *v == -1).unwrap();
+        assert_eq!(upkeep_at, UPKEEP_EVERY * MAX_BATCH);
+        assert_eq!(order.len(), requests + 1);
+    }
+}

@@ -45,6 +45,17 @@ impl Drop for TempDb {
     }
 }
 
+/// bob's PCT at `app`, expiring at `expires_at`: the simplest record to purge.
+pub(crate) fn pct_until(expires_at: u64) -> TokenRecord {
+    TokenRecord {
+        kind: TokenKind::Pct,
+        client_id: "app".into(),
+        subject: "bob".into(),
+        issued_at: 1,
+        expires_at,
+    }
+}
+
 fn resource(id: &str, owner: &str) -> Resource {
     Resource {
         id: id.into(),
@@ -716,13 +727,7 @@ async fn sqlite_purges_the_links_of_expired_tokens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn purges_finish_while_writes_keep_coming() {
     for (store, _db) in stores().await {
-        let token = |expires_at| TokenRecord {
-            kind: TokenKind::Pct,
-            client_id: "app".into(),
-            subject: "bob".into(),
-            issued_at: 1,
-            expires_at,
-        };
+        let token = pct_until;
         for n in 0..100 {
             store
                 .put_token(TokenHash::of(&format!("expired-{n}")), token(now() - 1))
@@ -794,13 +799,7 @@ async fn sqlite_shrinks_after_a_peak() {
     use sqlx::Connection as _;
     let db = TempDb::new();
     let store = Arc::new(SqliteStore::open(&db.path).await.unwrap());
-    let expired = TokenRecord {
-        kind: TokenKind::Pct,
-        client_id: "app".into(),
-        subject: "bob".into(),
-        issued_at: 1,
-        expires_at: now() - 1,
-    };
+    let expired = pct_until(now() - 1);
     let writers: Vec<_> = (0..32)
         .map(|writer| {
             let (store, record) = (Arc::clone(&store), expired.clone());
