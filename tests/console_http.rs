@@ -448,3 +448,49 @@ async fn requests_are_answered_once_and_only_by_their_owner() {
         .await;
     assert_eq!(deny.status(), StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn console_sign_in_is_throttled_like_every_sign_in() {
+    let setup = setup().await;
+    let setup = &setup;
+    let attempt = |password: &'static str| async move {
+        let form = setup
+            .http
+            .get(setup.console("/sign-in"))
+            .send()
+            .await
+            .unwrap();
+        let login = cookie(&form, "uma_login").unwrap();
+        let csrf = csrf_of(&form.text().await.unwrap());
+        setup
+            .http
+            .post(setup.console("/sign-in"))
+            .header(header::COOKIE, &login)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("username", "alice"),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .unwrap()
+    };
+    // Five failures are free; the sixth locks the account.
+    for _ in 0..6 {
+        let wrong = attempt("guess").await;
+        assert_eq!(wrong.status(), StatusCode::OK);
+        assert!(cookie(&wrong, "uma_console").is_none());
+        assert!(
+            wrong
+                .text()
+                .await
+                .unwrap()
+                .contains("Wrong username or password.")
+        );
+    }
+    // Locked: even the right password waits.
+    let locked = attempt("alice-password").await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.headers().contains_key(header::RETRY_AFTER));
+    assert!(cookie(&locked, "uma_console").is_none());
+}
