@@ -436,17 +436,32 @@ async fn requests_are_answered_once_and_only_by_their_owner() {
         .await;
     assert_eq!(answer.status(), StatusCode::NOT_FOUND);
 
-    // Alice answers once; a second answer is refused.
+    // Alice approves and denies at once (two tabs): one answer counts, the other is refused,
+    // and a policy exists exactly when the approval counted.
     let alice = setup.sign_in("alice").await;
     let form = [("csrf", alice.csrf.as_str()), ("scope:view", "on")];
-    let first = setup.post(&alice.cookie, &approve, &form).await;
-    assert_eq!(first.status(), StatusCode::SEE_OTHER);
-    let again = setup.post(&alice.cookie, &approve, &form).await;
-    assert_eq!(again.status(), StatusCode::CONFLICT);
-    let deny = setup
-        .post(&alice.cookie, &format!("/requests/{id}/deny"), &form)
-        .await;
-    assert_eq!(deny.status(), StatusCode::CONFLICT);
+    let deny = format!("/requests/{id}/deny");
+    let (approved, denied) = tokio::join!(
+        setup.post(&alice.cookie, &approve, &form),
+        setup.post(&alice.cookie, &deny, &form),
+    );
+    let statuses = [approved.status(), denied.status()];
+    assert!(
+        statuses == [StatusCode::SEE_OTHER, StatusCode::CONFLICT]
+            || statuses == [StatusCode::CONFLICT, StatusCode::SEE_OTHER],
+        "{statuses:?}"
+    );
+    let diary_policies = support::policies_on(&setup.server, "alice", &diary).await;
+    assert_eq!(
+        diary_policies.len(),
+        usize::from(statuses[0] == StatusCode::SEE_OTHER)
+    );
+
+    // Any later answer is refused.
+    for path in [&approve, &deny] {
+        let again = setup.post(&alice.cookie, path, &form).await;
+        assert_eq!(again.status(), StatusCode::CONFLICT);
+    }
 }
 
 #[tokio::test]

@@ -284,8 +284,8 @@ impl Store for Paused {
     ) -> Result<PendingRequest, StoreError> {
         self.inner.put_request_if_absent(request).await
     }
-    async fn update_request(&self, request: PendingRequest) -> Result<(), StoreError> {
-        self.inner.update_request(request).await
+    async fn decide_request(&self, request: PendingRequest) -> Result<bool, StoreError> {
+        self.inner.decide_request(request).await
     }
     async fn request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
         self.inner.request(id).await

@@ -3,8 +3,10 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use uma_client::ErrorCode;
 
 use crate::error::ApiError;
 use crate::policy::Owner;
@@ -173,6 +175,9 @@ pub(crate) async fn approve_request(
     scopes: Option<Vec<String>>,
 ) -> Result<(PendingRequest, String), ApiError> {
     let mut request = owned(state, owner, id).await?;
+    if request.status != RequestStatus::Pending {
+        return Err(answered_already());
+    }
     let scopes = scopes.unwrap_or_else(|| request.scopes.clone());
     if let Some(extra) = scopes.iter().find(|s| !request.scopes.contains(s)) {
         return Err(ApiError::invalid_scope(format!(
@@ -191,10 +196,25 @@ pub(crate) async fn approve_request(
         ..Policy::default()
     };
     let policy_id = policy.id.clone();
+    // The policy first, so that an approval that counts always has its policy; if another
+    // answer came first, the policy goes again.
     state.store.put_policy(policy).await?;
     request.status = RequestStatus::Approved;
-    state.store.update_request(request.clone()).await?;
+    if !state.store.decide_request(request.clone()).await? {
+        state.store.delete_policy(&policy_id).await?;
+        crate::policy::withdraw(state, &policy_id).await?;
+        return Err(answered_already());
+    }
     Ok((request, policy_id))
+}
+
+/// `409` for an answer to a request that has been answered.
+fn answered_already() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorCode::InvalidRequest,
+        "the request has been answered already",
+    )
 }
 
 pub(crate) async fn deny(
@@ -213,7 +233,12 @@ pub(crate) async fn deny_request(
     id: &str,
 ) -> Result<PendingRequest, ApiError> {
     let mut request = owned(state, owner, id).await?;
+    if request.status != RequestStatus::Pending {
+        return Err(answered_already());
+    }
     request.status = RequestStatus::Denied;
-    state.store.update_request(request.clone()).await?;
+    if !state.store.decide_request(request.clone()).await? {
+        return Err(answered_already());
+    }
     Ok(request)
 }

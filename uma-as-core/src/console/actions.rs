@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::request::FormParams;
 use crate::secret;
 use crate::server::{AppState, paths};
-use crate::store::{Policy, RequestStatus};
+use crate::store::Policy;
 use crate::time::now;
 
 /// The longest user or group name a share form takes.
@@ -144,22 +144,13 @@ pub(super) async fn revoke(
     }
 }
 
-/// The owner's pending request `id`, or the page to answer instead.
-async fn pending(
-    state: &AppState,
-    owner: &Owner,
-    id: &str,
-) -> Result<crate::store::PendingRequest, Response> {
-    match crate::owner::owned(state, &owner.user, id).await {
-        Ok(request) if request.status == RequestStatus::Pending => Ok(request),
-        Ok(_) => Err(message(
-            state,
-            StatusCode::CONFLICT,
-            "Already answered",
-            "You have already answered this request.",
-        )),
-        Err(error) if error.status() == StatusCode::NOT_FOUND => Err(no_such(state, "request")),
-        Err(error) => Err(failed(state, &error)),
+/// A request answer's failure as a page: `404` for a request that is not the owner's, `409`
+/// for one answered already.
+fn not_answered(state: &AppState, error: &ApiError) -> Response {
+    if error.status() == StatusCode::NOT_FOUND {
+        no_such(state, "request")
+    } else {
+        failed(state, error)
     }
 }
 
@@ -173,9 +164,9 @@ pub(super) async fn approve(
     Path(id): Path<String>,
     SignedForm { owner, form }: SignedForm,
 ) -> Response {
-    let request = match pending(&state, &owner, &id).await {
+    let request = match crate::owner::owned(&state, &owner.user, &id).await {
         Ok(request) => request,
-        Err(page) => return page,
+        Err(error) => return not_answered(&state, &error),
     };
     let scopes = checked(&form, &request.scopes);
     if scopes.is_empty() && !request.scopes.is_empty() {
@@ -188,7 +179,7 @@ pub(super) async fn approve(
     }
     match crate::owner::approve_request(&state, &owner.user, &id, Some(scopes)).await {
         Ok(_) => see_other(&requests_url(&state)),
-        Err(error) => failed(&state, &error),
+        Err(error) => not_answered(&state, &error),
     }
 }
 
@@ -198,11 +189,8 @@ pub(super) async fn deny(
     Path(id): Path<String>,
     SignedForm { owner, .. }: SignedForm,
 ) -> Response {
-    if let Err(page) = pending(&state, &owner, &id).await {
-        return page;
-    }
     match crate::owner::deny_request(&state, &owner.user, &id).await {
         Ok(_) => see_other(&requests_url(&state)),
-        Err(error) => failed(&state, &error),
+        Err(error) => not_answered(&state, &error),
     }
 }

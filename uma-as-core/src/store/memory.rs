@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::{
-    Decision, DecisionCursor, PendingRequest, Policy, Resource, SigningKey, Store, StoreError,
-    Ticket, TokenRecord,
+    Decision, DecisionCursor, PendingRequest, Policy, RequestStatus, Resource, SigningKey, Store,
+    StoreError, Ticket, TokenRecord,
 };
 use crate::secret::TokenHash;
 
@@ -238,12 +238,13 @@ impl Store for MemoryStore {
         Ok(request)
     }
 
-    async fn update_request(&self, request: PendingRequest) -> Result<(), StoreError> {
+    async fn decide_request(&self, request: PendingRequest) -> Result<bool, StoreError> {
         let mut state = self.lock();
-        if let Some(existing) = state.requests.iter_mut().find(|r| r.id == request.id) {
-            *existing = request;
-        }
-        Ok(())
+        let pending = state
+            .requests
+            .iter_mut()
+            .find(|r| r.id == request.id && r.status == RequestStatus::Pending);
+        Ok(pending.map(|existing| *existing = request).is_some())
     }
 
     async fn request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {

@@ -498,8 +498,10 @@ pub trait Store: Send + Sync + 'static {
         &self,
         request: PendingRequest,
     ) -> Result<PendingRequest, StoreError>;
-    /// Replaces a request (its decision).
-    async fn update_request(&self, request: PendingRequest) -> Result<(), StoreError>;
+    /// Records the owner's answer to a request: stores `request` (with its new status) only if
+    /// the stored one is still pending, atomically; `false` when it was answered already (or is
+    /// gone), so that of two answers at once, on any replicas, exactly one counts.
+    async fn decide_request(&self, request: PendingRequest) -> Result<bool, StoreError>;
     /// The request with this id.
     async fn request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError>;
     /// The requests put to an owner, oldest first.

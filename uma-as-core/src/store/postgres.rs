@@ -499,15 +499,21 @@ impl Store for PostgresStore {
         from_json(&row.0)
     }
 
-    async fn update_request(&self, request: PendingRequest) -> Result<(), StoreError> {
+    async fn decide_request(&self, request: PendingRequest) -> Result<bool, StoreError> {
         let body = to_json(&request)?;
-        self.execute(
-            sqlx::query("UPDATE pending_requests SET body = $2 WHERE id = $1")
+        // Of two answers at once, the second waits for the first's row lock, then finds the
+        // request no longer pending.
+        let updated = self
+            .execute(
+                sqlx::query(
+                    "UPDATE pending_requests SET body = $2
+                     WHERE id = $1 AND (body::jsonb) ->> 'status' = 'pending'",
+                )
                 .bind(&request.id)
                 .bind(body),
-        )
-        .await
-        .map(drop)
+            )
+            .await?;
+        Ok(updated > 0)
     }
 
     async fn request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {

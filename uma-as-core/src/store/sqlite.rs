@@ -642,14 +642,16 @@ impl Store for SqliteStore {
             .ok_or_else(|| StoreError::new("a pending request vanished".to_owned()))
     }
 
-    async fn update_request(&self, request: PendingRequest) -> Result<(), StoreError> {
-        self.write(
-            "UPDATE pending_requests SET body = ?2 WHERE id = ?1",
-            vec![text(&request.id), Bind::Text(to_json(&request)?)],
-            false,
-        )
-        .await
-        .map(drop)
+    async fn decide_request(&self, request: PendingRequest) -> Result<bool, StoreError> {
+        let outcome = self
+            .write(
+                "UPDATE pending_requests SET body = ?2
+                 WHERE id = ?1 AND json_extract(body, '$.status') = 'pending'",
+                vec![text(&request.id), Bind::Text(to_json(&request)?)],
+                false,
+            )
+            .await?;
+        Ok(outcome.rows_affected > 0)
     }
 
     async fn request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {

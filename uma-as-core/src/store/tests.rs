@@ -369,16 +369,37 @@ async fn repeated_requests_coalesce_into_one() {
             .await
             .unwrap();
         assert_eq!(elsewhere.id, "q4");
-        store
-            .update_request(PendingRequest {
-                status: RequestStatus::Denied,
-                ..first
+        // Answered once: of two answers at once, one counts, on every store.
+        let answers = [RequestStatus::Denied, RequestStatus::Approved].map(|status| {
+            let (store, first) = (Arc::clone(&store), first.clone());
+            tokio::spawn(async move {
+                store
+                    .decide_request(PendingRequest { status, ..first })
+                    .await
+                    .unwrap()
             })
-            .await
-            .unwrap();
-        assert_eq!(
-            store.request("q1").await.unwrap().unwrap().status,
+        });
+        let mut counted = Vec::new();
+        for answer in answers {
+            counted.push(answer.await.unwrap());
+        }
+        assert_eq!(counted.iter().filter(|c| **c).count(), 1, "{counted:?}");
+        let kept = store.request("q1").await.unwrap().unwrap().status;
+        let expected = if counted[0] {
             RequestStatus::Denied
+        } else {
+            RequestStatus::Approved
+        };
+        assert_eq!(kept, expected);
+        assert!(
+            !store
+                .decide_request(PendingRequest {
+                    status: RequestStatus::Approved,
+                    ..request("nope", &["view"])
+                })
+                .await
+                .unwrap(),
+            "no such request"
         );
         let ids: Vec<String> = store
             .requests_of("alice")
