@@ -149,6 +149,12 @@ async fn every_endpoint_refuses_bad_input_cleanly() {
     let endpoints = [
         endpoint(reqwest::Method::POST, "/token".into(), FORM, Auth::Client),
         endpoint(reqwest::Method::POST, "/introspect".into(), FORM, Auth::Pat),
+        endpoint(
+            reqwest::Method::POST,
+            "/introspect".into(),
+            FORM,
+            Auth::Client,
+        ),
         endpoint(reqwest::Method::POST, "/revoke".into(), FORM, Auth::Client),
         endpoint(
             reqwest::Method::POST,

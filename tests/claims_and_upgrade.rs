@@ -276,6 +276,27 @@ async fn a_known_party_lacking_a_claim_is_asked_for_it_then_refused() {
             .await
             .unwrap()
     };
+    // A client that says nobody is asked who the party is, and for the claim the policy names.
+    let anonymous = UmaClient::builder()
+        .trust(server.issuer())
+        .auth(GrantAuth::Client(ClientCredentials::new(
+            CLIENT_ID,
+            CLIENT_SECRET,
+        )))
+        .build()
+        .unwrap();
+    let Err(Error::NeedInfo(needed)) = anonymous
+        .redeem(server.issuer(), &UmaGrantRequest::new(ticket().await))
+        .await
+    else {
+        panic!("expected need_info");
+    };
+    let names: Vec<Option<&str>> = needed
+        .required_claims
+        .iter()
+        .map(|c| c.name.as_deref())
+        .collect();
+    assert_eq!(names, [Some("sub"), Some("email")]);
     let client_for = |user: &'static str| {
         let server = &server;
         async move {

@@ -247,3 +247,54 @@ async fn introspection_tells_a_caller_only_about_its_own_business() {
     assert!(active(&world.protection, &photoz_pat).await);
     assert!(!active(&other_rs, &photoz_pat).await);
 }
+
+/// RFC 7662 §2.1 lets a client authenticate to introspection as itself, as Keycloak and generic
+/// OAuth libraries do: with its secret (basic or posted) it learns exactly what its own PAT
+/// would, and a wrong secret is `401 invalid_client`.
+#[tokio::test]
+async fn introspection_with_client_credentials_learns_what_the_pat_would() {
+    let world = World::start().await;
+    let rpt = bobs_rpt(&world).await;
+    let http = reqwest::Client::new();
+    let introspect = |auth: &'static str, id: &'static str, secret: &'static str| {
+        let (http, url, token) = (http.clone(), world.url("/introspect"), rpt.clone());
+        async move {
+            let request = http.post(url);
+            let request = match auth {
+                "basic" => request
+                    .basic_auth(id, Some(secret))
+                    .form(&[("token", token.as_str())]),
+                _ => request.form(&[
+                    ("token", token.as_str()),
+                    ("client_id", id),
+                    ("client_secret", secret),
+                ]),
+            };
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    for auth in ["basic", "post"] {
+        let (status, body) = introspect(auth, support::RS_ID, support::RS_SECRET).await;
+        assert_eq!(status, http::StatusCode::OK);
+        assert_eq!(body["active"], true, "{auth}: {body}");
+        assert_eq!(
+            body["permissions"][0]["resource_id"],
+            world.resource_id.as_str()
+        );
+        let (_, body) = introspect(auth, OTHER_RS_ID, OTHER_RS_SECRET).await;
+        assert_eq!(body["active"], false, "{auth}: another resource server");
+        let (status, body) = introspect(auth, support::RS_ID, "wrong").await;
+        assert_eq!(status, http::StatusCode::UNAUTHORIZED, "{auth}");
+        assert_eq!(body["error"], "invalid_client");
+    }
+    // No authentication at all is refused too.
+    let anonymous = http
+        .post(world.url("/introspect"))
+        .form(&[("token", rpt.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), http::StatusCode::UNAUTHORIZED);
+}

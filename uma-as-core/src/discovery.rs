@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
 use uma_client::{DiscoveryDocument, UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT_TYPE};
 
 use crate::error::ApiError;
@@ -49,6 +50,38 @@ pub(crate) async fn document(State(state): State<AppState>) -> Json<DiscoveryDoc
         ],
         ..DiscoveryDocument::default()
     })
+}
+
+/// `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3): the server issues ID
+/// tokens, so generic OpenID clients find it as a provider: the UMA document's members and the
+/// provider's own.
+pub(crate) async fn openid_document(State(state): State<AppState>) -> Json<Value> {
+    let Json(document) = document(State(state.clone())).await;
+    let mut value = serde_json::to_value(document).unwrap_or_else(|_| json!({}));
+    if let Some(members) = value.as_object_mut() {
+        members.insert(
+            "userinfo_endpoint".into(),
+            json!(state.endpoint(paths::USERINFO)),
+        );
+        members.insert("subject_types_supported".into(), json!(["public"]));
+        members.insert(
+            "id_token_signing_alg_values_supported".into(),
+            json!(["EdDSA"]),
+        );
+        members.insert(
+            "claims_supported".into(),
+            json!([
+                "iss",
+                "sub",
+                "aud",
+                "exp",
+                "iat",
+                "nonce",
+                "preferred_username"
+            ]),
+        );
+    }
+    Json(value)
 }
 
 fn grant_types(state: &AppState) -> Vec<String> {

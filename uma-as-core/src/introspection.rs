@@ -1,25 +1,32 @@
 //! The introspection endpoint (RFC 7662, FedAuthz §5): a resource server asks, with its PAT, what
-//! an RPT grants.
+//! an RPT grants. A client may also authenticate as itself (`client_secret_basic` or
+//! `client_secret_post`, as RFC 7662 §2.1 allows and Keycloak does), so that generic OAuth
+//! resource-server libraries introspect unchanged; it learns what its own PAT would.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use uma_client::{Introspection, Permission};
 
 use crate::error::ApiError;
 use crate::protection::ProtectionAuth;
-use crate::request::FormParams;
+use crate::request::{Authorization, FormParams};
 use crate::secret::TokenHash;
 use crate::server::AppState;
 use crate::store::{TokenKind, TokenRecord};
 use crate::time::now;
+use crate::token::authenticate_client;
 
 pub(crate) async fn introspect(
     State(state): State<AppState>,
-    auth: ProtectionAuth,
+    headers: HeaderMap,
     params: FormParams,
 ) -> Result<Response, ApiError> {
+    let auth = match Authorization::from_headers(&headers) {
+        Authorization::Bearer(_) => ProtectionAuth::from_pat(&headers, &state).await?,
+        _ => ProtectionAuth::client(authenticate_client(&state, &headers, &params)?),
+    };
     let token = params.require("token")?;
     let record = state
         .store

@@ -54,6 +54,7 @@ mod throttle;
 mod time;
 mod token;
 mod uma_grant;
+mod userinfo;
 
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};
@@ -82,6 +83,17 @@ fn routes(state: AppState) -> Router {
         .route(
             uma_client::discovery::OAUTH_WELL_KNOWN_PATH,
             only("GET", get(discovery::document)),
+        )
+        .route(
+            paths::OPENID_CONFIGURATION,
+            only("GET", get(discovery::openid_document)),
+        )
+        .route(
+            paths::USERINFO,
+            only(
+                "GET, POST",
+                get(userinfo::userinfo).post(userinfo::userinfo),
+            ),
         )
         .route(paths::TOKEN, only("POST", post(token::token)))
         .route(

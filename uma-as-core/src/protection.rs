@@ -1,6 +1,7 @@
 //! Authorization of the protection API: every call carries a valid PAT (FedAuthz §1.3).
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
@@ -23,6 +24,30 @@ impl ProtectionAuth {
         self.owner == self.resource_server
     }
 
+    /// A client authenticated with its own credentials: it acts as its `client_credentials` PAT
+    /// would.
+    pub(crate) fn client(client_id: String) -> Self {
+        Self {
+            owner: client_id.clone(),
+            resource_server: client_id,
+        }
+    }
+
+    /// The PAT in `Authorization: Bearer`, or the error to answer.
+    pub(crate) async fn from_pat(headers: &HeaderMap, state: &AppState) -> Result<Self, ApiError> {
+        let record = live_bearer_token(headers, state).await?;
+        if !is_pat(&record) {
+            return Err(ApiError::insufficient_scope(
+                state.realm(),
+                uma_client::UMA_PROTECTION_SCOPE,
+            ));
+        }
+        Ok(Self {
+            resource_server: record.client_id,
+            owner: record.subject,
+        })
+    }
+
     /// Whether this PAT may see and change a resource: one its resource server registered, for
     /// its owner.
     pub(crate) fn may_manage(&self, resource: &crate::store::Resource) -> bool {
@@ -35,16 +60,6 @@ impl FromRequestParts<AppState> for ProtectionAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let record = live_bearer_token(&parts.headers, state).await?;
-        if !is_pat(&record) {
-            return Err(ApiError::insufficient_scope(
-                state.realm(),
-                uma_client::UMA_PROTECTION_SCOPE,
-            ));
-        }
-        Ok(Self {
-            resource_server: record.client_id,
-            owner: record.subject,
-        })
+        Self::from_pat(&parts.headers, state).await
     }
 }

@@ -279,6 +279,8 @@ pub(crate) mod paths {
     pub(crate) const CLAIMS: &str = "/claims";
     pub(crate) const AUTHORIZE: &str = "/authorize";
     pub(crate) const CONSOLE: &str = "/console";
+    pub(crate) const USERINFO: &str = "/userinfo";
+    pub(crate) const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 }
 
 /// An UMA 2.0 authorization server, ready to serve.

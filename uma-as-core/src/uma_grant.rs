@@ -257,6 +257,9 @@ async fn assess(
     let mut wants_a_user = false;
     // Claims that would let a policy grant what is asked, and that the party lacks.
     let mut missing_claims: BTreeSet<String> = BTreeSet::new();
+    // Claims any policy on an ungranted resource asks for: what an unidentified party is asked
+    // for beside who it is.
+    let mut asked_claims: BTreeSet<String> = BTreeSet::new();
     let mut ungranted: Vec<(&Resource, &BTreeSet<String>)> = Vec::new();
     for ((resource, _), requested) in resources.iter().zip(&per_resource) {
         let policies = state.store.policies_for(&resource.id).await?;
@@ -274,6 +277,7 @@ async fn assess(
             }
             _ => {
                 wants_a_user |= policies.iter().any(Policy::names_users);
+                asked_claims.extend(policies.iter().flat_map(|p| p.claims.keys().cloned()));
                 for policy in policies.iter().filter(|p| p.holds_but_claims(&party, now)) {
                     missing_claims
                         .extend(policy.missing_claims(&party).into_iter().map(str::to_owned));
@@ -290,7 +294,10 @@ async fn assess(
                 "a policy names people, and {party_id} is not identified as one"
             ));
             let ticket = reissue(state, ticket).await?;
-            return Err(need_info(state, ticket, &["sub".to_owned()]).into());
+            let names: Vec<String> = std::iter::once("sub".to_owned())
+                .chain(asked_claims)
+                .collect();
+            return Err(need_info(state, ticket, &names).into());
         }
         // A known party lacking claims a policy asks for, who has not just pushed some: ask for
         // them. (After a push that still lacks them, the answer is a denial, not a loop.)
