@@ -199,6 +199,17 @@ pub struct Config {
     /// The users.
     #[serde(default)]
     pub users: Vec<UserEntry>,
+    /// Keycloak's realm mode, in a `[keycloak]` table: `realm = "photoz"`.
+    #[serde(default)]
+    pub keycloak: Option<KeycloakEntry>,
+}
+
+/// The `[keycloak]` table: Keycloak's paths under `/realms/{realm}` beside the spec's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeycloakEntry {
+    /// The realm's name: the issuer defaults to `http://{listen}/realms/{realm}`.
+    pub realm: String,
 }
 
 /// `rpt_format`.
@@ -395,6 +406,21 @@ impl Config {
                 return Err(Error::Config(format!("{name} must be at least 1")));
             }
         }
+        if let Some(keycloak) = &self.keycloak {
+            let realm = &keycloak.realm;
+            // A realm name is one path segment.
+            let valid = !realm.is_empty()
+                && realm
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                && realm != "."
+                && realm != "..";
+            if !valid {
+                return Err(Error::Config(format!(
+                    "keycloak.realm {realm:?} must be letters, digits, '-', '_' or '.'"
+                )));
+            }
+        }
         if let Some(issuer) = &self.issuer {
             if url::Url::parse(issuer).is_err() || issuer.ends_with('/') {
                 return Err(Error::Config(format!(
@@ -405,11 +431,13 @@ impl Config {
         Ok(())
     }
 
-    /// The issuer: as configured, or `http://{listen}`.
+    /// The issuer: as configured, or `http://{listen}` (`http://{listen}/realms/{realm}` in
+    /// Keycloak's realm mode).
     pub fn issuer(&self) -> String {
-        self.issuer
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
+        self.issuer.clone().unwrap_or_else(|| match &self.keycloak {
+            Some(keycloak) => format!("http://{}/realms/{}", self.listen, keycloak.realm),
+            None => format!("http://{}", self.listen),
+        })
     }
 
     /// A server builder with everything this configuration says, the store opened.
@@ -443,6 +471,9 @@ impl Config {
             .signing_key_publication(Duration::from_secs(self.signing_key_publication))
             .signing_key_rotation(Some(Duration::from_secs(self.signing_key_rotation)))
             .maintenance_interval(Duration::from_secs(self.maintenance_interval));
+        if let Some(keycloak) = &self.keycloak {
+            builder = builder.keycloak_realm(&keycloak.realm);
+        }
         for client in &self.clients {
             let mut config = ClientConfig::new(&client.client_id, client.client_secret.as_str())
                 .scopes(client.scopes.iter().cloned())
@@ -507,10 +538,24 @@ mod tests {
             ("issuer = \"http://as/\"", "issuer"),
             ("header_read_timeout = 0", "header_read_timeout"),
             ("max_connections = -1", "max_connections"),
+            ("[keycloak]\nrealm = \"a/b\"", "keycloak.realm"),
+            ("[keycloak]\nrealm = \"..\"", "keycloak.realm"),
+            ("[keycloak]\nrealms = \"a\"", "realms"),
         ] {
             let message = Config::from_toml(text).unwrap_err().to_string();
             assert!(message.contains(key), "{text:?}: {message}");
         }
+    }
+
+    #[test]
+    fn the_keycloak_realm_moves_the_default_issuer() {
+        let config = Config::from_toml("[keycloak]\nrealm = \"photoz\"").unwrap();
+        assert_eq!(config.issuer(), "http://127.0.0.1:8080/realms/photoz");
+        let config = Config::from_toml(
+            "issuer = \"https://sso.example/realms/x\"\n[keycloak]\nrealm = \"x\"",
+        )
+        .unwrap();
+        assert_eq!(config.issuer(), "https://sso.example/realms/x");
     }
 
     #[test]

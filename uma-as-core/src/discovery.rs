@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use uma_client::{DiscoveryDocument, UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT_TYPE};
 
 use crate::error::ApiError;
+use crate::keycloak::paths as keycloak;
 use crate::keys::KeyRing;
 use crate::server::{AppState, paths};
 
@@ -24,18 +25,26 @@ pub(crate) async fn jwks(State(state): State<AppState>) -> Result<Response, ApiE
 }
 
 pub(crate) async fn document(State(state): State<AppState>) -> Json<DiscoveryDocument> {
+    // In Keycloak's realm mode, Keycloak's paths for what it names differently.
+    let kc = state.keycloak_paths;
+    let path = |spec: &'static str, keycloak: &'static str| {
+        state.endpoint(if kc { keycloak } else { spec })
+    };
     Json(DiscoveryDocument {
         issuer: state.issuer.clone(),
-        token_endpoint: state.endpoint(paths::TOKEN),
-        introspection_endpoint: Some(state.endpoint(paths::INTROSPECTION)),
-        resource_registration_endpoint: Some(state.endpoint(paths::RESOURCE_REGISTRATION)),
-        permission_endpoint: Some(state.endpoint(paths::PERMISSION)),
-        jwks_uri: Some(state.endpoint(paths::JWKS)),
-        authorization_endpoint: Some(state.endpoint(paths::AUTHORIZE)),
+        token_endpoint: path(paths::TOKEN, keycloak::TOKEN),
+        introspection_endpoint: Some(path(paths::INTROSPECTION, keycloak::INTROSPECTION)),
+        resource_registration_endpoint: Some(path(
+            paths::RESOURCE_REGISTRATION,
+            keycloak::RESOURCE_REGISTRATION,
+        )),
+        permission_endpoint: Some(path(paths::PERMISSION, keycloak::PERMISSION)),
+        jwks_uri: Some(path(paths::JWKS, keycloak::JWKS)),
+        authorization_endpoint: Some(path(paths::AUTHORIZE, keycloak::AUTHORIZE)),
         response_types_supported: vec!["code".to_owned()],
         code_challenge_methods_supported: vec!["S256".to_owned()],
         claims_interaction_endpoint: Some(state.endpoint(paths::CLAIMS)),
-        revocation_endpoint: Some(state.endpoint(paths::REVOCATION)),
+        revocation_endpoint: Some(path(paths::REVOCATION, keycloak::REVOCATION)),
         policy_endpoint: Some(state.endpoint(paths::POLICY)),
         grant_types_supported: grant_types(&state),
         token_endpoint_auth_methods_supported: vec![

@@ -34,6 +34,7 @@ mod discovery;
 mod error;
 mod id_token;
 mod introspection;
+mod keycloak;
 mod keys;
 mod login;
 mod maintenance;
@@ -74,6 +75,11 @@ fn only(allow: &'static str, route: MethodRouter<AppState>) -> MethodRouter<AppS
 }
 
 fn routes(state: AppState) -> Router {
+    let keycloak = if state.keycloak_paths {
+        keycloak::routes()
+    } else {
+        Router::new()
+    };
     let resource_collection = || only("GET, POST", get(resource::list).post(resource::create));
     Router::new()
         .route(
@@ -147,6 +153,7 @@ fn routes(state: AppState) -> Router {
             ),
         )
         .merge(console::routes())
+        .merge(keycloak)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)
 }

@@ -216,6 +216,8 @@ pub(crate) struct Inner {
     pub(crate) key_publication: Duration,
     pub(crate) key_rotation: Option<Duration>,
     pub(crate) rpt_refresh_tokens: bool,
+    /// Keycloak's paths served beside the spec's, and named by discovery.
+    pub(crate) keycloak_paths: bool,
 }
 
 impl std::ops::Deref for AppState {
@@ -330,6 +332,7 @@ pub struct AuthorizationServerBuilder {
     key_rotation: Option<Duration>,
     maintenance_interval: Duration,
     rpt_refresh_tokens: bool,
+    keycloak_realm: Option<String>,
 }
 
 impl std::fmt::Debug for AuthorizationServerBuilder {
@@ -370,6 +373,7 @@ impl AuthorizationServer {
             key_rotation: None,
             maintenance_interval: Duration::from_secs(10),
             rpt_refresh_tokens: false,
+            keycloak_realm: None,
         }
     }
 
@@ -535,6 +539,15 @@ impl AuthorizationServerBuilder {
     /// No trailing slash; the endpoints are served below its path.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Keycloak's realm mode: Keycloak's paths (`protocol/openid-connect/…`,
+    /// `authz/protection/…`) beside the spec's, and discovery naming Keycloak's, so that
+    /// clients and adapters written for Keycloak find their way. With [`spawn`](Self::spawn)
+    /// the issuer is `http://{bound address}/realms/{realm}`, as Keycloak's would be.
+    pub fn keycloak_realm(mut self, realm: impl Into<String>) -> Self {
+        self.keycloak_realm = Some(realm.into());
         self
     }
 
@@ -794,6 +807,7 @@ impl AuthorizationServerBuilder {
             key_publication: self.key_publication,
             key_rotation: self.key_rotation,
             rpt_refresh_tokens: self.rpt_refresh_tokens,
+            keycloak_paths: self.keycloak_realm.is_some(),
         }));
         tokio::spawn(crate::maintenance::run(
             Arc::downgrade(&state.0),
@@ -810,7 +824,10 @@ impl AuthorizationServerBuilder {
         let issuer = self
             .issuer
             .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
+            .unwrap_or_else(|| match &self.keycloak_realm {
+                Some(realm) => format!("http://{addr}/realms/{realm}"),
+                None => format!("http://{addr}"),
+            });
         let server = self.build_with_issuer(issuer).await?;
         let handle = server.clone();
         let (shutdown, on_shutdown) = oneshot::channel::<()>();

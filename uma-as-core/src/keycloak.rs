@@ -1,0 +1,58 @@
+//! Keycloak's realm mode: the paths Keycloak serves under `{base}/realms/{realm}` (the issuer in
+//! this mode), beside the spec's own, each answered by the same handler as its spec path, and
+//! discovery naming Keycloak's, so that clients and adapters written for Keycloak find their
+//! way unchanged.
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::server::AppState;
+use crate::{discovery, introspection, login, permission, resource, token, userinfo};
+
+/// Keycloak's paths, relative to the realm's issuer.
+pub(crate) mod paths {
+    pub(crate) const TOKEN: &str = "/protocol/openid-connect/token";
+    pub(crate) const INTROSPECTION: &str = "/protocol/openid-connect/token/introspect";
+    pub(crate) const JWKS: &str = "/protocol/openid-connect/certs";
+    pub(crate) const AUTHORIZE: &str = "/protocol/openid-connect/auth";
+    pub(crate) const USERINFO: &str = "/protocol/openid-connect/userinfo";
+    pub(crate) const REVOCATION: &str = "/protocol/openid-connect/revoke";
+    pub(crate) const RESOURCE_REGISTRATION: &str = "/authz/protection/resource_set";
+    pub(crate) const PERMISSION: &str = "/authz/protection/permission";
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    let only = crate::only;
+    let resources = || only("GET, POST", get(resource::list).post(resource::create));
+    Router::new()
+        .route(paths::TOKEN, only("POST", post(token::token)))
+        .route(
+            paths::INTROSPECTION,
+            only("POST", post(introspection::introspect)),
+        )
+        .route(paths::JWKS, only("GET", get(discovery::jwks)))
+        .route(
+            paths::AUTHORIZE,
+            only("GET, POST", get(login::authorize).post(login::sign_in)),
+        )
+        .route(
+            paths::USERINFO,
+            only(
+                "GET, POST",
+                get(userinfo::userinfo).post(userinfo::userinfo),
+            ),
+        )
+        .route(paths::REVOCATION, only("POST", post(token::revoke)))
+        .route(paths::RESOURCE_REGISTRATION, resources())
+        .route(&format!("{}/", paths::RESOURCE_REGISTRATION), resources())
+        .route(
+            &format!("{}/{{id}}", paths::RESOURCE_REGISTRATION),
+            only(
+                "GET, PUT, DELETE",
+                get(resource::read)
+                    .put(resource::update)
+                    .delete(resource::delete),
+            ),
+        )
+        .route(paths::PERMISSION, only("POST", post(permission::request)))
+}
