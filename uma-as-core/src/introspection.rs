@@ -23,9 +23,17 @@ pub(crate) async fn introspect(
     headers: HeaderMap,
     params: FormParams,
 ) -> Result<Response, ApiError> {
-    let auth = match Authorization::from_headers(&headers) {
-        Authorization::Bearer(_) => ProtectionAuth::from_pat(&headers, &state).await?,
-        _ => ProtectionAuth::client(authenticate_client(&state, &headers, &params)?),
+    // Client credentials when the request carries them; otherwise a PAT, whose absence is
+    // answered with the protection API's Bearer challenge.
+    let client_credentials = match Authorization::from_headers(&headers) {
+        Authorization::Basic { .. } => true,
+        Authorization::None => params.get("client_secret").is_some(),
+        Authorization::Bearer(_) | Authorization::Malformed => false,
+    };
+    let auth = if client_credentials {
+        ProtectionAuth::client(authenticate_client(&state, &headers, &params)?)
+    } else {
+        ProtectionAuth::from_pat(&headers, &state).await?
     };
     let token = params.require("token")?;
     let record = state

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::server::AppState;
-use crate::{discovery, introspection, login, permission, resource, token, userinfo};
+use crate::{discovery, introspection, login, permission, token, userinfo};
 
 /// Keycloak's paths, relative to the realm's issuer.
 pub(crate) mod paths {
@@ -23,7 +23,6 @@ pub(crate) mod paths {
 
 pub(crate) fn routes() -> Router<AppState> {
     let only = crate::only;
-    let resources = || only("GET, POST", get(resource::list).post(resource::create));
     Router::new()
         .route(paths::TOKEN, only("POST", post(token::token)))
         .route(
@@ -43,16 +42,6 @@ pub(crate) fn routes() -> Router<AppState> {
             ),
         )
         .route(paths::REVOCATION, only("POST", post(token::revoke)))
-        .route(paths::RESOURCE_REGISTRATION, resources())
-        .route(&format!("{}/", paths::RESOURCE_REGISTRATION), resources())
-        .route(
-            &format!("{}/{{id}}", paths::RESOURCE_REGISTRATION),
-            only(
-                "GET, PUT, DELETE",
-                get(resource::read)
-                    .put(resource::update)
-                    .delete(resource::delete),
-            ),
-        )
+        .merge(crate::resource_registration(paths::RESOURCE_REGISTRATION))
         .route(paths::PERMISSION, only("POST", post(permission::request)))
 }

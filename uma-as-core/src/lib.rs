@@ -74,13 +74,29 @@ fn only(allow: &'static str, route: MethodRouter<AppState>) -> MethodRouter<AppS
     route.fallback(move || async move { ApiError::method_not_allowed(allow) })
 }
 
+/// The resource registration routes at `base` (the spec's path, or Keycloak's).
+fn resource_registration(base: &str) -> Router<AppState> {
+    let collection = || only("GET, POST", get(resource::list).post(resource::create));
+    Router::new()
+        .route(base, collection())
+        .route(&format!("{base}/"), collection())
+        .route(
+            &format!("{base}/{{id}}"),
+            only(
+                "GET, PUT, DELETE",
+                get(resource::read)
+                    .put(resource::update)
+                    .delete(resource::delete),
+            ),
+        )
+}
+
 fn routes(state: AppState) -> Router {
     let keycloak = if state.keycloak_paths {
         keycloak::routes()
     } else {
         Router::new()
     };
-    let resource_collection = || only("GET, POST", get(resource::list).post(resource::create));
     Router::new()
         .route(
             uma_client::discovery::UMA_WELL_KNOWN_PATH,
@@ -106,20 +122,7 @@ fn routes(state: AppState) -> Router {
             paths::INTROSPECTION,
             only("POST", post(introspection::introspect)),
         )
-        .route(paths::RESOURCE_REGISTRATION, resource_collection())
-        .route(
-            &format!("{}/", paths::RESOURCE_REGISTRATION),
-            resource_collection(),
-        )
-        .route(
-            &format!("{}/{{id}}", paths::RESOURCE_REGISTRATION),
-            only(
-                "GET, PUT, DELETE",
-                get(resource::read)
-                    .put(resource::update)
-                    .delete(resource::delete),
-            ),
-        )
+        .merge(resource_registration(paths::RESOURCE_REGISTRATION))
         .route(paths::PERMISSION, only("POST", post(permission::request)))
         .route(paths::JWKS, only("GET", get(discovery::jwks)))
         .route(paths::REVOCATION, only("POST", post(token::revoke)))
