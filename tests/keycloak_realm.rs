@@ -135,3 +135,80 @@ async fn without_the_realm_mode_keycloaks_paths_are_not_served() {
         .unwrap();
     assert_eq!(token.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn refusals_at_keycloaks_token_path_are_in_keycloaks_words() {
+    let world = realm().await;
+    let carol = world
+        .authorization_server
+        .access_token("carol", CLIENT_ID)
+        .await
+        .unwrap();
+    let refusal = |path: &'static str| {
+        let (world, carol) = (&world, carol.clone());
+        async move {
+            let ticket = support::ticket(world).await;
+            let response = reqwest::Client::new()
+                .post(world.url(path))
+                .bearer_auth(carol.as_str())
+                .form(&[
+                    ("grant_type", uma_client::UMA_TICKET_GRANT_TYPE),
+                    ("ticket", ticket.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let keycloak = refusal("/protocol/openid-connect/token").await;
+    assert_eq!(keycloak["error"], "access_denied", "{keycloak}");
+    assert_eq!(keycloak["error_description"], "not_authorized");
+    // The spec's path keeps the spec's words.
+    let spec = refusal("/token").await;
+    assert_eq!(spec["error"], "request_denied", "{spec}");
+    // Our client reads Keycloak's words, through discovery's (Keycloak's) token endpoint.
+    let refused = world
+        .client_for("carol")
+        .await
+        .get(&world.album_url)
+        .send()
+        .await;
+    assert!(
+        matches!(refused, Err(uma_client::Error::RequestDenied { .. })),
+        "{refused:?}"
+    );
+
+    // A request put to the owner: `request_submitted`, in Keycloak's words.
+    let managed = world
+        .protection
+        .create_resource(
+            &uma_client::ResourceDescription::new(["view"])
+                .name("diary")
+                .owner("alice")
+                .owner_managed_access(true),
+        )
+        .await
+        .unwrap();
+    let ticket = world
+        .protection
+        .request_permissions(vec![uma_client::PermissionRequest::new(managed, ["view"])])
+        .await
+        .unwrap();
+    let submitted: Value = reqwest::Client::new()
+        .post(world.url("/protocol/openid-connect/token"))
+        .bearer_auth(carol.as_str())
+        .form(&[
+            ("grant_type", uma_client::UMA_TICKET_GRANT_TYPE),
+            ("ticket", ticket.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(submitted["error"], "access_denied", "{submitted}");
+    assert_eq!(submitted["error_description"], "request_submitted");
+}

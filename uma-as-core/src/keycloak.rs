@@ -4,10 +4,16 @@
 //! way unchanged.
 
 use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
+use uma_client::ErrorCode;
 
+use crate::error::ApiError;
+use crate::request::FormParams;
 use crate::server::AppState;
-use crate::{discovery, introspection, login, permission, token, userinfo};
+use crate::{discovery, introspection, login, permission, userinfo};
 
 /// Keycloak's paths, relative to the realm's issuer.
 pub(crate) mod paths {
@@ -24,7 +30,7 @@ pub(crate) mod paths {
 pub(crate) fn routes() -> Router<AppState> {
     let only = crate::only;
     Router::new()
-        .route(paths::TOKEN, only("POST", post(token::token)))
+        .route(paths::TOKEN, only("POST", post(token)))
         .route(
             paths::INTROSPECTION,
             only("POST", post(introspection::introspect)),
@@ -41,7 +47,29 @@ pub(crate) fn routes() -> Router<AppState> {
                 get(userinfo::userinfo).post(userinfo::userinfo),
             ),
         )
-        .route(paths::REVOCATION, only("POST", post(token::revoke)))
+        .route(paths::REVOCATION, only("POST", post(crate::token::revoke)))
         .merge(crate::resource_registration(paths::RESOURCE_REGISTRATION))
         .route(paths::PERMISSION, only("POST", post(permission::request)))
+}
+
+/// The token endpoint at Keycloak's path: the same grants, with the UMA grant's refusals in
+/// Keycloak's words, which its clients read (`403 access_denied` described `not_authorized` or
+/// `request_submitted`, with no ticket: Keycloak's clients ask again with the same request).
+async fn token(
+    state: State<AppState>,
+    headers: HeaderMap,
+    params: FormParams,
+) -> Result<Response, ApiError> {
+    crate::token::token(state, headers, params)
+        .await
+        .map_err(in_keycloaks_words)
+}
+
+fn in_keycloaks_words(error: ApiError) -> ApiError {
+    let description = match error.code() {
+        ErrorCode::RequestDenied => "not_authorized",
+        ErrorCode::RequestSubmitted => "request_submitted",
+        _ => return error,
+    };
+    ApiError::new(StatusCode::FORBIDDEN, ErrorCode::AccessDenied, description)
 }
