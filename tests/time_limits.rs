@@ -227,6 +227,13 @@ impl Store for Paused {
     ) -> Result<Vec<Resource>, StoreError> {
         self.inner.resources(resource_server, owner).await
     }
+    async fn resources_named(
+        &self,
+        resource_server: &str,
+        name: &str,
+    ) -> Result<Vec<Resource>, StoreError> {
+        self.inner.resources_named(resource_server, name).await
+    }
     async fn resources_of(
         &self,
         owner: &str,

@@ -82,6 +82,24 @@ impl Store for MemoryStore {
         Ok(resources)
     }
 
+    async fn resources_named(
+        &self,
+        resource_server: &str,
+        name: &str,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let state = self.lock();
+        let mut named: Vec<Resource> = state
+            .resources
+            .values()
+            .filter(|r| r.resource_server == resource_server)
+            .filter(|r| r.description.name.as_deref() == Some(name))
+            .cloned()
+            .collect();
+        named.sort_by(|a, b| a.id.cmp(&b.id));
+        named.truncate(2);
+        Ok(named)
+    }
+
     async fn resources_of(
         &self,
         owner: &str,

@@ -439,6 +439,12 @@ pub trait Store: Send + Sync + 'static {
         owner: Option<&str>,
     ) -> Result<Vec<Resource>, StoreError>;
 
+    /// A resource server's resources named `name`, at most two (two say the name is ambiguous).
+    async fn resources_named(
+        &self,
+        resource_server: &str,
+        name: &str,
+    ) -> Result<Vec<Resource>, StoreError>;
     /// An owner's resources on every resource server, ordered by resource server then id,
     /// starting after `after` (a resource server and an id), at most `limit`.
     async fn resources_of(

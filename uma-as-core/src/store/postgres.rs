@@ -251,6 +251,27 @@ impl Store for PostgresStore {
         rows.iter().map(|(body,)| from_json(body)).collect()
     }
 
+    async fn resources_named(
+        &self,
+        resource_server: &str,
+        name: &str,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let rows: Vec<(String,)> = self
+            .run(
+                sqlx::query_as(
+                    "SELECT body FROM resources
+                     WHERE resource_server = $1
+                       AND ((body::jsonb) -> 'description' ->> 'name') = $2
+                     ORDER BY id LIMIT 2",
+                )
+                .bind(resource_server)
+                .bind(name)
+                .fetch_all(&self.pool),
+            )
+            .await?;
+        rows.iter().map(|(body,)| from_json(body)).collect()
+    }
+
     async fn resources_of(
         &self,
         owner: &str,

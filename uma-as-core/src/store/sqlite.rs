@@ -402,6 +402,22 @@ impl Store for SqliteStore {
         self.all(query).await
     }
 
+    async fn resources_named(
+        &self,
+        resource_server: &str,
+        name: &str,
+    ) -> Result<Vec<Resource>, StoreError> {
+        self.all(
+            sqlx::query_as(
+                "SELECT body FROM resources WHERE resource_server = ?1 AND name = ?2
+                 ORDER BY id LIMIT 2",
+            )
+            .bind(resource_server)
+            .bind(name),
+        )
+        .await
+    }
+
     async fn resources_of(
         &self,
         owner: &str,

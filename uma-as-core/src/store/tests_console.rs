@@ -189,3 +189,53 @@ async fn decisions_page_by_page_through_one_second() {
         assert_eq!(second[0].id, "d3");
     }
 }
+
+#[tokio::test]
+async fn resources_by_name_within_their_resource_server() {
+    for (store, _db) in stores().await {
+        for (id, server) in [("r1", "photoz"), ("r2", "photoz"), ("r3", "calendar")] {
+            let mut r = resource(id, "alice", server);
+            r.description.name = Some(if id == "r1" { "album" } else { "shared" }.into());
+            store.put_resource(r).await.unwrap();
+        }
+        let mut twin = resource("r4", "bob", "photoz");
+        twin.description.name = Some("shared".into());
+        store.put_resource(twin).await.unwrap();
+        let ids = |v: Vec<Resource>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.resources_named("photoz", "album").await.unwrap()),
+            ["r1"]
+        );
+        assert_eq!(
+            ids(store.resources_named("photoz", "shared").await.unwrap()),
+            ["r2", "r4"],
+            "two: ambiguous"
+        );
+        assert_eq!(
+            ids(store.resources_named("calendar", "shared").await.unwrap()),
+            ["r3"]
+        );
+        assert!(
+            store
+                .resources_named("calendar", "album")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // A renamed resource is found by its new name only.
+        let mut renamed = resource("r1", "alice", "photoz");
+        renamed.description.name = Some("holiday".into());
+        store.put_resource(renamed).await.unwrap();
+        assert!(
+            store
+                .resources_named("photoz", "album")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            ids(store.resources_named("photoz", "holiday").await.unwrap()),
+            ["r1"]
+        );
+    }
+}
