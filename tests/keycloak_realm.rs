@@ -212,3 +212,173 @@ async fn refusals_at_keycloaks_token_path_are_in_keycloaks_words() {
     assert_eq!(submitted["error"], "access_denied", "{submitted}");
     assert_eq!(submitted["error_description"], "request_submitted");
 }
+
+/// Keycloak's ticketless grant at its token path, as its enforcers send it.
+async fn entitlement(world: &World, user: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let token = world
+        .authorization_server
+        .access_token(user, CLIENT_ID)
+        .await
+        .unwrap();
+    let mut body = vec![
+        ("grant_type", uma_client::UMA_TICKET_GRANT_TYPE),
+        ("audience", RS_ID),
+    ];
+    body.extend_from_slice(form);
+    let response = reqwest::Client::new()
+        .post(world.url("/protocol/openid-connect/token"))
+        .bearer_auth(token.as_str())
+        .form(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_ticketless_grant_answers_decisions_permissions_or_an_rpt() {
+    let world = realm().await;
+    world
+        .authorization_server
+        .share(&world.resource_id, "bob", ["view"])
+        .await
+        .unwrap();
+    let by_name = "Alice's album#view";
+
+    let (status, decision) = entitlement(
+        &world,
+        "bob",
+        &[("permission", by_name), ("response_mode", "decision")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(decision, serde_json::json!({"result": true}));
+
+    let by_id = format!("{}#view", world.resource_id);
+    let (status, permissions) = entitlement(
+        &world,
+        "bob",
+        &[("permission", &by_id), ("response_mode", "permissions")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        permissions,
+        serde_json::json!([{"rsid": world.resource_id, "rsname": "Alice's album", "scopes": ["view"]}])
+    );
+
+    // Without a response mode, an RPT for exactly that.
+    let (status, token) = entitlement(&world, "bob", &[("permission", by_name)]).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    let rpt = uma_client::Rpt::new(token["access_token"].as_str().unwrap());
+    let introspected = world.protection.introspect(&rpt).await.unwrap();
+    assert!(introspected.active);
+
+    // Refused: carol has no share, bob asks for edit; in Keycloak's words, never a 200 false.
+    for (user, permission) in [("carol", by_name), ("bob", "Alice's album#edit")] {
+        let (status, body) = entitlement(
+            &world,
+            user,
+            &[("permission", permission), ("response_mode", "decision")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{user}: {body}");
+        assert_eq!(body["error"], "access_denied");
+        assert_eq!(body["error_description"], "not_authorized");
+    }
+
+    // Bad permissions are bad requests, with Keycloak's error codes.
+    for (permission, error) in [
+        ("nothing-by-this-name#view", "invalid_resource"),
+        ("Alice's album#print", "invalid_scope"),
+        ("Alice's album", "invalid_scope"),
+        ("#view", "invalid_request"),
+    ] {
+        let (status, body) = entitlement(&world, "bob", &[("permission", permission)]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{permission}: {body}");
+        assert_eq!(body["error"], error, "{permission}: {body}");
+    }
+    let (status, body) = entitlement(&world, "bob", &[("response_mode", "decision")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = entitlement(
+        &world,
+        "bob",
+        &[("permission", by_name), ("response_mode", "verdict")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // Every decision is recorded for the owner, as a ticket's.
+    let owner = world.owner_token("alice").await;
+    let decisions: Value = reqwest::Client::new()
+        .get(world.url("/decisions"))
+        .bearer_auth(owner.as_str())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(decisions.as_array().unwrap().len(), 5, "{decisions}");
+}
+
+#[tokio::test]
+async fn several_permissions_in_one_request_and_none_without_the_realm_mode() {
+    let world = realm().await;
+    let second = world
+        .protection
+        .create_resource(
+            &uma_client::ResourceDescription::new(["view"])
+                .name("second")
+                .owner("alice"),
+        )
+        .await
+        .unwrap();
+    for resource in [&world.resource_id, &second] {
+        world
+            .authorization_server
+            .share(resource, "bob", ["view"])
+            .await
+            .unwrap();
+    }
+    let (status, permissions) = entitlement(
+        &world,
+        "bob",
+        &[
+            ("permission", "Alice's album#view"),
+            ("permission", "second#view"),
+            ("response_mode", "permissions"),
+            ("response_include_resource_name", "false"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{permissions}");
+    let ids: Vec<&str> = permissions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert!(p.get("rsname").is_none(), "{p}");
+            p["rsid"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(ids, [world.resource_id.as_str(), second.as_str()]);
+
+    // On the spec's server a ticket is required: Keycloak's parameters mean nothing there.
+    let spec = World::start().await;
+    let token = spec.token("bob").await;
+    let response = reqwest::Client::new()
+        .post(spec.url("/token"))
+        .bearer_auth(token.as_str())
+        .form(&[
+            ("grant_type", uma_client::UMA_TICKET_GRANT_TYPE),
+            ("audience", RS_ID),
+            ("permission", "Alice's album#view"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request", "{body}");
+}

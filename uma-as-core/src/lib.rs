@@ -31,6 +31,7 @@ pub mod config;
 mod console;
 mod decisions;
 mod discovery;
+mod entitlement;
 mod error;
 mod id_token;
 mod introspection;

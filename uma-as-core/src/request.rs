@@ -49,15 +49,32 @@ fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), ApiEr
 }
 
 /// An `application/x-www-form-urlencoded` body (RFC 6749 §3.2): empty parameters count as absent,
-/// a repeated parameter is `invalid_request`.
+/// a repeated parameter is `invalid_request` — but for Keycloak's `permission`, which its
+/// ticketless UMA grant repeats, one per resource (at most [`MAX_PERMISSIONS`]).
 #[derive(Debug)]
-pub(crate) struct FormParams(HashMap<String, String>);
+pub(crate) struct FormParams {
+    params: HashMap<String, String>,
+    permissions: Vec<String>,
+}
+
+/// The most `permission` parameters one request may carry.
+pub(crate) const MAX_PERMISSIONS: usize = 64;
 
 impl FormParams {
     pub(crate) fn parse(body: &[u8]) -> Result<Self, ApiError> {
         let mut params = HashMap::new();
+        let mut permissions = Vec::new();
         for (name, value) in form_urlencoded::parse(body) {
             if value.is_empty() {
+                continue;
+            }
+            if name == "permission" {
+                if permissions.len() == MAX_PERMISSIONS {
+                    return Err(ApiError::invalid_request(format!(
+                        "at most {MAX_PERMISSIONS} permission parameters"
+                    )));
+                }
+                permissions.push(value.into_owned());
                 continue;
             }
             if params
@@ -69,11 +86,19 @@ impl FormParams {
                 )));
             }
         }
-        Ok(Self(params))
+        Ok(Self {
+            params,
+            permissions,
+        })
+    }
+
+    /// Every `permission` parameter, in order.
+    pub(crate) fn permissions(&self) -> &[String] {
+        &self.permissions
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.params.get(name).map(String::as_str)
     }
 
     pub(crate) fn require(&self, name: &str) -> Result<&str, ApiError> {

@@ -11,6 +11,7 @@ use uma_client::token::ID_TOKEN_FORMAT;
 use uma_client::{ErrorCode, Permission, TokenResponse};
 
 use crate::assessment::{NO_CLAIMS, Party, grant, requested_scopes};
+use crate::entitlement::ResponseMode;
 use crate::error::ApiError;
 use crate::id_token::verify_id_token;
 use crate::request::FormParams;
@@ -28,7 +29,13 @@ pub(crate) async fn uma_grant(
     client: &RegisteredClient,
     params: &FormParams,
 ) -> Result<Response, ApiError> {
-    let ticket = params.require("ticket")?;
+    // Keycloak's realm mode also takes `audience` and `permission` in place of a ticket.
+    let presented = match params.get("ticket") {
+        Some(ticket) => Some(ticket),
+        None if state.keycloak_paths && params.get("audience").is_some() => None,
+        None => return Err(ApiError::invalid_request("parameter ticket is required")),
+    };
+    let mode = ResponseMode::of(state, params)?;
     let pushed = match (params.get("claim_token"), params.get("claim_token_format")) {
         (Some(_), None) | (None, Some(_)) => {
             return Err(ApiError::invalid_request(
@@ -83,12 +90,17 @@ pub(crate) async fn uma_grant(
 
     // Presenting a ticket spends it, whatever the outcome (Grant §5.5): take it out of the store
     // in one atomic step before anything else can fail.
-    let ticket = state
-        .store
-        .take_ticket(&TokenHash::of(ticket))
-        .await?
-        .filter(|t| t.expires_at > now())
-        .ok_or_else(|| ApiError::invalid_grant("the ticket is unknown, expired or already used"))?;
+    let ticket = match presented {
+        Some(ticket) => state
+            .store
+            .take_ticket(&TokenHash::of(ticket))
+            .await?
+            .filter(|t| t.expires_at > now())
+            .ok_or_else(|| {
+                ApiError::invalid_grant("the ticket is unknown, expired or already used")
+            })?,
+        None => crate::entitlement::ticket_for(state, params).await?,
+    };
 
     // A person who signed in at the claims interaction endpoint for this client is the party
     // (unless the client pushed or presented someone else), and their claims are persisted.
@@ -115,6 +127,7 @@ pub(crate) async fn uma_grant(
         party_id: &party_id,
         pushed_claims,
         requested,
+        mode,
     };
     let mut result = Err(policies_kept_changing());
     for _ in 0..ATTEMPTS {
@@ -190,6 +203,7 @@ struct Assessment<'a> {
     party_id: &'a str,
     pushed_claims: bool,
     requested: Vec<String>,
+    mode: ResponseMode,
 }
 
 /// Why a decision went as it did, for the owner's record.
@@ -214,6 +228,7 @@ async fn assess(
         party_id,
         pushed_claims,
         ref requested,
+        mode,
     } = *assessment;
     let mut resources: Vec<(Resource, BTreeSet<String>)> =
         Vec::with_capacity(ticket.permissions.len());
@@ -339,19 +354,19 @@ async fn assess(
         .into());
     }
 
+    // A decision or the permissions, when asked instead of an RPT: nothing is issued.
+    if let Some(answer) = mode.answer(&granted.permissions) {
+        let (relied_on, reason) = why_granted(party_id, ticket, &granted);
+        explanation.granted = granted.permissions;
+        explanation.policies = relied_on;
+        explanation.reason = Some(reason);
+        return Ok(answer);
+    }
     let upgraded = match params.get("rpt") {
         Some(old) => upgrade(state, old, caller, party_id, &mut granted).await?,
         None => None,
     };
-    let relied_on: Vec<String> = granted.policies.iter().map(|p| p.id.clone()).collect();
-    let mut reason = if party_id == ticket.owner {
-        "the owner's own resource".to_owned()
-    } else {
-        crate::store::granted_reason(&relied_on)
-    };
-    if let Some(end) = granted.not_after {
-        reason.push_str(&format!(", until {end} at the latest"));
-    }
+    let (relied_on, reason) = why_granted(party_id, ticket, &granted);
     let permissions = granted.permissions.clone();
     let Some(issued) = crate::rpt::issue(state, &caller.client_id, party_id, granted, None).await?
     else {
@@ -386,6 +401,20 @@ async fn assess(
         upgraded: upgraded.is_some().then_some(true),
         ..issued.response()
     }))
+}
+
+/// The policies a grant relies on, and why it was granted, in words.
+fn why_granted(party_id: &str, ticket: &Ticket, granted: &Granted) -> (Vec<String>, String) {
+    let relied_on: Vec<String> = granted.policies.iter().map(|p| p.id.clone()).collect();
+    let mut reason = if party_id == ticket.owner {
+        "the owner's own resource".to_owned()
+    } else {
+        crate::store::granted_reason(&relied_on)
+    };
+    if let Some(end) = granted.not_after {
+        reason.push_str(&format!(", until {end} at the latest"));
+    }
+    (relied_on, reason)
 }
 
 /// A new ticket for the same permissions, to continue with.
