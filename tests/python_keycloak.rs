@@ -1,0 +1,90 @@
+//! python-keycloak (PyPI), unchanged, against `uma-as` in Keycloak's realm mode: discovery,
+//! certs, the password grant, refresh, introspection, `uma_permissions` and `has_uma_access`
+//! (`tests/interop/python_keycloak.py`).
+//!
+//! The Python with `keycloak` installed is `UMA_PYTHON` (`.ci/run` makes a venv and sets it), or
+//! `python3` when that can import it; without one the test prints `skipped: …` and passes, and
+//! with `UMA_REQUIRE_INTEROP` set (as `.ci/run` sets it) fails instead.
+
+mod support;
+
+use std::process::Command;
+
+use support::{RS_ID, RS_SECRET};
+use uma_as_core::{AuthorizationServer, ClientConfig, UserConfig};
+use uma_client::{ClientCredentials, ProtectionClient, ResourceDescription};
+
+/// A Python that can import `keycloak`, or `None` having said so.
+fn python() -> Option<String> {
+    let candidate = std::env::var("UMA_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let usable = Command::new(&candidate)
+        .args(["-c", "import keycloak"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if usable {
+        return Some(candidate);
+    }
+    if std::env::var_os("UMA_REQUIRE_INTEROP").is_some() {
+        panic!("{candidate} cannot import keycloak, and UMA_REQUIRE_INTEROP is set");
+    }
+    // Written past the test harness's capture, so that it shows (and `.ci/run` sees it).
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: no Python with python-keycloak (pip install python-keycloak, or set UMA_PYTHON)"
+    );
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_keycloak_works_unchanged_against_the_realm() {
+    let Some(python) = python() else {
+        return;
+    };
+    let server = AuthorizationServer::builder()
+        .keycloak_realm("photoz")
+        .password_grant(true)
+        .client(ClientConfig::new(RS_ID, RS_SECRET))
+        .user(UserConfig::new("alice").password("alice-password"))
+        .user(UserConfig::new("bob").password("bob-password"))
+        .user(UserConfig::new("carol").password("carol-password"))
+        .spawn()
+        .await
+        .unwrap();
+    let protection = ProtectionClient::builder(server.issuer())
+        .credentials(ClientCredentials::new(RS_ID, RS_SECRET))
+        .build()
+        .unwrap();
+    let album = protection
+        .create_resource(
+            &ResourceDescription::new(["view", "edit"])
+                .name("album")
+                .owner("alice"),
+        )
+        .await
+        .unwrap();
+    server.share(&album, "bob", ["view"]).await.unwrap();
+    let base = server
+        .issuer()
+        .strip_suffix("realms/photoz")
+        .unwrap()
+        .to_owned();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/python_keycloak.py"
+    );
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .args([script, &base, "photoz"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("python-keycloak: every call worked"),
+        "python-keycloak failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
