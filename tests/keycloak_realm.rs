@@ -382,3 +382,29 @@ async fn several_permissions_in_one_request_and_none_without_the_realm_mode() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request", "{body}");
 }
+
+#[tokio::test]
+async fn client_credentials_with_openid_get_a_pat_in_the_realm_mode_only() {
+    let ask = |world: &World, path: &'static str| {
+        let url = world.url(path);
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .basic_auth(RS_ID, Some(RS_SECRET))
+                .form(&[("grant_type", "client_credentials"), ("scope", "openid")])
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let realm = realm().await;
+    let (status, body) = ask(&realm, "/protocol/openid-connect/token").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scope"], "uma_protection", "granted, and said so");
+    assert!(body.get("id_token").is_none(), "a client is no person");
+    let spec = World::start().await;
+    let (status, body) = ask(&spec, "/token").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_scope");
+}

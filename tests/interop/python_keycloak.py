@@ -55,4 +55,26 @@ except KeycloakError as error:
 else:
     raise AssertionError("a wrong password gave a token")
 
+# KeycloakUMA: the resource server's protection API, by the uma2 discovery document.
+from keycloak import KeycloakOpenIDConnection, KeycloakUMA
+
+uma = KeycloakUMA(
+    connection=KeycloakOpenIDConnection(
+        server_url=server_url,
+        realm_name=realm,
+        client_id="photoz",
+        client_secret_key="photoz-secret",
+    )
+)
+created = uma.resource_set_create(
+    {"name": "diary", "resource_scopes": ["view", "edit"], "owner": "alice"}
+)
+diary = created["_id"]
+assert uma.resource_set_read(diary)["name"] == "diary"
+uma.resource_set_update(diary, {"name": "journal", "resource_scopes": ["view"]})
+assert uma.resource_set_read(diary)["name"] == "journal"
+assert diary in uma.resource_set_list_ids(), "not listed"
+uma.resource_set_delete(diary)
+assert diary not in uma.resource_set_list_ids(), "still listed"
+
 print("python-keycloak: every call worked")

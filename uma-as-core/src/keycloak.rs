@@ -13,7 +13,7 @@ use uma_client::ErrorCode;
 use crate::error::ApiError;
 use crate::request::FormParams;
 use crate::server::AppState;
-use crate::{discovery, introspection, login, permission, userinfo};
+use crate::{discovery, introspection, login, permission, resource, userinfo};
 
 /// Keycloak's paths, relative to the realm's issuer.
 pub(crate) mod paths {
@@ -48,7 +48,12 @@ pub(crate) fn routes() -> Router<AppState> {
             ),
         )
         .route(paths::REVOCATION, only("POST", post(crate::token::revoke)))
-        .merge(crate::resource_registration(paths::RESOURCE_REGISTRATION))
+        .merge(crate::resource_registration(
+            paths::RESOURCE_REGISTRATION,
+            get(resource::read)
+                .put(update_resource)
+                .delete(resource::delete),
+        ))
         .route(paths::PERMISSION, only("POST", post(permission::request)))
 }
 
@@ -72,4 +77,16 @@ fn in_keycloaks_words(error: ApiError) -> ApiError {
         _ => return error,
     };
     ApiError::new(StatusCode::FORBIDDEN, ErrorCode::AccessDenied, description)
+}
+
+/// A resource update at Keycloak's path: the same update, answered `204 No Content` as Keycloak
+/// answers it (its clients expect exactly that), where the spec's path answers `200` with the id.
+async fn update_resource(
+    state: State<AppState>,
+    auth: crate::protection::ProtectionAuth,
+    id: axum::extract::Path<String>,
+    description: crate::request::JsonBody<uma_client::ResourceDescription>,
+) -> Result<StatusCode, ApiError> {
+    let _registered = resource::update(state, auth, id, description).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

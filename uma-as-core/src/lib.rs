@@ -75,21 +75,14 @@ fn only(allow: &'static str, route: MethodRouter<AppState>) -> MethodRouter<AppS
     route.fallback(move || async move { ApiError::method_not_allowed(allow) })
 }
 
-/// The resource registration routes at `base` (the spec's path, or Keycloak's).
-fn resource_registration(base: &str) -> Router<AppState> {
+/// The resource registration routes at `base` (the spec's path, or Keycloak's), with `item`
+/// the methods on one resource (Keycloak answers an update differently).
+fn resource_registration(base: &str, item: MethodRouter<AppState>) -> Router<AppState> {
     let collection = || only("GET, POST", get(resource::list).post(resource::create));
     Router::new()
         .route(base, collection())
         .route(&format!("{base}/"), collection())
-        .route(
-            &format!("{base}/{{id}}"),
-            only(
-                "GET, PUT, DELETE",
-                get(resource::read)
-                    .put(resource::update)
-                    .delete(resource::delete),
-            ),
-        )
+        .route(&format!("{base}/{{id}}"), only("GET, PUT, DELETE", item))
 }
 
 fn routes(state: AppState) -> Router {
@@ -123,7 +116,12 @@ fn routes(state: AppState) -> Router {
             paths::INTROSPECTION,
             only("POST", post(introspection::introspect)),
         )
-        .merge(resource_registration(paths::RESOURCE_REGISTRATION))
+        .merge(resource_registration(
+            paths::RESOURCE_REGISTRATION,
+            get(resource::read)
+                .put(resource::update)
+                .delete(resource::delete),
+        ))
         .route(paths::PERMISSION, only("POST", post(permission::request)))
         .route(paths::JWKS, only("GET", get(discovery::jwks)))
         .route(paths::REVOCATION, only("POST", post(token::revoke)))

@@ -206,6 +206,12 @@ async fn client_credentials(
 ) -> Result<Response, ApiError> {
     caller_is_client(state, caller)?;
     let mut scopes = scopes_of(params);
+    // Keycloak's clients ask for `openid` with every token; a client is no person, so in the
+    // realm mode those scopes are left out of what is granted (the response's `scope` says so,
+    // RFC 6749 §5.1) rather than refused.
+    if state.keycloak_paths {
+        scopes.retain(|s| !["openid", "profile", "email"].contains(&s.as_str()));
+    }
     if scopes.is_empty() {
         scopes.push(UMA_PROTECTION_SCOPE.to_owned());
     }
