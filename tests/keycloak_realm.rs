@@ -298,6 +298,11 @@ async fn the_ticketless_grant_answers_decisions_permissions_or_an_rpt() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{permission}: {body}");
         assert_eq!(body["error"], error, "{permission}: {body}");
     }
+    // Past 64 permissions in one request, the body is refused before anything is looked up.
+    let many = vec![("permission", by_name); 65];
+    let (status, body) = entitlement(&world, "bob", &many).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_request", "{body}");
     let (status, body) = entitlement(&world, "bob", &[("response_mode", "decision")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, body) = entitlement(
