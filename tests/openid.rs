@@ -131,3 +131,32 @@ async fn userinfo_answers_openid_access_tokens_only() {
         .unwrap();
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_id_token_carries_the_at_hash_of_its_access_token() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let server = server().await;
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/token", server.issuer()))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-password"),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id_token = answer["id_token"].as_str().unwrap();
+    let payload = id_token.split('.').nth(1).unwrap();
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let claims: Value = serde_json::from_slice(&engine.decode(payload).unwrap()).unwrap();
+    // EdDSA with Ed25519 hashes with SHA-512: the left half of its digest.
+    let digest = sha2::Sha512::digest(answer["access_token"].as_str().unwrap().as_bytes());
+    assert_eq!(claims["at_hash"], engine.encode(&digest[..32]));
+}

@@ -31,7 +31,7 @@ use crate::error::Error;
 use crate::server::{
     AuthorizationServer, AuthorizationServerBuilder, ClientConfig, RptFormat, UserConfig,
 };
-use crate::store::{MemoryStore, PostgresStore, SqliteStore, Store};
+use crate::store::{MemoryStore, PostgresStore, SigningAlgorithm, SqliteStore, Store};
 
 /// Where the server keeps its state: `memory`, `sqlite:PATH`, or a PostgreSQL URL
 /// (`postgres://user:password@host:port/database`).
@@ -190,6 +190,9 @@ pub struct Config {
     /// Seconds after which the signing key is rotated automatically; 0, the default, never.
     #[serde(default)]
     pub signing_key_rotation: u64,
+    /// `EdDSA` or `RS256` (default `EdDSA`, and `RS256` in Keycloak's realm mode).
+    #[serde(default)]
+    pub signing_algorithm: Option<SigningAlgorithm>,
     /// Seconds between two rounds of background upkeep: key reloads, purges (default 10).
     #[serde(default = "default_maintenance_interval")]
     pub maintenance_interval: u64,
@@ -474,6 +477,9 @@ impl Config {
         if let Some(keycloak) = &self.keycloak {
             builder = builder.keycloak_realm(&keycloak.realm);
         }
+        if let Some(alg) = self.signing_algorithm {
+            builder = builder.signing_algorithm(alg);
+        }
         for client in &self.clients {
             let mut config = ClientConfig::new(&client.client_id, client.client_secret.as_str())
                 .scopes(client.scopes.iter().cloned())
@@ -541,6 +547,7 @@ mod tests {
             ("[keycloak]\nrealm = \"a/b\"", "keycloak.realm"),
             ("[keycloak]\nrealm = \"..\"", "keycloak.realm"),
             ("[keycloak]\nrealms = \"a\"", "realms"),
+            ("signing_algorithm = \"HS256\"", "signing_algorithm"),
         ] {
             let message = Config::from_toml(text).unwrap_err().to_string();
             assert!(message.contains(key), "{text:?}: {message}");

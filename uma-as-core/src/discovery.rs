@@ -75,7 +75,7 @@ pub(crate) async fn openid_document(State(state): State<AppState>) -> Json<Value
         members.insert("subject_types_supported".into(), json!(["public"]));
         members.insert(
             "id_token_signing_alg_values_supported".into(),
-            json!(["EdDSA"]),
+            json!([state.keys.alg().as_str()]),
         );
         members.insert(
             "claims_supported".into(),

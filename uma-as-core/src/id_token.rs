@@ -1,12 +1,12 @@
 //! OpenID Connect ID tokens: issued with the `openid` scope, and accepted back as pushed claim
 //! tokens (Grant §3.3.1) when this server issued them to the presenting client.
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::Validation;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::keys::{JwtType, SigningKey};
+use crate::keys::{JwtType, SigningAlgorithm, SigningKey};
 use crate::server::AppState;
 use crate::store::StoreError;
 use crate::time::now;
@@ -26,13 +26,15 @@ struct IdTokenClaims {
 /// Claims that only access tokens and RPTs carry: an ID token with any of them is refused.
 const ACCESS_TOKEN_CLAIMS: [&str; 4] = ["authorization", "scope", "client_id", "permissions"];
 
-/// An ID token for `username`, audience `client_id`, with the user's configured claims and the
-/// authorization request's `nonce` (OIDC Core §3.1.3.6).
+/// An ID token for `username`, audience `client_id`, with the user's configured claims, the
+/// authorization request's `nonce` (OIDC Core §3.1.3.6) and the `at_hash` of the access token
+/// issued with it, if one is (§3.1.3.8).
 pub(crate) fn id_token(
     state: &AppState,
     username: &str,
     client_id: &str,
     nonce: Option<&str>,
+    access_token: Option<&str>,
 ) -> Result<String, ApiError> {
     let user = state
         .users
@@ -47,6 +49,10 @@ pub(crate) fn id_token(
     if let Some(nonce) = nonce {
         extra.insert("nonce".to_owned(), Value::from(nonce));
     }
+    if let Some(access_token) = access_token {
+        let hash = at_hash(state.keys.alg(), access_token);
+        extra.insert("at_hash".to_owned(), Value::from(hash));
+    }
     let claims = IdTokenClaims {
         iss: state.issuer.clone(),
         sub: username.to_owned(),
@@ -58,6 +64,18 @@ pub(crate) fn id_token(
     Ok(state.keys.sign(JwtType::IdToken, &claims)?)
 }
 
+/// The left half of the access token's digest by the hash of the ID token's algorithm, base64url
+/// (OIDC Core §3.1.3.6): SHA-256 for RS256, SHA-512 for Ed25519 (the hash EdDSA uses with it).
+fn at_hash(alg: SigningAlgorithm, access_token: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = match alg {
+        SigningAlgorithm::EdDSA => sha2::Sha512::digest(access_token.as_bytes()).to_vec(),
+        SigningAlgorithm::RS256 => sha2::Sha256::digest(access_token.as_bytes()).to_vec(),
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+}
+
 /// Why a pushed claim token identifies nobody.
 #[derive(Debug, thiserror::Error)]
 #[error("the claim token is not usable: {0}")]
@@ -65,7 +83,7 @@ pub(crate) struct Unusable(String);
 
 /// Checks a pushed ID token (Grant §3.3.1, §5.7; OIDC Core §3.1.3.7): typed `JWT` and carrying
 /// none of an access token's claims (an RPT or access token pushed as an ID token identifies
-/// nobody, TM-1), our signature by a published key with the algorithm pinned to EdDSA, our `iss`,
+/// nobody, TM-1), our signature by a published key with the algorithm pinned to that key's, our `iss`,
 /// `aud` = the presenting client (TM-2), not expired. Returns the user it names, or why it names
 /// nobody; `Err` only when the keys cannot be read.
 pub(crate) async fn verify_id_token(
@@ -88,16 +106,16 @@ fn check(
     if header.typ.as_deref() != Some(JwtType::IdToken.header_value()) {
         return Err(invalid("not an ID token"));
     }
-    if header.alg != Algorithm::EdDSA {
-        return Err(invalid("unexpected algorithm"));
-    }
     let kid = header.kid.ok_or_else(|| invalid("no kid"))?;
     let key = keys
         .iter()
         .find(|k| k.kid == kid)
         .ok_or_else(|| invalid("unknown signing key"))?;
-    let decoding = DecodingKey::from_ed_der(&key.public);
-    let mut validation = Validation::new(Algorithm::EdDSA);
+    let (decoding, alg) = key.verifier();
+    if header.alg != alg {
+        return Err(invalid("unexpected algorithm"));
+    }
+    let mut validation = Validation::new(alg);
     validation.set_issuer(&[&state.issuer]);
     validation.set_audience(&[client_id]);
     validation.leeway = 5;
@@ -121,9 +139,10 @@ mod tests {
     use super::*;
     use crate::server::{AuthorizationServer, ClientConfig};
 
-    async fn server() -> AuthorizationServer {
+    async fn server(alg: crate::SigningAlgorithm) -> AuthorizationServer {
         AuthorizationServer::builder()
             .issuer("http://as.test")
+            .signing_algorithm(alg)
             .client(ClientConfig::new("app", "secret"))
             .user("bob")
             .build()
@@ -144,7 +163,15 @@ mod tests {
 
     #[tokio::test]
     async fn each_check_of_a_pushed_id_token_refuses() {
-        let server = server().await;
+        for alg in [
+            crate::SigningAlgorithm::EdDSA,
+            crate::SigningAlgorithm::RS256,
+        ] {
+            each_check_refuses(server(alg).await).await;
+        }
+    }
+
+    async fn each_check_refuses(server: AuthorizationServer) {
         let state = server.state();
         let sign = |c: IdTokenClaims| state.keys.sign(JwtType::IdToken, &c).unwrap();
         let good = sign(claims("http://as.test", "app", "bob", now() + 60));

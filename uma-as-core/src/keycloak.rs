@@ -10,9 +10,13 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use uma_client::ErrorCode;
 
+use serde::Serialize;
+
 use crate::error::ApiError;
+use crate::keys::JwtType;
 use crate::request::FormParams;
 use crate::server::AppState;
+use crate::store::{StoreError, TokenRecord};
 use crate::{discovery, introspection, login, permission, resource, userinfo};
 
 /// Keycloak's paths, relative to the realm's issuer.
@@ -89,4 +93,52 @@ async fn update_resource(
 ) -> Result<StatusCode, ApiError> {
     let _registered = resource::update(state, auth, id, description).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The claims of an access token in realm mode, as Keycloak writes them, so that its adapters
+/// accept it offline: `typ: Bearer`, `azp`, `preferred_username`, `scope`. Typed `at+jwt` in the
+/// header and carrying no permissions, it is neither an ID token nor an RPT to any verifier here.
+#[derive(Serialize)]
+struct AccessTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    azp: &'a str,
+    client_id: &'a str,
+    typ: &'static str,
+    exp: u64,
+    iat: u64,
+    jti: String,
+    scope: String,
+    preferred_username: String,
+}
+
+/// An access token (or PAT) for `record` as a signed JWT.
+pub(crate) fn access_token(
+    state: &AppState,
+    record: &TokenRecord,
+    scopes: &[String],
+) -> Result<String, StoreError> {
+    // A client's own token names its service account, as Keycloak's does.
+    let preferred_username = if record.subject == record.client_id {
+        format!("service-account-{}", record.client_id)
+    } else {
+        record.subject.clone()
+    };
+    state.keys.sign(
+        JwtType::AccessToken,
+        &AccessTokenClaims {
+            iss: &state.issuer,
+            sub: &record.subject,
+            aud: &record.client_id,
+            azp: &record.client_id,
+            client_id: &record.client_id,
+            typ: "Bearer",
+            exp: record.expires_at,
+            iat: record.issued_at,
+            jti: crate::secret::new_id(),
+            scope: scopes.join(" "),
+            preferred_username,
+        },
+    )
 }

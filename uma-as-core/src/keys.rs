@@ -1,28 +1,80 @@
-//! The server's signing keys: Ed25519, generated at first start, kept in the store, published in
-//! the JWKS, rotated without breaking tokens already issued.
+//! The server's signing keys: Ed25519 (or RSA, for Keycloak's adapters), generated at first
+//! start, kept in the store, published in the JWKS, rotated without breaking tokens already
+//! issued.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::store::{Store, StoreError};
 use crate::time::now;
 
+/// What the server signs its tokens with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum SigningAlgorithm {
+    /// Ed25519 (`EdDSA`): small keys and signatures, quick to sign. The default.
+    #[default]
+    EdDSA,
+    /// RSA 2048 with SHA-256 (`RS256`): Keycloak's default, and the only algorithm some of its
+    /// adapters (keycloak-connect among them) verify. The default in Keycloak's realm mode.
+    RS256,
+}
+
+impl SigningAlgorithm {
+    fn jwt(self) -> Algorithm {
+        match self {
+            Self::EdDSA => Algorithm::EdDSA,
+            Self::RS256 => Algorithm::RS256,
+        }
+    }
+
+    /// The name tokens and discovery give it (`EdDSA`, `RS256`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EdDSA => "EdDSA",
+            Self::RS256 => "RS256",
+        }
+    }
+}
+
+impl std::str::FromStr for SigningAlgorithm {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "EdDSA" => Ok(Self::EdDSA),
+            "RS256" => Ok(Self::RS256),
+            other => Err(format!(
+                "signing algorithm {other:?} is not supported: EdDSA or RS256"
+            )),
+        }
+    }
+}
+
+/// The public exponent of every RSA key made here (aws-lc's, checked at generation), so that a
+/// stored key needs only its modulus.
+const RSA_EXPONENT: [u8; 3] = [1, 0, 1];
+
 /// A signing key as stored. The private half never leaves the store and this process.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SigningKey {
     /// The key id, in the JWKS and every token's header.
     pub kid: String,
-    /// The PKCS#8 document of the Ed25519 key pair.
+    /// What it signs with (records of earlier versions: Ed25519).
+    #[serde(default)]
+    pub alg: SigningAlgorithm,
+    /// The PKCS#8 document of the key pair.
     pub private_pkcs8: Vec<u8>,
-    /// The 32-byte public key.
+    /// The public key: Ed25519's 32 bytes, or an RSA key's modulus (its exponent is 65537).
     pub public: Vec<u8>,
     /// When it was made, seconds since the epoch.
     pub created_at: u64,
@@ -38,6 +90,7 @@ impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigningKey")
             .field("kid", &self.kid)
+            .field("alg", &self.alg)
             .field("created_at", &self.created_at)
             .field("retired_at", &self.retired_at)
             .field("active_from", &self.active_from)
@@ -46,18 +99,36 @@ impl std::fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
-    fn generate() -> Result<Self, StoreError> {
-        let failed = |what: &str| StoreError::new(format!("cannot {what} an Ed25519 key"));
-        let pkcs8 =
-            Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| failed("generate"))?;
-        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| failed("parse"))?;
-        let public = pair.public_key().as_ref().to_vec();
+    fn generate(alg: SigningAlgorithm) -> Result<Self, StoreError> {
+        let failed = |what: &str| StoreError::new(format!("cannot {what} an {alg:?} key"));
+        let (pkcs8, public) = match alg {
+            SigningAlgorithm::EdDSA => {
+                let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+                    .map_err(|_| failed("generate"))?;
+                let pair =
+                    Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| failed("parse"))?;
+                (pkcs8.as_ref().to_vec(), pair.public_key().as_ref().to_vec())
+            }
+            SigningAlgorithm::RS256 => {
+                use aws_lc_rs::encoding::AsDer;
+                let pair =
+                    RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| failed("generate"))?;
+                let pkcs8 = pair.as_der().map_err(|_| failed("encode"))?;
+                let key = pair.public_key();
+                if key.exponent().big_endian_without_leading_zero() != RSA_EXPONENT {
+                    return Err(failed("use"));
+                }
+                let modulus = key.modulus().big_endian_without_leading_zero().to_vec();
+                (pkcs8.as_ref().to_vec(), modulus)
+            }
+        };
         Ok(Self {
             // The kid is a digest of the public key: stable, and the same on every replica.
             kid: URL_SAFE_NO_PAD.encode(
                 &crate::secret::TokenHash::of(&URL_SAFE_NO_PAD.encode(&public)).as_bytes()[..12],
             ),
-            private_pkcs8: pkcs8.as_ref().to_vec(),
+            alg,
+            private_pkcs8: pkcs8,
             public,
             created_at: now(),
             retired_at: None,
@@ -66,14 +137,65 @@ impl SigningKey {
     }
 
     fn jwk(&self) -> Value {
-        json!({
-            "kty": "OKP",
-            "crv": "Ed25519",
-            "x": URL_SAFE_NO_PAD.encode(&self.public),
-            "kid": self.kid,
-            "alg": "EdDSA",
-            "use": "sig",
+        let public = URL_SAFE_NO_PAD.encode(&self.public);
+        let mut jwk = match self.alg {
+            SigningAlgorithm::EdDSA => json!({"kty": "OKP", "crv": "Ed25519", "x": public}),
+            SigningAlgorithm::RS256 => {
+                json!({"kty": "RSA", "n": public, "e": URL_SAFE_NO_PAD.encode(RSA_EXPONENT)})
+            }
+        };
+        jwk["kid"] = json!(self.kid);
+        jwk["alg"] = json!(self.alg.as_str());
+        jwk["use"] = json!("sig");
+        jwk
+    }
+
+    /// The key that verifies its signatures, and the one algorithm to accept of them.
+    pub(crate) fn verifier(&self) -> (DecodingKey, Algorithm) {
+        let key = match self.alg {
+            SigningAlgorithm::EdDSA => DecodingKey::from_ed_der(&self.public),
+            SigningAlgorithm::RS256 => {
+                DecodingKey::from_rsa_raw_components(&self.public, &RSA_EXPONENT)
+            }
+        };
+        (key, self.alg.jwt())
+    }
+}
+
+/// A key pair ready to sign, parsed once when the keys are loaded.
+enum Signer {
+    Ed25519(Ed25519KeyPair),
+    Rsa(RsaKeyPair),
+}
+
+impl Signer {
+    fn of(key: &SigningKey) -> Result<Self, StoreError> {
+        let unreadable = || StoreError::new(format!("signing key {} is unreadable", key.kid));
+        Ok(match key.alg {
+            SigningAlgorithm::EdDSA => Self::Ed25519(
+                Ed25519KeyPair::from_pkcs8(&key.private_pkcs8).map_err(|_| unreadable())?,
+            ),
+            SigningAlgorithm::RS256 => {
+                Self::Rsa(RsaKeyPair::from_pkcs8(&key.private_pkcs8).map_err(|_| unreadable())?)
+            }
         })
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, StoreError> {
+        match self {
+            Self::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+            Self::Rsa(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    message,
+                    &mut signature,
+                )
+                .map_err(|_| StoreError::new("cannot sign a token"))?;
+                Ok(signature)
+            }
+        }
     }
 }
 
@@ -102,41 +224,60 @@ impl JwtType {
 /// token it signed may live.
 pub(crate) struct KeyRing {
     keys: RwLock<Arc<Vec<Loaded>>>,
+    alg: SigningAlgorithm,
 }
 
 struct Loaded {
     key: SigningKey,
-    encoding: EncodingKey,
+    signer: Signer,
 }
 
 impl KeyRing {
-    /// Loads the keys from the store, making the first one at first start. Replicas starting
-    /// together make one between them: the first stored wins, the others load it.
-    pub(crate) async fn load_or_create(store: &dyn Store) -> Result<Self, StoreError> {
-        if store.signing_keys().await?.is_empty() {
-            let mut first = SigningKey::generate()?;
+    /// Loads the keys from the store, making the first one at first start, or the first of
+    /// `alg` when the server is switched to it (that key signs at once; the others stay
+    /// published while their tokens live). Replicas starting together make one between them:
+    /// the first stored wins, the others load it.
+    pub(crate) async fn load_or_create(
+        store: &dyn Store,
+        alg: SigningAlgorithm,
+    ) -> Result<Self, StoreError> {
+        let keys = store.signing_keys().await?;
+        if !keys.iter().any(|k| k.alg == alg && k.retired_at.is_none()) {
+            let mut first = SigningKey::generate(alg)?;
             first.active_from = first.created_at;
-            store.add_signing_key(first, 0).await?;
+            if keys.is_empty() {
+                store.add_signing_key(first, 0).await?;
+            } else {
+                store.put_signing_key(first).await?;
+            }
         }
         let ring = Self {
             keys: RwLock::new(Arc::new(Vec::new())),
+            alg,
         };
         ring.reload(store).await?;
         Ok(ring)
     }
 
+    /// What this server signs with.
+    pub(crate) fn alg(&self) -> SigningAlgorithm {
+        self.alg
+    }
+
     /// Reads the keys again: replicas call this often enough to see a key published by another
     /// before it signs.
     pub(crate) async fn reload(&self, store: &dyn Store) -> Result<(), StoreError> {
-        let loaded: Vec<Loaded> = store
+        let loaded = store
             .signing_keys()
             .await?
             .into_iter()
-            .map(|key| Loaded {
-                encoding: EncodingKey::from_ed_der(&key.private_pkcs8),
-                key,
+            .map(|key| {
+                Ok(Loaded {
+                    signer: Signer::of(&key)?,
+                    key,
+                })
             })
-            .collect();
+            .collect::<Result<Vec<Loaded>, StoreError>>()?;
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded);
         Ok(())
     }
@@ -152,14 +293,20 @@ impl KeyRing {
         let now = now();
         let signer = keys
             .iter()
+            .filter(|k| k.key.alg == self.alg)
             .filter(|k| k.key.retired_at.is_none() && k.key.active_from <= now)
-            .max_by_key(|k| (k.key.active_from, k.key.created_at))
+            .max_by(|a, b| {
+                let order = |k: &Loaded| (k.key.active_from, k.key.created_at);
+                // Replicas that made a key each at once sign with the same one.
+                (order(a), &a.key.kid).cmp(&(order(b), &b.key.kid))
+            })
             .ok_or_else(|| StoreError::new("no signing key is active"))?;
-        let mut header = Header::new(Algorithm::EdDSA);
+        let mut header = Header::new(self.alg.jwt());
         header.kid = Some(signer.key.kid.clone());
         header.typ = Some(typ.header_value().to_owned());
-        jsonwebtoken::encode(&header, claims, &signer.encoding)
-            .map_err(|e| StoreError::new(format!("cannot sign a token: {e}")))
+        let message = format!("{}.{}", encoded(&header)?, encoded(claims)?);
+        let signature = signer.signer.sign(message.as_bytes())?;
+        Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
 
     /// Publishes a new key that signs from `publish_for` from now on; returns its `kid`. With no
@@ -170,7 +317,7 @@ impl KeyRing {
         store: &dyn Store,
         publish_for: Duration,
     ) -> Result<String, StoreError> {
-        let mut new = SigningKey::generate()?;
+        let mut new = SigningKey::generate(self.alg)?;
         new.active_from = new.created_at.saturating_add(publish_for.as_secs());
         let kid = new.kid.clone();
         store.put_signing_key(new).await?;
@@ -200,7 +347,7 @@ impl KeyRing {
         if newest.is_some_and(|at| at.saturating_add(every.as_secs()) > now) {
             return Ok(());
         }
-        let mut new = SigningKey::generate()?;
+        let mut new = SigningKey::generate(self.alg)?;
         // Strictly after the newest key's start, so that which key signs is never a tie.
         let newest_start = self.keys().iter().map(|k| k.key.active_from).max();
         new.active_from = now
@@ -238,6 +385,13 @@ impl KeyRing {
     }
 }
 
+/// A JWS part: the JSON of `value`, base64url without padding.
+fn encoded(value: &impl Serialize) -> Result<String, StoreError> {
+    let json = serde_json::to_vec(value)
+        .map_err(|e| StoreError::new(format!("cannot encode a token: {e}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
+}
+
 /// When a newer key began to sign in this key's place, if one has.
 fn replaced_at(key: &SigningKey, all: &[SigningKey], now: u64) -> Option<u64> {
     let successor = all
@@ -255,7 +409,8 @@ fn replaced_at(key: &SigningKey, all: &[SigningKey], now: u64) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::store::MemoryStore;
-    use jsonwebtoken::{DecodingKey, Validation};
+    use jsonwebtoken::Validation;
+    use jsonwebtoken::jwk::Jwk;
 
     #[derive(Serialize, Deserialize)]
     struct Claims {
@@ -264,15 +419,18 @@ mod tests {
     }
 
     fn verify(jwks: &Value, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
-        let kid = jsonwebtoken::decode_header(token)?.kid.unwrap();
+        let header = jsonwebtoken::decode_header(token)?;
+        let kid = header.kid.unwrap();
         let jwk = jwks["keys"]
             .as_array()
             .unwrap()
             .iter()
             .find(|k| k["kid"] == kid.as_str())
             .expect("the signing key is published");
-        let key = DecodingKey::from_ed_components(jwk["x"].as_str().unwrap())?;
-        let mut validation = Validation::new(Algorithm::EdDSA);
+        // Read as any verifier reads a JWKS: not through this module's own code.
+        let jwk: Jwk = serde_json::from_value(jwk.clone()).unwrap();
+        let key = DecodingKey::from_jwk(&jwk)?;
+        let mut validation = Validation::new(header.alg);
         validation.validate_aud = false;
         Ok(jsonwebtoken::decode::<Claims>(token, &key, &validation)?.claims)
     }
@@ -291,8 +449,12 @@ mod tests {
     #[tokio::test]
     async fn a_key_is_made_once_and_survives_reload() {
         let store = MemoryStore::new();
-        let ring = KeyRing::load_or_create(&store).await.unwrap();
-        let again = KeyRing::load_or_create(&store).await.unwrap();
+        let ring = KeyRing::load_or_create(&store, SigningAlgorithm::EdDSA)
+            .await
+            .unwrap();
+        let again = KeyRing::load_or_create(&store, SigningAlgorithm::EdDSA)
+            .await
+            .unwrap();
         let signed = |ring: &KeyRing| ring.sign(JwtType::IdToken, &claims()).unwrap();
         assert_eq!(kid_of(&signed(&ring)), kid_of(&signed(&again)));
         assert_eq!(store.signing_keys().await.unwrap().len(), 1);
@@ -301,7 +463,9 @@ mod tests {
     #[tokio::test]
     async fn rotation_keeps_old_tokens_verifiable_until_they_expire() {
         let store = MemoryStore::new();
-        let ring = KeyRing::load_or_create(&store).await.unwrap();
+        let ring = KeyRing::load_or_create(&store, SigningAlgorithm::EdDSA)
+            .await
+            .unwrap();
         let old_token = ring.sign(JwtType::IdToken, &claims()).unwrap();
         let new_kid = ring.rotate(&store, Duration::ZERO).await.unwrap();
         let new_token = ring.sign(JwtType::IdToken, &claims()).unwrap();
@@ -321,7 +485,9 @@ mod tests {
         assert_eq!(ring.expired(0, now()), [kid_of(&old_token)]);
 
         // A reload picks the new key.
-        let reloaded = KeyRing::load_or_create(&store).await.unwrap();
+        let reloaded = KeyRing::load_or_create(&store, SigningAlgorithm::EdDSA)
+            .await
+            .unwrap();
         let token = reloaded.sign(JwtType::IdToken, &claims()).unwrap();
         assert_eq!(kid_of(&token), new_kid);
     }
@@ -329,7 +495,9 @@ mod tests {
     #[tokio::test]
     async fn a_new_key_is_published_before_it_signs() {
         let store = MemoryStore::new();
-        let ring = KeyRing::load_or_create(&store).await.unwrap();
+        let ring = KeyRing::load_or_create(&store, SigningAlgorithm::EdDSA)
+            .await
+            .unwrap();
         let old_kid = kid_of(&ring.sign(JwtType::IdToken, &claims()).unwrap());
         let new_kid = ring.rotate(&store, Duration::from_secs(120)).await.unwrap();
         let jwks = KeyRing::jwks(&store, 300).await.unwrap();
@@ -352,12 +520,16 @@ mod tests {
     #[tokio::test]
     async fn replicas_rotating_at_once_make_one_key() {
         let store = MemoryStore::new();
-        let mut old = SigningKey::generate().unwrap();
+        let mut old = SigningKey::generate(SigningAlgorithm::EdDSA).unwrap();
         old.created_at = now() - 3600;
         old.active_from = old.created_at;
         store.put_signing_key(old).await.unwrap();
-        let first = KeyRing::load_or_create(&store).await.unwrap();
-        let second = KeyRing::load_or_create(&store).await.unwrap();
+        let first = KeyRing::load_or_create(&store, SigningAlgorithm::EdDSA)
+            .await
+            .unwrap();
+        let second = KeyRing::load_or_create(&store, SigningAlgorithm::EdDSA)
+            .await
+            .unwrap();
         // Due on both (the key is an hour old, rotation every half hour): one new key.
         let every = Duration::from_secs(1800);
         for ring in [&first, &second] {
@@ -382,7 +554,7 @@ mod tests {
 
     #[test]
     fn jwk_shape() {
-        let key = SigningKey::generate().unwrap();
+        let key = SigningKey::generate(SigningAlgorithm::EdDSA).unwrap();
         let jwk = key.jwk();
         assert_eq!(jwk["kty"], "OKP");
         assert_eq!(jwk["crv"], "Ed25519");
@@ -394,6 +566,83 @@ mod tests {
                 .len(),
             32
         );
+        assert!(format!("{key:?}").find("private").is_none());
+    }
+
+    #[tokio::test]
+    async fn an_rsa_ring_signs_rs256_that_its_jwks_verifies() {
+        let store = MemoryStore::new();
+        let ring = KeyRing::load_or_create(&store, SigningAlgorithm::RS256)
+            .await
+            .unwrap();
+        let token = ring.sign(JwtType::AccessToken, &claims()).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.alg, Algorithm::RS256);
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        let jwks = KeyRing::jwks(&store, 300).await.unwrap();
+        assert_eq!(verify(&jwks, &token).unwrap().sub, "bob");
+        // Claims changed under the signature are refused.
+        let parts: Vec<&str> = token.split('.').collect();
+        let mallory = Claims {
+            sub: "mallory".into(),
+            exp: now() + 300,
+        };
+        let forged = format!("{}.{}.{}", parts[0], encoded(&mallory).unwrap(), parts[2]);
+        assert!(verify(&jwks, &forged).is_err());
+        // The stored key verifies its own tokens, with its algorithm pinned.
+        let key = &store.signing_keys().await.unwrap()[0];
+        let (decoding, alg) = key.verifier();
+        let mut validation = Validation::new(alg);
+        validation.validate_aud = false;
+        assert!(jsonwebtoken::decode::<Claims>(&token, &decoding, &validation).is_ok());
+        assert!(
+            jsonwebtoken::decode::<Claims>(&token, &decoding, &Validation::new(Algorithm::EdDSA))
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn switching_algorithm_signs_with_a_new_key_at_once_and_keeps_the_old_published() {
+        let store = MemoryStore::new();
+        let ed = KeyRing::load_or_create(&store, SigningAlgorithm::EdDSA)
+            .await
+            .unwrap();
+        let old_token = ed.sign(JwtType::AccessToken, &claims()).unwrap();
+        let rsa = KeyRing::load_or_create(&store, SigningAlgorithm::RS256)
+            .await
+            .unwrap();
+        let new_token = rsa.sign(JwtType::AccessToken, &claims()).unwrap();
+        assert_eq!(
+            jsonwebtoken::decode_header(&new_token).unwrap().alg,
+            Algorithm::RS256
+        );
+        let jwks = KeyRing::jwks(&store, 300).await.unwrap();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(verify(&jwks, &old_token).unwrap().sub, "bob");
+        assert_eq!(verify(&jwks, &new_token).unwrap().sub, "bob");
+        // Started again with RS256, no third key.
+        KeyRing::load_or_create(&store, SigningAlgorithm::RS256)
+            .await
+            .unwrap();
+        assert_eq!(store.signing_keys().await.unwrap().len(), 2);
+        // Rotation keeps the algorithm.
+        rsa.rotate(&store, Duration::ZERO).await.unwrap();
+        let rotated = rsa.sign(JwtType::AccessToken, &claims()).unwrap();
+        assert_eq!(
+            jsonwebtoken::decode_header(&rotated).unwrap().alg,
+            Algorithm::RS256
+        );
+    }
+
+    #[test]
+    fn rsa_jwk_shape() {
+        let key = SigningKey::generate(SigningAlgorithm::RS256).unwrap();
+        let jwk = key.jwk();
+        assert_eq!(jwk["kty"], "RSA");
+        assert_eq!(jwk["alg"], "RS256");
+        assert_eq!(jwk["e"], "AQAB");
+        let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
+        assert_eq!(n.len(), 256);
         assert!(format!("{key:?}").find("private").is_none());
     }
 }

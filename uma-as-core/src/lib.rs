@@ -62,6 +62,7 @@ use axum::Router;
 use axum::routing::{MethodRouter, get, post};
 
 pub use error::Error;
+pub use keys::SigningAlgorithm;
 pub use secret::TokenHash;
 pub use server::{
     AuthorizationServer, AuthorizationServerBuilder, ClientConfig, RptFormat, RunningServer,

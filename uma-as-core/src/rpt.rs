@@ -26,6 +26,9 @@ struct RptClaims<'a> {
     aud: &'a str,
     client_id: &'a str,
     azp: &'a str,
+    /// Keycloak's `Bearer`, in its realm mode: its adapters check it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    typ: Option<&'static str>,
     exp: u64,
     iat: u64,
     jti: String,
@@ -105,6 +108,7 @@ pub(crate) async fn issue(
                 aud: &granted.resource_server,
                 client_id,
                 azp: client_id,
+                typ: state.keycloak_paths.then_some("Bearer"),
                 exp: expires_at,
                 iat: issued_at,
                 jti: secret::new_id(),

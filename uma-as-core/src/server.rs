@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use uma_client::{AccessToken, ClientSecret, UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT_TYPE};
 
 use crate::error::Error;
-use crate::keys::KeyRing;
+use crate::keys::{KeyRing, SigningAlgorithm};
 use crate::login::{SessionCookie, SignInSessions};
 use crate::secret::{self, SecretDigest, SecretKey, TokenHash};
 use crate::serve::ConnectionLimits;
@@ -149,7 +149,7 @@ pub(crate) struct RegisteredUser {
 /// How RPTs are issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RptFormat {
-    /// A JWT signed with the server's Ed25519 key, carrying Keycloak's
+    /// A JWT signed with the server's key (see [`SigningAlgorithm`]), carrying Keycloak's
     /// `authorization.permissions`; resource servers can check it offline against the JWKS.
     #[default]
     Jwt,
@@ -251,7 +251,6 @@ impl AppState {
         subject: &str,
         lifetime: Duration,
     ) -> Result<(String, TokenRecord), crate::store::StoreError> {
-        let token = secret::new_token();
         let issued_at = now();
         let record = TokenRecord {
             kind,
@@ -259,6 +258,14 @@ impl AppState {
             subject: subject.to_owned(),
             issued_at,
             expires_at: issued_at + lifetime.as_secs(),
+        };
+        // Keycloak's adapters read access tokens offline: in its realm mode they are JWTs (still
+        // stored, so that revocation and introspection work as for any other).
+        let token = match &record.kind {
+            TokenKind::Access { scopes } if self.keycloak_paths => {
+                crate::keycloak::access_token(self, &record, scopes)?
+            }
+            _ => secret::new_token(),
         };
         self.store
             .put_token(TokenHash::of(&token), record.clone())
@@ -333,6 +340,7 @@ pub struct AuthorizationServerBuilder {
     maintenance_interval: Duration,
     rpt_refresh_tokens: bool,
     keycloak_realm: Option<String>,
+    signing_algorithm: Option<SigningAlgorithm>,
 }
 
 impl std::fmt::Debug for AuthorizationServerBuilder {
@@ -374,6 +382,7 @@ impl AuthorizationServer {
             maintenance_interval: Duration::from_secs(10),
             rpt_refresh_tokens: false,
             keycloak_realm: None,
+            signing_algorithm: None,
         }
     }
 
@@ -470,7 +479,7 @@ impl AuthorizationServer {
         if !self.state.clients.contains_key(client_id) {
             return Err(Error::UnknownParty(client_id.to_owned()));
         }
-        crate::id_token::id_token(&self.state, username, client_id, None)
+        crate::id_token::id_token(&self.state, username, client_id, None, None)
             .map_err(|_| Error::UnknownParty(username.to_owned()))
     }
 
@@ -548,6 +557,14 @@ impl AuthorizationServerBuilder {
     /// the issuer is `http://{bound address}/realms/{realm}`, as Keycloak's would be.
     pub fn keycloak_realm(mut self, realm: impl Into<String>) -> Self {
         self.keycloak_realm = Some(realm.into());
+        self
+    }
+
+    /// What tokens are signed with: [`SigningAlgorithm::EdDSA`] by default, `RS256` in
+    /// Keycloak's realm mode (its adapters verify nothing else). Switching signs with a new key
+    /// at once; the keys before it stay published while their tokens live.
+    pub fn signing_algorithm(mut self, alg: SigningAlgorithm) -> Self {
+        self.signing_algorithm = Some(alg);
         self
     }
 
@@ -778,7 +795,11 @@ impl AuthorizationServerBuilder {
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn Store>);
-        let keys = KeyRing::load_or_create(store.as_ref()).await?;
+        let alg = self.signing_algorithm.unwrap_or(match self.keycloak_realm {
+            Some(_) => SigningAlgorithm::RS256,
+            None => SigningAlgorithm::EdDSA,
+        });
+        let keys = KeyRing::load_or_create(store.as_ref(), alg).await?;
         // argon2 gets the cores but one, which stays with the async workers.
         let password_checks = std::thread::available_parallelism()
             .map_or(1, |cores| cores.get().saturating_sub(1).max(1));

@@ -89,22 +89,44 @@ async fn authenticate(
                 "a bearer token authenticates only the UMA grant, and alone",
             ));
         }
-        let record = state
-            .store
-            .token(&TokenHash::of(&token))
+        let record = users_access_token(state, &token)
             .await?
-            .filter(|r| r.expires_at > now())
-            .filter(|r| matches!(r.kind, TokenKind::Access { .. }) && !is_pat(r))
             .ok_or_else(|| ApiError::invalid_client(state.realm(), Some("Bearer")))?;
         return Ok(Caller {
             client_id: record.client_id,
             bearer_subject: Some(record.subject),
         });
     }
+    let client_id = authenticate_client(state, headers, params)?;
+    // Keycloak's `subject_token`: a resource server asks for the user whose access token it
+    // was handed (keycloak-connect's enforcer does). Only in its realm mode, only for the UMA
+    // grant; a token that is not a live user's access token identifies nobody and is refused.
+    let bearer_subject = match params.get("subject_token") {
+        Some(token) if state.keycloak_paths && grant_type == UMA_TICKET_GRANT_TYPE => {
+            let record = users_access_token(state, token).await?.ok_or_else(|| {
+                ApiError::invalid_grant("the subject_token is not a valid access token of a user")
+            })?;
+            Some(record.subject)
+        }
+        _ => None,
+    };
     Ok(Caller {
-        client_id: authenticate_client(state, headers, params)?,
-        bearer_subject: None,
+        client_id,
+        bearer_subject,
     })
+}
+
+/// The record of `token` if it is an unexpired access token of a user (not a PAT).
+async fn users_access_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<TokenRecord>, ApiError> {
+    Ok(state
+        .store
+        .token(&TokenHash::of(token))
+        .await?
+        .filter(|r| r.expires_at > now())
+        .filter(|r| matches!(r.kind, TokenKind::Access { .. }) && !is_pat(r)))
 }
 
 /// `client_secret_basic` or `client_secret_post`, exactly one of them; returns the client id.
@@ -319,13 +341,6 @@ impl<'a> UserTokens<'a> {
             nonce,
         } = self;
         let lifetime = state.lifetimes.access_token;
-        let id_token = if scopes.iter().any(|s| s == "openid") {
-            Some(ClaimToken::new(id_token(
-                state, username, client_id, nonce,
-            )?))
-        } else {
-            None
-        };
         let scope = scopes.join(" ");
         let (access, _) = state
             .issue_token(
@@ -337,6 +352,17 @@ impl<'a> UserTokens<'a> {
                 lifetime,
             )
             .await?;
+        let id_token = if scopes.iter().any(|s| s == "openid") {
+            Some(ClaimToken::new(id_token(
+                state,
+                username,
+                client_id,
+                nonce,
+                Some(&access),
+            )?))
+        } else {
+            None
+        };
         let refresh_lifetime = match refresh_ends_by {
             Some(end) => state
                 .lifetimes

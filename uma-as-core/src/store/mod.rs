@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use uma_client::{Permission, PermissionRequest, ResourceDescription};
 
-pub use crate::keys::SigningKey;
+pub use crate::keys::{SigningAlgorithm, SigningKey};
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -161,6 +161,7 @@ async fn tokens_and_keys() {
 
         let key = SigningKey {
             kid: "k1".into(),
+            alg: SigningAlgorithm::RS256,
             private_pkcs8: vec![1, 2, 3],
             public: vec![4],
             created_at: 1,
@@ -189,6 +190,7 @@ async fn a_signing_key_is_added_once_among_concurrent_adders() {
                 tokio::spawn(async move {
                     let key = SigningKey {
                         kid: format!("k{n}"),
+                        alg: SigningAlgorithm::EdDSA,
                         private_pkcs8: vec![1],
                         public: vec![2],
                         created_at: 100 + n,
