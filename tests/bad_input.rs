@@ -27,6 +27,20 @@ struct Endpoint {
     auth: Auth,
 }
 
+fn endpoint(
+    method: reqwest::Method,
+    path: String,
+    content_type: &'static str,
+    auth: Auth,
+) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        content_type,
+        auth,
+    }
+}
+
 /// Bodies that no endpoint accepts, for its content type.
 fn bad_bodies(content_type: &str) -> Vec<(&'static str, String, String)> {
     let huge = "x".repeat(200_000);
@@ -127,6 +141,51 @@ async fn snapshot(world: &World, pat: &str, owner: &str) -> Value {
     json!({"resources": resources, "policies": policies, "resource": resource})
 }
 
+/// Sends every bad body to every endpoint; each must get a 4xx with an OAuth error in JSON.
+/// Returns how many were checked.
+async fn refuse_bad_bodies(world: &World, endpoints: &[Endpoint], pat: &str, owner: &str) -> usize {
+    let client = reqwest::Client::new();
+    let mut checked = 0;
+    for endpoint in endpoints {
+        for (what, content_type, body) in bad_bodies(endpoint.content_type) {
+            let mut request = client
+                .request(endpoint.method.clone(), world.url(&endpoint.path))
+                .header(CONTENT_TYPE, content_type)
+                .body(body);
+            request = match endpoint.auth {
+                Auth::Pat => request.bearer_auth(pat),
+                Auth::Owner => request.bearer_auth(owner),
+                Auth::Client => request.basic_auth(CLIENT_ID, Some(CLIENT_SECRET)),
+            };
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let label = format!("{} {} with {what}", endpoint.method, endpoint.path);
+            assert!(status.is_client_error(), "{label}: {status}");
+            // The revocation endpoint answers 200 to unknown tokens by design; its malformed
+            // requests are the 4xx checked here.
+            let body: Value = response
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("{label}: no JSON body: {e}"));
+            let code = body["error"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{label}: {body}"));
+            assert!(
+                [
+                    "invalid_request",
+                    "invalid_client",
+                    "unsupported_grant_type",
+                    "invalid_scope",
+                ]
+                .contains(&code),
+                "{label}: {body}"
+            );
+            checked += 1;
+        }
+    }
+    checked
+}
+
 #[tokio::test]
 async fn every_endpoint_refuses_bad_input_cleanly() {
     let world = World::start().await;
@@ -140,12 +199,6 @@ async fn every_endpoint_refuses_bad_input_cleanly() {
     let before = snapshot(&world, &pat, &owner).await;
     let id = world.resource_id.clone();
 
-    let endpoint = |method: reqwest::Method, path: String, content_type, auth| Endpoint {
-        method,
-        path,
-        content_type,
-        auth,
-    };
     let endpoints = [
         endpoint(reqwest::Method::POST, "/token".into(), FORM, Auth::Client),
         endpoint(reqwest::Method::POST, "/introspect".into(), FORM, Auth::Pat),
@@ -176,45 +229,8 @@ async fn every_endpoint_refuses_bad_input_cleanly() {
             Auth::Owner,
         ),
     ];
+    let checked = refuse_bad_bodies(&world, &endpoints, &pat, &owner).await;
     let client = reqwest::Client::new();
-    let mut checked = 0;
-    for endpoint in &endpoints {
-        for (what, content_type, body) in bad_bodies(endpoint.content_type) {
-            let mut request = client
-                .request(endpoint.method.clone(), world.url(&endpoint.path))
-                .header(CONTENT_TYPE, content_type)
-                .body(body);
-            request = match endpoint.auth {
-                Auth::Pat => request.bearer_auth(&pat),
-                Auth::Owner => request.bearer_auth(&owner),
-                Auth::Client => request.basic_auth(CLIENT_ID, Some(CLIENT_SECRET)),
-            };
-            let response = request.send().await.unwrap();
-            let status = response.status();
-            let label = format!("{} {} with {what}", endpoint.method, endpoint.path);
-            assert!(status.is_client_error(), "{label}: {status}");
-            // The revocation endpoint answers 200 to unknown tokens by design; its malformed
-            // requests are the 4xx checked here.
-            let body: Value = response
-                .json()
-                .await
-                .unwrap_or_else(|e| panic!("{label}: no JSON body: {e}"));
-            let code = body["error"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{label}: {body}"));
-            assert!(
-                [
-                    "invalid_request",
-                    "invalid_client",
-                    "unsupported_grant_type",
-                    "invalid_scope",
-                ]
-                .contains(&code),
-                "{label}: {body}"
-            );
-            checked += 1;
-        }
-    }
     assert!(checked >= 50, "{checked}");
 
     // Unknown ids.
@@ -277,6 +293,84 @@ async fn every_endpoint_refuses_bad_input_cleanly() {
         before,
         "nothing changed"
     );
+}
+
+/// Keycloak's paths in the realm mode: the same limits and errors as the spec's, and Keycloak's
+/// admin REST API, which is not served, a JSON 404 that says so.
+#[tokio::test]
+async fn every_realm_endpoint_refuses_bad_input_cleanly() {
+    let world = World::start_with(|builder| builder.keycloak_realm("photoz")).await;
+    let pat = world.protection.pat().await.unwrap().into_string();
+    let owner = world.owner_token("alice").await.into_string();
+    let before = snapshot(&world, &pat, &owner).await;
+    let id = world.resource_id.clone();
+    let post = reqwest::Method::POST;
+    let endpoints = [
+        endpoint(
+            post.clone(),
+            "/protocol/openid-connect/token".into(),
+            FORM,
+            Auth::Client,
+        ),
+        endpoint(
+            post.clone(),
+            "/protocol/openid-connect/token/introspect".into(),
+            FORM,
+            Auth::Pat,
+        ),
+        endpoint(
+            post.clone(),
+            "/protocol/openid-connect/token/introspect".into(),
+            FORM,
+            Auth::Client,
+        ),
+        endpoint(
+            post.clone(),
+            "/protocol/openid-connect/revoke".into(),
+            FORM,
+            Auth::Client,
+        ),
+        endpoint(
+            post.clone(),
+            "/authz/protection/resource_set".into(),
+            JSON,
+            Auth::Pat,
+        ),
+        endpoint(
+            reqwest::Method::PUT,
+            format!("/authz/protection/resource_set/{id}"),
+            JSON,
+            Auth::Pat,
+        ),
+        endpoint(post, "/authz/protection/permission".into(), JSON, Auth::Pat),
+    ];
+    let checked = refuse_bad_bodies(&world, &endpoints, &pat, &owner).await;
+    assert!(checked >= 50, "{checked}");
+    assert_eq!(
+        snapshot(&world, &pat, &owner).await,
+        before,
+        "nothing changed"
+    );
+
+    let base = world.issuer.strip_suffix("/realms/photoz").unwrap();
+    for (path, says) in [
+        ("/admin/realms/photoz/users", "admin REST API"),
+        ("/admin", "admin REST API"),
+        (
+            "/realms/other/protocol/openid-connect/token",
+            "no such endpoint",
+        ),
+        ("/", "no such endpoint"),
+    ] {
+        let response = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "not_found", "{path}: {body}");
+        assert!(
+            body["error_description"].as_str().unwrap().contains(says),
+            "{path}: {body}"
+        );
+    }
 }
 
 #[tokio::test]

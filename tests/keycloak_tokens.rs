@@ -35,7 +35,9 @@ async fn verified(world: &World, token: &str) -> Value {
         .unwrap();
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
-    let jwk = certs.find(header.kid.as_deref().unwrap()).expect("published");
+    let jwk = certs
+        .find(header.kid.as_deref().unwrap())
+        .expect("published");
     let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.validate_aud = false;
     validation.set_issuer(&[&world.issuer]);
@@ -113,7 +115,10 @@ async fn access_tokens_pats_and_rpts_are_rs256_jwts_in_keycloaks_shape() {
     // A PAT names the client's service account, as Keycloak's does.
     let pat = world.authorization_server.pat(RS_ID).await.unwrap();
     let claims = verified(&world, pat.as_str()).await;
-    assert_eq!(claims["preferred_username"], format!("service-account-{RS_ID}"));
+    assert_eq!(
+        claims["preferred_username"],
+        format!("service-account-{RS_ID}")
+    );
     assert_eq!(claims["scope"], "uma_protection");
 
     // An RPT of the ticketless grant: Keycloak's permissions, with the resource's name.

@@ -61,6 +61,21 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(paths::PERMISSION, only("POST", post(permission::request)))
 }
 
+/// Anything outside the issuer's path: a JSON 404 like every other, and for Keycloak's admin
+/// REST API (`{base}/admin/realms/…`), which adapters and test set-ups sometimes call, one that
+/// says what the realm mode serves instead.
+pub(crate) async fn outside_the_issuer(uri: axum::http::Uri) -> ApiError {
+    if uri.path().contains("/admin/realms/") || uri.path().ends_with("/admin") {
+        ApiError::not_found(
+            "Keycloak's admin REST API is not served: the realm mode serves the realm's OpenID \
+             Connect and UMA endpoints (protocol/openid-connect/…, authz/protection/…); \
+             clients, users and policies come from the configuration",
+        )
+    } else {
+        ApiError::not_found("no such endpoint")
+    }
+}
+
 /// The token endpoint at Keycloak's path: the same grants, with the UMA grant's refusals in
 /// Keycloak's words, which its clients read (`403 access_denied` described `not_authorized` or
 /// `request_submitted`, with no ticket: Keycloak's clients ask again with the same request).

@@ -520,7 +520,9 @@ impl AuthorizationServer {
             .ok()
             .map(|u| u.path().trim_end_matches('/').to_owned())
         {
-            Some(path) if !path.is_empty() => Router::new().nest(&path, routes),
+            Some(path) if !path.is_empty() => Router::new()
+                .nest(&path, routes)
+                .fallback(crate::keycloak::outside_the_issuer),
             _ => routes,
         }
     }
