@@ -398,42 +398,6 @@ async fn a_bearer_token_and_posted_credentials_together_are_invalid_request() {
 }
 
 #[tokio::test]
-async fn resource_list_filters() {
-    let world = World::start().await;
-    let pat = world.protection.pat().await.unwrap().into_string();
-    let client = reqwest::Client::new();
-    let created: Value = client
-        .post(world.url("/resource_set"))
-        .bearer_auth(&pat)
-        .json(&json!({"resource_scopes": ["view"], "name": "Bob's album", "type": "album", "owner": "bob"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bobs = created["_id"].as_str().unwrap();
-    for (query, expected) in [
-        ("?owner=bob", json!([bobs])),
-        ("?owner=alice", json!([world.resource_id])),
-        ("?name=Bob%27s%20album", json!([bobs])),
-        ("?type=album", json!([bobs])),
-        ("?type=album&owner=alice", json!([])),
-    ] {
-        let list: Value = client
-            .get(world.url(&format!("/resource_set{query}")))
-            .bearer_auth(&pat)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(list, expected, "{query}");
-    }
-}
-
-#[tokio::test]
 async fn dropping_the_handle_stops_the_server() {
     let world = World::start().await;
     let discovery = world.url("/.well-known/uma2-configuration");

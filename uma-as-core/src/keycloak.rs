@@ -157,3 +157,48 @@ pub(crate) fn access_token(
         },
     )
 }
+
+/// Whether `path` is one `pattern` of a resource's `uris` stands for, as Keycloak's enforcers
+/// match them: a `{…}` segment stands for any one segment, a final `/*` for any rest.
+pub(crate) fn uri_matches(pattern: &str, path: &str) -> bool {
+    let pattern: Vec<&str> = pattern.split('/').collect();
+    let path: Vec<&str> = path.split('/').collect();
+    let (fixed, open_ended) = match pattern.split_last() {
+        Some((&"*", rest)) => (rest, true),
+        _ => (&pattern[..], false),
+    };
+    let lengths_fit = if open_ended {
+        path.len() >= fixed.len()
+    } else {
+        path.len() == fixed.len()
+    };
+    lengths_fit
+        && fixed.iter().zip(&path).all(|(wanted, segment)| {
+            wanted == segment
+                || (wanted.starts_with('{') && wanted.ends_with('}') && !segment.is_empty())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri_matches;
+
+    #[test]
+    fn uri_patterns_match_as_keycloaks_enforcers_match_them() {
+        for (pattern, path, matches) in [
+            ("/albums/holiday", "/albums/holiday", true),
+            ("/albums/holiday", "/albums/holiday/1", false),
+            ("/albums/{id}", "/albums/holiday", true),
+            ("/albums/{id}", "/albums/", false),
+            ("/albums/{id}", "/albums/a/b", false),
+            ("/albums/{id}/photos", "/albums/a/photos", true),
+            ("/albums/*", "/albums", true),
+            ("/albums/*", "/albums/a/b/c", true),
+            ("/albums/*", "/albumsx", false),
+            ("/*", "/anything/at/all", true),
+            ("/albums/*", "/other/albums", false),
+        ] {
+            assert_eq!(uri_matches(pattern, path), matches, "{pattern} ~ {path}");
+        }
+    }
+}

@@ -145,34 +145,109 @@ pub(crate) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Filters of the list operation (Keycloak's names); each given one must match exactly.
+/// The list operation's query: Keycloak's filters and pages (`first`, `max`). Each filter given
+/// must match: `name` a part of the name, any case (the whole name with `exactName=true`),
+/// `uri` one of the resource's `uris` (or, with `matchingUri=true`, a path one of them matches as
+/// a pattern), `scope` one of its scopes, `owner` and `type` exactly. `deep=true` answers the
+/// resources themselves rather than their ids.
 #[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct ListFilter {
+pub(crate) struct ListQuery {
+    #[serde(rename = "_id")]
+    id: Option<String>,
     name: Option<String>,
+    #[serde(rename = "exactName", default)]
+    exact_name: bool,
+    uri: Option<String>,
+    #[serde(rename = "matchingUri", default)]
+    matching_uri: bool,
+    owner: Option<String>,
     #[serde(rename = "type")]
     resource_type: Option<String>,
-    owner: Option<String>,
+    scope: Option<String>,
+    #[serde(default)]
+    deep: bool,
+    #[serde(default)]
+    first: usize,
+    max: Option<usize>,
+}
+
+/// Keycloak's page size when `max` is not given.
+const DEFAULT_PAGE: usize = 100;
+/// The most one page answers, whatever `max` asks.
+const MAX_PAGE: usize = 1000;
+/// Resources read from the store at a time while filtering.
+const SCAN_BATCH: usize = 500;
+
+impl ListQuery {
+    fn matches(&self, resource: &Resource) -> bool {
+        let description = &resource.description;
+        let name = description.name.as_deref().unwrap_or("");
+        let name_matches = self.name.as_deref().is_none_or(|wanted| {
+            if self.exact_name {
+                name == wanted
+            } else {
+                name.to_lowercase().contains(&wanted.to_lowercase())
+            }
+        });
+        let uri_matches = self.uri.as_deref().is_none_or(|wanted| {
+            description.uris.iter().any(|uri| {
+                uri == wanted || (self.matching_uri && crate::keycloak::uri_matches(uri, wanted))
+            })
+        });
+        name_matches
+            && uri_matches
+            && self.id.as_deref().is_none_or(|id| resource.id == id)
+            && self.owner.as_deref().is_none_or(|o| resource.owner == o)
+            && self
+                .resource_type
+                .as_deref()
+                .is_none_or(|t| description.resource_type.as_deref() == Some(t))
+            && self
+                .scope
+                .as_deref()
+                .is_none_or(|s| description.resource_scopes.iter().any(|r| r == s))
+    }
 }
 
 pub(crate) async fn list(
     State(state): State<AppState>,
     auth: ProtectionAuth,
-    filter: Result<Query<ListFilter>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Vec<String>>, ApiError> {
-    let Query(filter) =
-        filter.map_err(|e| ApiError::invalid_request(format!("bad list filter: {e}")))?;
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) =
+        query.map_err(|e| ApiError::invalid_request(format!("bad list query: {e}")))?;
+    let max = query.max.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
+    // An owner's PAT sees that owner's resources; the resource server's own, all of its own.
     let owner = (!auth.is_client_pat()).then_some(auth.owner.as_str());
-    let resources = state.store.resources(&auth.resource_server, owner).await?;
-    let matches = |wanted: &Option<String>, actual: Option<&String>| {
-        wanted.as_ref().is_none_or(|w| Some(w) == actual)
-    };
-    Ok(Json(
-        resources
+    let (mut found, mut skipped, mut after) = (Vec::new(), 0, None::<String>);
+    while found.len() < max {
+        let batch = state
+            .store
+            .resources(&auth.resource_server, owner, after.as_deref(), SCAN_BATCH)
+            .await?;
+        let exhausted = batch.len() < SCAN_BATCH;
+        after = batch.last().map(|r| r.id.clone());
+        for resource in batch.into_iter().filter(|r| query.matches(r)) {
+            if skipped < query.first {
+                skipped += 1;
+            } else if found.len() < max {
+                found.push(resource);
+            }
+        }
+        if exhausted {
+            break;
+        }
+    }
+    Ok(if query.deep {
+        let resources: Vec<RegisteredResource> = found
             .into_iter()
-            .filter(|r| matches(&filter.name, r.description.name.as_ref()))
-            .filter(|r| matches(&filter.resource_type, r.description.resource_type.as_ref()))
-            .filter(|r| matches(&filter.owner, Some(&r.owner)))
-            .map(|r| r.id)
-            .collect(),
-    ))
+            .map(|r| RegisteredResource {
+                id: r.id,
+                description: r.description,
+            })
+            .collect();
+        Json(resources).into_response()
+    } else {
+        Json(found.into_iter().map(|r| r.id).collect::<Vec<_>>()).into_response()
+    })
 }

@@ -1,5 +1,6 @@
 //! Resource descriptions (FedAuthz §3.1) and the resource registration messages (FedAuthz §3.2).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -169,6 +170,13 @@ pub struct ResourceDescription {
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_managed_access: Option<bool>,
+    /// Keycloak's extension: the paths at the resource server where the resource lives (a
+    /// trailing `/*` or a `{…}` segment makes one a pattern), which enforcers map requests by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uris: Vec<String>,
+    /// Keycloak's extension: the resource server's own attributes, each a list of values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, Vec<String>>,
 }
 
 impl ResourceDescription {
@@ -187,7 +195,20 @@ impl ResourceDescription {
             resource_type: None,
             owner: None,
             owner_managed_access: None,
+            uris: Vec::new(),
+            attributes: BTreeMap::new(),
         }
+    }
+
+    /// Sets the paths where the resource lives (Keycloak's `uris`).
+    ///
+    /// ```
+    /// let description = uma_client::ResourceDescription::new(["view"]).uris(["/albums/holiday"]);
+    /// assert_eq!(serde_json::to_value(&description).unwrap()["uris"][0], "/albums/holiday");
+    /// ```
+    pub fn uris<S: Into<String>>(mut self, uris: impl IntoIterator<Item = S>) -> Self {
+        self.uris = uris.into_iter().map(Into::into).collect();
+        self
     }
 
     /// Sets the human-readable name.

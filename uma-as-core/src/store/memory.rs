@@ -69,6 +69,8 @@ impl Store for MemoryStore {
         &self,
         resource_server: &str,
         owner: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
     ) -> Result<Vec<Resource>, StoreError> {
         let state = self.lock();
         let mut resources: Vec<Resource> = state
@@ -76,9 +78,11 @@ impl Store for MemoryStore {
             .values()
             .filter(|r| r.resource_server == resource_server)
             .filter(|r| owner.is_none_or(|o| r.owner == o))
+            .filter(|r| after.is_none_or(|a| r.id.as_str() > a))
             .cloned()
             .collect();
         resources.sort_by(|a, b| a.id.cmp(&b.id));
+        resources.truncate(limit);
         Ok(resources)
     }
 

@@ -432,11 +432,14 @@ pub trait Store: Send + Sync + 'static {
     async fn resource(&self, id: &str) -> Result<Option<Resource>, StoreError>;
     /// Deletes a resource and its policies; `false` if there was none.
     async fn delete_resource(&self, id: &str) -> Result<bool, StoreError>;
-    /// The resources a resource server registered, for one owner or for all, ordered by id.
+    /// The resources a resource server registered, for one owner or for all, ordered by id,
+    /// starting after the id `after`, at most `limit`.
     async fn resources(
         &self,
         resource_server: &str,
         owner: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
     ) -> Result<Vec<Resource>, StoreError>;
 
     /// A resource server's resources named `name`, at most two (two say the name is ambiguous).

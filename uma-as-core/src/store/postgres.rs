@@ -236,15 +236,20 @@ impl Store for PostgresStore {
         &self,
         resource_server: &str,
         owner: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
     ) -> Result<Vec<Resource>, StoreError> {
         let rows: Vec<(String,)> = self
             .run(
                 sqlx::query_as(
                     "SELECT body FROM resources
-                     WHERE resource_server = $1 AND ($2::text IS NULL OR owner = $2) ORDER BY id",
+                     WHERE resource_server = $1 AND ($2::text IS NULL OR owner = $2) AND id > $3
+                     ORDER BY id LIMIT $4",
                 )
                 .bind(resource_server)
                 .bind(owner)
+                .bind(after.unwrap_or(""))
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
                 .fetch_all(&self.pool),
             )
             .await?;

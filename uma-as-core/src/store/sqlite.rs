@@ -387,17 +387,28 @@ impl Store for SqliteStore {
         &self,
         resource_server: &str,
         owner: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
     ) -> Result<Vec<Resource>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // No cursor is the cursor before every id, so that each page is one index range.
+        let after = after.unwrap_or("");
         let query = match owner {
             Some(owner) => sqlx::query_as(
-                "SELECT body FROM resources WHERE resource_server = ?1 AND owner = ?2 ORDER BY id",
+                "SELECT body FROM resources WHERE resource_server = ?1 AND owner = ?2 AND id > ?3
+                 ORDER BY id LIMIT ?4",
             )
             .bind(resource_server)
-            .bind(owner),
-            None => {
-                sqlx::query_as("SELECT body FROM resources WHERE resource_server = ?1 ORDER BY id")
-                    .bind(resource_server)
-            }
+            .bind(owner)
+            .bind(after)
+            .bind(limit),
+            None => sqlx::query_as(
+                "SELECT body FROM resources WHERE resource_server = ?1 AND id > ?2
+                 ORDER BY id LIMIT ?3",
+            )
+            .bind(resource_server)
+            .bind(after)
+            .bind(limit),
         };
         self.all(query).await
     }

@@ -77,14 +77,42 @@ async fn resources_and_policies() {
         assert_eq!(store.resource("nope").await.unwrap(), None);
         let ids = |v: Vec<Resource>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
         assert_eq!(
-            ids(store.resources("photoz", None).await.unwrap()),
+            ids(store.resources("photoz", None, None, 10).await.unwrap()),
             ["r1", "r2"]
         );
         assert_eq!(
-            ids(store.resources("photoz", Some("bob")).await.unwrap()),
+            ids(store
+                .resources("photoz", Some("bob"), None, 10)
+                .await
+                .unwrap()),
             ["r2"]
         );
-        assert!(store.resources("other", None).await.unwrap().is_empty());
+        // Pages: after an id, at most a limit.
+        assert_eq!(
+            ids(store.resources("photoz", None, None, 1).await.unwrap()),
+            ["r1"]
+        );
+        assert_eq!(
+            ids(store
+                .resources("photoz", None, Some("r1"), 1)
+                .await
+                .unwrap()),
+            ["r2"]
+        );
+        assert!(
+            store
+                .resources("photoz", Some("alice"), Some("r1"), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .resources("other", None, None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         let policy = Policy {
             id: "p1".into(),
