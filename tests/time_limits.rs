@@ -224,8 +224,12 @@ impl Store for Paused {
         &self,
         resource_server: &str,
         owner: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
     ) -> Result<Vec<Resource>, StoreError> {
-        self.inner.resources(resource_server, owner).await
+        self.inner
+            .resources(resource_server, owner, after, limit)
+            .await
     }
     async fn resources_named(
         &self,
