@@ -1,6 +1,8 @@
 //! python-keycloak (PyPI), unchanged, against `uma-as` in Keycloak's realm mode: discovery,
-//! certs, the password grant, refresh, introspection, `uma_permissions` and `has_uma_access`
-//! (`tests/interop/python_keycloak.py`).
+//! certs, the password grant, refresh, introspection, logout, `uma_permissions` and
+//! `has_uma_access`; `KeycloakUMA`'s resource sets (create, read, update, list with filters,
+//! delete), permission tickets, and policies managed with the owner's token (create, query,
+//! update, delete) (`tests/interop/python_keycloak.py`).
 //!
 //! The Python with `keycloak` installed is `UMA_PYTHON` (`.ci/run` makes a venv and sets it), or
 //! `python3` when that can import it; without one the test prints `skipped: …` and passes, and

@@ -77,4 +77,51 @@ assert diary in uma.resource_set_list_ids(), "not listed"
 uma.resource_set_delete(diary)
 assert diary not in uma.resource_set_list_ids(), "still listed"
 
+# The list's filters and pages, and a permission ticket for a resource named, not identified.
+album = uma.resource_set_list_ids(name="album", exact_name=True, first=0, maximum=1)
+assert len(album) == 1, album
+album = album[0]
+assert uma.resource_set_list_ids(name="ALB") == [album]
+assert uma.resource_set_list_ids(name="alb", exact_name=True) == []
+assert uma.resource_set_list_ids(owner="alice", scope="edit") == [album]
+from keycloak.uma_permissions import UMAPermission
+
+ticket = uma.permission_ticket_create([UMAPermission(resource="album", scope="view")])
+assert ticket["ticket"], ticket
+
+# KeycloakUMA as alice: the resource server manages her policies with her own token.
+alice_uma = KeycloakUMA(
+    connection=KeycloakOpenIDConnection(
+        server_url=server_url,
+        realm_name=realm,
+        client_id="photoz",
+        client_secret_key="photoz-secret",
+        username="alice",
+        password="alice-password",
+    )
+)
+carol_token = carol["access_token"]
+policy = alice_uma.policy_resource_create(
+    album, {"name": "Carol may view", "description": "for now", "scopes": ["view"], "users": ["carol"]}
+)
+assert policy["type"] == "uma" and policy["owner"] == "alice", policy
+assert openid.has_uma_access(carol_token, "album#view").is_authorized
+assert [p["id"] for p in alice_uma.policy_query(resource=album, name="carol")] == [policy["id"]]
+assert alice_uma.policy_query(scope="edit", name="carol") == []
+alice_uma.policy_update(policy["id"], {"name": "Carol may edit", "scopes": ["edit"], "users": ["carol"]})
+assert openid.has_uma_access(carol_token, "album#edit").is_authorized
+assert not openid.has_uma_access(carol_token, "album#view").is_authorized
+alice_uma.policy_delete(policy["id"])
+assert not openid.has_uma_access(carol_token, "album#edit").is_authorized
+assert alice_uma.policy_query(name="carol") == []
+
+# Logout ends the refresh token: it refreshes no more.
+openid.logout(carol["refresh_token"])
+try:
+    openid.refresh_token(carol["refresh_token"])
+except KeycloakError as error:
+    assert error.response_code == 400, error.response_code
+else:
+    raise AssertionError("a logged-out refresh token refreshed")
+
 print("python-keycloak: every call worked")

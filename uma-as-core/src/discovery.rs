@@ -45,7 +45,7 @@ pub(crate) async fn document(State(state): State<AppState>) -> Json<DiscoveryDoc
         code_challenge_methods_supported: vec!["S256".to_owned()],
         claims_interaction_endpoint: Some(state.endpoint(paths::CLAIMS)),
         revocation_endpoint: Some(path(paths::REVOCATION, keycloak::REVOCATION)),
-        policy_endpoint: Some(state.endpoint(paths::POLICY)),
+        policy_endpoint: Some(path(paths::POLICY, keycloak::UMA_POLICY)),
         grant_types_supported: grant_types(&state),
         token_endpoint_auth_methods_supported: vec![
             "client_secret_basic".to_owned(),
@@ -73,6 +73,12 @@ pub(crate) async fn openid_document(State(state): State<AppState>) -> Json<Value
             json!(state.endpoint(paths::USERINFO)),
         );
         members.insert("subject_types_supported".into(), json!(["public"]));
+        if state.keycloak_paths {
+            members.insert(
+                "end_session_endpoint".into(),
+                json!(state.endpoint(keycloak::LOGOUT)),
+            );
+        }
         members.insert(
             "id_token_signing_alg_values_supported".into(),
             json!([state.keys.alg().as_str()]),

@@ -20,22 +20,22 @@ use crate::store::Policy;
 #[serde(deny_unknown_fields)]
 pub(crate) struct PolicyInput {
     #[serde(default)]
-    name: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(default)]
-    description: Option<String>,
-    scopes: Vec<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) scopes: Vec<String>,
     #[serde(default)]
-    users: Vec<String>,
+    pub(crate) users: Vec<String>,
     #[serde(default)]
-    groups: Vec<String>,
+    pub(crate) groups: Vec<String>,
     #[serde(default)]
-    clients: Vec<String>,
+    pub(crate) clients: Vec<String>,
     #[serde(default)]
-    claims: BTreeMap<String, String>,
+    pub(crate) claims: BTreeMap<String, String>,
     #[serde(default)]
-    not_before: Option<u64>,
+    pub(crate) not_before: Option<u64>,
     #[serde(default)]
-    not_after: Option<u64>,
+    pub(crate) not_after: Option<u64>,
 }
 
 /// A policy as the API answers it.
@@ -107,10 +107,10 @@ impl FromRequestParts<AppState> for Owner {
     }
 }
 
-/// Checks a policy against its resource; fills a [`Policy`].
+/// Checks a policy against its resource, which `owner` must own; fills a [`Policy`].
 async fn build(
     state: &AppState,
-    owner: &Owner,
+    owner: &str,
     resource_id: &str,
     (id, revision, created_at): (String, u64, Option<u64>),
     input: PolicyInput,
@@ -119,7 +119,7 @@ async fn build(
         .store
         .resource(resource_id)
         .await?
-        .filter(|r| r.owner == owner.0)
+        .filter(|r| r.owner == owner)
         .ok_or_else(|| ApiError::not_found("no such resource of yours"))?;
     if input.scopes.is_empty() {
         return Err(ApiError::invalid_request(
@@ -155,7 +155,7 @@ async fn build(
     Ok(Policy {
         id,
         resource_id: resource.id,
-        owner: owner.0.clone(),
+        owner: owner.to_owned(),
         name: input.name,
         description: input.description,
         scopes: input.scopes,
@@ -171,7 +171,7 @@ async fn build(
 }
 
 /// The owner's policy with this id, or `404`.
-async fn owned(state: &AppState, owner: &str, id: &str) -> Result<Policy, ApiError> {
+pub(crate) async fn owned(state: &AppState, owner: &str, id: &str) -> Result<Policy, ApiError> {
     state
         .store
         .policy(id)
@@ -186,16 +186,36 @@ pub(crate) async fn create(
     Path(resource_id): Path<String>,
     JsonBody(input): JsonBody<PolicyInput>,
 ) -> Result<(StatusCode, Json<PolicyOutput>), ApiError> {
-    let policy = build(
-        &state,
-        &owner,
-        &resource_id,
-        (secret::new_id(), 0, Some(crate::time::now())),
-        input,
-    )
-    .await?;
-    state.store.put_policy(policy.clone()).await?;
+    let policy = add(&state, owner.name(), &resource_id, input).await?;
     Ok((StatusCode::CREATED, Json(policy.into())))
+}
+
+/// Makes and stores a new policy of `owner` on her resource.
+pub(crate) async fn add(
+    state: &AppState,
+    owner: &str,
+    resource_id: &str,
+    input: PolicyInput,
+) -> Result<Policy, ApiError> {
+    let made = (secret::new_id(), 0, Some(crate::time::now()));
+    let policy = build(state, owner, resource_id, made, input).await?;
+    state.store.put_policy(policy.clone()).await?;
+    Ok(policy)
+}
+
+/// Replaces a policy with a new revision of it: RPTs being issued on the old terms are refused
+/// when stored, and those issued on them are withdrawn (TM-13).
+pub(crate) async fn replace(
+    state: &AppState,
+    existing: Policy,
+    input: PolicyInput,
+) -> Result<Policy, ApiError> {
+    let revision = existing.revision.saturating_add(1);
+    let kept = (existing.id, revision, existing.created_at);
+    let policy = build(state, &existing.owner, &existing.resource_id, kept, input).await?;
+    state.store.put_policy(policy.clone()).await?;
+    withdraw(state, &policy.id).await?;
+    Ok(policy)
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,19 +256,7 @@ pub(crate) async fn update(
     JsonBody(input): JsonBody<PolicyInput>,
 ) -> Result<Json<PolicyOutput>, ApiError> {
     let existing = owned(&state, owner.name(), &id).await?;
-    // A new revision: RPTs being issued on the old terms are refused when stored (TM-13).
-    let revision = existing.revision.saturating_add(1);
-    let policy = build(
-        &state,
-        &owner,
-        &existing.resource_id,
-        (existing.id, revision, existing.created_at),
-        input,
-    )
-    .await?;
-    state.store.put_policy(policy.clone()).await?;
-    withdraw(&state, &policy.id).await?;
-    Ok(Json(policy.into()))
+    Ok(Json(replace(&state, existing, input).await?.into()))
 }
 
 pub(crate) async fn delete(

@@ -29,7 +29,11 @@ pub(crate) mod paths {
     pub(crate) const REVOCATION: &str = "/protocol/openid-connect/revoke";
     pub(crate) const RESOURCE_REGISTRATION: &str = "/authz/protection/resource_set";
     pub(crate) const PERMISSION: &str = "/authz/protection/permission";
+    pub(crate) const UMA_POLICY: &str = "/authz/protection/uma-policy";
+    pub(crate) const LOGOUT: &str = "/protocol/openid-connect/logout";
 }
+
+mod policy;
 
 pub(crate) fn routes() -> Router<AppState> {
     let only = crate::only;
@@ -59,6 +63,42 @@ pub(crate) fn routes() -> Router<AppState> {
                 .delete(resource::delete),
         ))
         .route(paths::PERMISSION, only("POST", post(permission::request)))
+        .route(paths::UMA_POLICY, only("GET", get(policy::find)))
+        .route(
+            &format!("{}/{{id}}", paths::UMA_POLICY),
+            only(
+                "GET, POST, PUT, DELETE",
+                get(policy::read)
+                    .post(policy::create)
+                    .put(policy::update)
+                    .delete(policy::delete),
+            ),
+        )
+        .route(paths::LOGOUT, only("POST", post(logout)))
+}
+
+/// Keycloak's logout as its clients call it from the back channel (python-keycloak's
+/// `logout`, adapters): the client authenticates and names its refresh token, which ends here
+/// (so no new access token comes of it); `204`, as Keycloak answers. A refresh token of another
+/// client is left alone, and the answer is the same, so that nobody learns of tokens not theirs.
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: FormParams,
+) -> Result<StatusCode, ApiError> {
+    let client_id = crate::token::authenticate_client(&state, &headers, &params)?;
+    let refresh = params.require("refresh_token")?;
+    let hash = crate::secret::TokenHash::of(refresh);
+    if let Some(record) = state.store.token(&hash).await? {
+        let a_refresh_token = matches!(
+            record.kind,
+            crate::store::TokenKind::Refresh { .. } | crate::store::TokenKind::RptRefresh { .. }
+        );
+        if a_refresh_token && record.client_id == client_id {
+            state.store.delete_token(&hash).await?;
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Anything outside the issuer's path: a JSON 404 like every other, and for Keycloak's admin
