@@ -73,12 +73,85 @@ impl ResponseMode {
     }
 }
 
+/// Whether a request no policy grants, for resources whose owners asked to be asked, is put to
+/// them: always on the spec's terms; in the realm mode as Keycloak's `submit_request` says,
+/// which defaults to whether a ticket was presented.
+pub(crate) fn submits(
+    state: &AppState,
+    params: &FormParams,
+    with_ticket: bool,
+) -> Result<bool, ApiError> {
+    if !state.keycloak_paths {
+        return Ok(true);
+    }
+    match params.get("submit_request") {
+        None => Ok(with_ticket),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(ApiError::invalid_request(format!(
+            "submit_request {other:?} is neither true nor false"
+        ))),
+    }
+}
+
 fn invalid_resource(description: String) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         ErrorCode::Other("invalid_resource".to_owned()),
         description,
     )
+}
+
+/// How a permission names its resource (Keycloak's `permission_resource_format`).
+#[derive(Debug, Clone, Copy)]
+enum Naming {
+    /// By id, else by unique name.
+    IdOrName,
+    /// By one of the resource's `uris`; with `permission_resource_matching_uri=true`, by a path
+    /// one of them matches as a pattern.
+    Uri { matching: bool },
+}
+
+impl Naming {
+    fn of(params: &FormParams) -> Result<Self, ApiError> {
+        match params.get("permission_resource_format") {
+            None | Some("id") => Ok(Self::IdOrName),
+            Some("uri") => Ok(Self::Uri {
+                matching: params.get("permission_resource_matching_uri") == Some("true"),
+            }),
+            Some(other) => Err(ApiError::invalid_request(format!(
+                "permission_resource_format {other:?} is not supported: id or uri"
+            ))),
+        }
+    }
+}
+
+/// The most resources one permission by URI stands for (a request, at most as many in all).
+const MAX_AT_URI: usize = crate::request::MAX_PERMISSIONS;
+
+/// The resources of `audience` a permission names.
+async fn named(
+    state: &AppState,
+    audience: &str,
+    name: &str,
+    naming: Naming,
+) -> Result<Vec<Resource>, ApiError> {
+    let Naming::Uri { matching } = naming else {
+        return Ok(vec![find(state, audience, name).await?]);
+    };
+    let at_uri = |r: &Resource| {
+        r.description
+            .uris
+            .iter()
+            .any(|uri| uri == name || (matching && crate::keycloak::uri_matches(uri, name)))
+    };
+    let found = crate::resource::scan(state, audience, None, (0, MAX_AT_URI), at_uri).await?;
+    if found.is_empty() {
+        return Err(invalid_resource(format!(
+            "Resource with uri [{name}] does not exist."
+        )));
+    }
+    Ok(found)
 }
 
 /// The resource `name` of `audience`: by id, else by its unique name.
@@ -118,6 +191,7 @@ pub(crate) async fn ticket_for(state: &AppState, params: &FormParams) -> Result<
             "without a ticket, name what is asked: permission=RESOURCE#SCOPE",
         ));
     }
+    let naming = Naming::of(params)?;
     let mut permissions = Vec::with_capacity(params.permissions().len());
     let mut owner: Option<String> = None;
     for asked in params.permissions() {
@@ -127,7 +201,6 @@ pub(crate) async fn ticket_for(state: &AppState, params: &FormParams) -> Result<
                 "a permission names its resource: scope-only permissions are not supported",
             ));
         }
-        let resource = find(state, audience, name).await?;
         let scopes: Vec<&str> = scopes
             .split(',')
             .map(str::trim)
@@ -138,24 +211,32 @@ pub(crate) async fn ticket_for(state: &AppState, params: &FormParams) -> Result<
                 "name the scopes asked of [{name}]: permission={name}#SCOPE"
             )));
         }
-        if let Some(unknown) = scopes
-            .iter()
-            .find(|s| !resource.description.resource_scopes.iter().any(|r| r == *s))
-        {
-            return Err(ApiError::invalid_scope(format!(
-                "One of the given scopes [{unknown}] is invalid"
-            )));
-        }
-        match &owner {
-            Some(first) if *first != resource.owner => {
-                return Err(ApiError::invalid_request(
-                    "the resources of one request must have one owner",
-                ));
+        for resource in named(state, audience, name, naming).await? {
+            if let Some(unknown) = scopes
+                .iter()
+                .find(|s| !resource.description.resource_scopes.iter().any(|r| r == *s))
+            {
+                return Err(ApiError::invalid_scope(format!(
+                    "One of the given scopes [{unknown}] is invalid"
+                )));
             }
-            Some(_) => {}
-            None => owner = Some(resource.owner.clone()),
+            match &owner {
+                Some(first) if *first != resource.owner => {
+                    return Err(ApiError::invalid_request(
+                        "the resources of one request must have one owner",
+                    ));
+                }
+                Some(_) => {}
+                None => owner = Some(resource.owner.clone()),
+            }
+            if permissions.len() == crate::request::MAX_PERMISSIONS {
+                return Err(ApiError::invalid_request(format!(
+                    "a request stands for at most {} resources",
+                    crate::request::MAX_PERMISSIONS
+                )));
+            }
+            permissions.push(PermissionRequest::new(resource.id, scopes.clone()));
         }
-        permissions.push(PermissionRequest::new(resource.id, scopes));
     }
     Ok(Ticket {
         permissions,

@@ -209,6 +209,38 @@ impl ListQuery {
     }
 }
 
+/// A resource server's resources (one owner's, or all) that `wanted` picks, in id order: the
+/// `take` after skipping `skip`, read from the store a batch at a time, so that memory stays
+/// bounded however many there are (the time is that of reading up to all of them).
+pub(crate) async fn scan(
+    state: &AppState,
+    resource_server: &str,
+    owner: Option<&str>,
+    (skip, take): (usize, usize),
+    wanted: impl Fn(&Resource) -> bool,
+) -> Result<Vec<Resource>, ApiError> {
+    let (mut found, mut skipped, mut after) = (Vec::new(), 0, None::<String>);
+    while found.len() < take {
+        let batch = state
+            .store
+            .resources(resource_server, owner, after.as_deref(), SCAN_BATCH)
+            .await?;
+        let exhausted = batch.len() < SCAN_BATCH;
+        after = batch.last().map(|r| r.id.clone());
+        for resource in batch.into_iter().filter(|r| wanted(r)) {
+            if skipped < skip {
+                skipped += 1;
+            } else if found.len() < take {
+                found.push(resource);
+            }
+        }
+        if exhausted {
+            break;
+        }
+    }
+    Ok(found)
+}
+
 pub(crate) async fn list(
     State(state): State<AppState>,
     auth: ProtectionAuth,
@@ -219,25 +251,14 @@ pub(crate) async fn list(
     let max = query.max.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
     // An owner's PAT sees that owner's resources; the resource server's own, all of its own.
     let owner = (!auth.is_client_pat()).then_some(auth.owner.as_str());
-    let (mut found, mut skipped, mut after) = (Vec::new(), 0, None::<String>);
-    while found.len() < max {
-        let batch = state
-            .store
-            .resources(&auth.resource_server, owner, after.as_deref(), SCAN_BATCH)
-            .await?;
-        let exhausted = batch.len() < SCAN_BATCH;
-        after = batch.last().map(|r| r.id.clone());
-        for resource in batch.into_iter().filter(|r| query.matches(r)) {
-            if skipped < query.first {
-                skipped += 1;
-            } else if found.len() < max {
-                found.push(resource);
-            }
-        }
-        if exhausted {
-            break;
-        }
-    }
+    let found = scan(
+        &state,
+        &auth.resource_server,
+        owner,
+        (query.first, max),
+        |r| query.matches(r),
+    )
+    .await?;
     Ok(if query.deep {
         let resources: Vec<RegisteredResource> = found
             .into_iter()

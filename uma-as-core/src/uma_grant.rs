@@ -128,6 +128,7 @@ pub(crate) async fn uma_grant(
         pushed_claims,
         requested,
         mode,
+        submit: crate::entitlement::submits(state, params, presented.is_some())?,
     };
     let mut result = Err(policies_kept_changing());
     for _ in 0..ATTEMPTS {
@@ -204,6 +205,8 @@ struct Assessment<'a> {
     pushed_claims: bool,
     requested: Vec<String>,
     mode: ResponseMode,
+    /// Whether an ungranted request for owner-managed resources is put to their owner.
+    submit: bool,
 }
 
 /// Why a decision went as it did, for the owner's record.
@@ -229,6 +232,7 @@ async fn assess(
         pushed_claims,
         ref requested,
         mode,
+        submit,
     } = *assessment;
     let mut resources: Vec<(Resource, BTreeSet<String>)> =
         Vec::with_capacity(ticket.permissions.len());
@@ -323,9 +327,10 @@ async fn assess(
             return Err(need_info(state, ticket, &names).into());
         }
         // Resources whose owner asked to be asked: put the request to them.
-        if ungranted
-            .iter()
-            .all(|(r, _)| r.description.owner_managed_access == Some(true))
+        if submit
+            && ungranted
+                .iter()
+                .all(|(r, _)| r.description.owner_managed_access == Some(true))
             && crate::owner::submit(state, &ungranted, party_id, &caller.client_id).await?
         {
             explanation.reason = Some("the owner has been asked".to_owned());
