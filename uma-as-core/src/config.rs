@@ -213,6 +213,12 @@ pub struct Config {
 pub struct KeycloakEntry {
     /// The realm's name: the issuer defaults to `http://{listen}/realms/{realm}`.
     pub realm: String,
+    /// A Keycloak realm export to read at start: its clients and users beside the ones
+    /// configured here (these win on a clash), its resources and policies into the store
+    /// (replacing their earlier import). What it holds that cannot be imported is logged as one
+    /// warning.
+    #[serde(default)]
+    pub import: Option<PathBuf>,
 }
 
 /// `rpt_format`.
@@ -335,6 +341,23 @@ impl Config {
         Ok(config)
     }
 
+    /// Reads a Keycloak realm export at start ([`KeycloakEntry::import`]), in Keycloak's realm
+    /// mode for the export's realm unless one is configured. Fails if the file cannot be read
+    /// as an export.
+    pub fn keycloak_import(&mut self, path: PathBuf) -> Result<(), Error> {
+        let import = crate::keycloak::RealmImport::from_file(&path)?;
+        match &mut self.keycloak {
+            Some(keycloak) => keycloak.import = Some(path),
+            None => {
+                self.keycloak = Some(KeycloakEntry {
+                    realm: import.realm,
+                    import: Some(path),
+                })
+            }
+        }
+        self.check()
+    }
+
     /// Reads and parses a configuration file.
     pub fn from_file(path: &std::path::Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path)
@@ -452,7 +475,6 @@ impl Config {
                     .open(Duration::from_secs(self.storage_timeout))
                     .await?,
             )
-            .password_grant(self.password_grant)
             .rpt_format(match self.rpt_format {
                 RptFormatName::Jwt => RptFormat::Jwt,
                 RptFormatName::Opaque => RptFormat::Opaque,
@@ -480,7 +502,47 @@ impl Config {
         if let Some(alg) = self.signing_algorithm {
             builder = builder.signing_algorithm(alg);
         }
-        for client in &self.clients {
+        let mut clients = self.clients.clone();
+        let mut users = self.users.clone();
+        let mut password_grant = self.password_grant;
+        if let Some(path) = self.keycloak.as_ref().and_then(|k| k.import.as_ref()) {
+            let import = crate::keycloak::RealmImport::from_file(path)?;
+            let mut not_imported = import.not_imported;
+            for client in import.clients {
+                if clients.iter().any(|c| c.client_id == client.client_id) {
+                    not_imported.push(format!("client {}: configured here too", client.client_id));
+                } else {
+                    clients.push(client);
+                }
+            }
+            for user in import.users {
+                if users.iter().any(|u| u.username == user.username) {
+                    not_imported.push(format!("user {}: configured here too", user.username));
+                } else {
+                    users.push(user);
+                }
+            }
+            if import.password_grant && !password_grant {
+                tracing::info!("the realm's clients use direct access grants: password grant on");
+                password_grant = true;
+            }
+            tracing::info!(
+                file = %path.display(),
+                resources = import.resources.len(),
+                policies = import.policies.len(),
+                "Keycloak realm export imported"
+            );
+            if !not_imported.is_empty() {
+                tracing::warn!(
+                    file = %path.display(),
+                    "not imported from the Keycloak realm export: {}",
+                    not_imported.join("; ")
+                );
+            }
+            builder = builder.seed(import.resources, import.policies);
+        }
+        builder = builder.password_grant(password_grant);
+        for client in &clients {
             let mut config = ClientConfig::new(&client.client_id, client.client_secret.as_str())
                 .scopes(client.scopes.iter().cloned())
                 .claims_redirect_uris(client.claims_redirect_uris.iter().cloned())
@@ -490,7 +552,7 @@ impl Config {
             }
             builder = builder.client(config);
         }
-        for user in &self.users {
+        for user in &users {
             let mut config = UserConfig::new(&user.username).groups(user.groups.iter().cloned());
             if let Some(password) = &user.password {
                 config = config.password(password.as_str());

@@ -16,7 +16,7 @@ use crate::keys::{KeyRing, SigningAlgorithm};
 use crate::login::{SessionCookie, SignInSessions};
 use crate::secret::{self, SecretDigest, SecretKey, TokenHash};
 use crate::serve::ConnectionLimits;
-use crate::store::{MemoryStore, Policy, Store, TokenKind, TokenRecord};
+use crate::store::{MemoryStore, Policy, Resource, Store, TokenKind, TokenRecord};
 use crate::throttle::Throttle;
 use crate::time::now;
 
@@ -341,6 +341,7 @@ pub struct AuthorizationServerBuilder {
     rpt_refresh_tokens: bool,
     keycloak_realm: Option<String>,
     signing_algorithm: Option<SigningAlgorithm>,
+    seed: (Vec<Resource>, Vec<Policy>),
 }
 
 impl std::fmt::Debug for AuthorizationServerBuilder {
@@ -383,6 +384,7 @@ impl AuthorizationServer {
             rpt_refresh_tokens: false,
             keycloak_realm: None,
             signing_algorithm: None,
+            seed: (Vec::new(), Vec::new()),
         }
     }
 
@@ -567,6 +569,15 @@ impl AuthorizationServerBuilder {
     /// at once; the keys before it stay published while their tokens live.
     pub fn signing_algorithm(mut self, alg: SigningAlgorithm) -> Self {
         self.signing_algorithm = Some(alg);
+        self
+    }
+
+    /// Resources and policies put into the store at start (a Keycloak realm export's, say),
+    /// replacing those with the same ids. A policy that differs from the one stored under its
+    /// id is a new revision of it: the RPTs the old one granted are withdrawn.
+    pub fn seed(mut self, resources: Vec<Resource>, policies: Vec<Policy>) -> Self {
+        self.seed.0.extend(resources);
+        self.seed.1.extend(policies);
         self
     }
 
@@ -802,6 +813,7 @@ impl AuthorizationServerBuilder {
             None => SigningAlgorithm::EdDSA,
         });
         let keys = KeyRing::load_or_create(store.as_ref(), alg).await?;
+        seed(store.as_ref(), self.seed).await?;
         // argon2 gets the cores but one, which stays with the async workers.
         let password_checks = std::thread::available_parallelism()
             .map_or(1, |cores| cores.get().saturating_sub(1).max(1));
@@ -922,6 +934,36 @@ impl Drop for RunningServer {
 }
 
 /// Whether a token's scopes include `uma_protection`.
+/// Puts seeded resources and policies into the store (see [`AuthorizationServerBuilder::seed`]).
+async fn seed(
+    store: &dyn Store,
+    (resources, policies): (Vec<Resource>, Vec<Policy>),
+) -> Result<(), Error> {
+    for resource in resources {
+        store.put_resource(resource).await?;
+    }
+    for mut policy in policies {
+        if let Some(stored) = store.policy(&policy.id).await? {
+            let unchanged = Policy {
+                revision: stored.revision,
+                created_at: stored.created_at,
+                ..policy.clone()
+            } == stored;
+            if unchanged {
+                continue;
+            }
+            policy.revision = stored.revision.saturating_add(1);
+            policy.created_at = stored.created_at;
+            store.put_policy(policy.clone()).await?;
+            store.revoke_tokens_relying_on(&policy.id).await?;
+        } else {
+            policy.created_at = policy.created_at.or(Some(now()));
+            store.put_policy(policy).await?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn is_pat(record: &TokenRecord) -> bool {
     matches!(&record.kind, TokenKind::Access { scopes } if scopes.iter().any(|s| s == UMA_PROTECTION_SCOPE))
 }

@@ -225,3 +225,52 @@ claims_redirect_uris = ["https://photoz.example/claims"]
     );
     assert!(grown < 32 * 1024 * 1024, "grew by {grown} bytes");
 }
+
+/// `--keycloak-import`: the realm of the export served in Keycloak's realm mode, its clients
+/// able to get tokens, and what it holds that is not imported said in one warning.
+#[tokio::test]
+async fn a_keycloak_realm_export_is_imported_at_start() {
+    let export = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/keycloak-realm.json"
+    );
+    let server = Server::start(&[
+        "--keycloak-import",
+        export,
+        "--listen",
+        "127.0.0.1:0",
+        "--storage",
+        "memory",
+    ]);
+    let discovery: Value =
+        reqwest::get(server.url("/realms/photoz/.well-known/uma2-configuration"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(discovery["issuer"], server.url("/realms/photoz"));
+    let token = reqwest::Client::new()
+        .post(server.url("/realms/photoz/protocol/openid-connect/token"))
+        .basic_auth("photoz-restful-api", Some("photoz-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 200);
+    let warnings: Vec<&String> = server
+        .startup_log
+        .iter()
+        .filter(|line| line.contains("WARN") && line.contains("not imported"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{:#?}", server.startup_log);
+    for named in [
+        "realm settings",
+        "user carol",
+        "user mallory",
+        "photoz-html5-client",
+        "policy \"Admins\" of type role",
+    ] {
+        assert!(warnings[0].contains(named), "{named}: {}", warnings[0]);
+    }
+}

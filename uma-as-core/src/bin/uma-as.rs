@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! uma-as [--config FILE] [--listen ADDR] [--storage memory|sqlite:PATH|postgres://URL]
+//!        [--keycloak-import REALM.json]
 //! ```
 //!
 //! With no arguments it listens on `127.0.0.1:8080` with SQLite at `./uma-as.db`.
@@ -26,6 +27,10 @@ struct Args {
     /// `storage` of the configuration.
     #[arg(long, value_name = "STORAGE")]
     storage: Option<Storage>,
+    /// A Keycloak realm export to read at start: its clients, users, resources and policies,
+    /// served in Keycloak's realm mode (`[keycloak] import` of the configuration).
+    #[arg(long, value_name = "REALM.json")]
+    keycloak_import: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -54,6 +59,9 @@ async fn run(args: Args) -> Result<(), uma_as_core::Error> {
     }
     if let Some(storage) = args.storage {
         config.storage = storage;
+    }
+    if let Some(export) = args.keycloak_import {
+        config.keycloak_import(export)?;
     }
     // Bind first, so that port 0 gives an ephemeral port and the default issuer names it.
     let listener = tokio::net::TcpListener::bind(config.listen).await?;

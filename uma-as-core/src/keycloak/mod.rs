@@ -33,7 +33,10 @@ pub(crate) mod paths {
     pub(crate) const LOGOUT: &str = "/protocol/openid-connect/logout";
 }
 
+mod import;
 mod policy;
+
+pub(crate) use import::RealmImport;
 
 pub(crate) fn routes() -> Router<AppState> {
     let only = crate::only;

@@ -25,10 +25,11 @@ impl Drop for TempDir {
     }
 }
 
-/// A running `uma-as` and the address it logged.
+/// A running `uma-as`, the address it logged, and what it logged before.
 pub struct Server {
     pub child: Child,
     pub addr: String,
+    pub startup_log: Vec<String>,
 }
 
 impl Server {
@@ -43,6 +44,7 @@ impl Server {
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         // The first log line says where it listens; reading it is the synchronisation.
+        let mut startup_log = Vec::new();
         let addr = loop {
             let line = lines
                 .next()
@@ -51,9 +53,14 @@ impl Server {
             if let Some(rest) = line.split("listen=").nth(1) {
                 break rest.split_whitespace().next().unwrap().to_owned();
             }
+            startup_log.push(line);
         };
         std::thread::spawn(move || lines.for_each(drop));
-        Self { child, addr }
+        Self {
+            child,
+            addr,
+            startup_log,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
