@@ -30,11 +30,13 @@ pub(crate) mod paths {
     pub(crate) const RESOURCE_REGISTRATION: &str = "/authz/protection/resource_set";
     pub(crate) const PERMISSION: &str = "/authz/protection/permission";
     pub(crate) const UMA_POLICY: &str = "/authz/protection/uma-policy";
+    pub(crate) const TICKET: &str = "/authz/protection/permission/ticket";
     pub(crate) const LOGOUT: &str = "/protocol/openid-connect/logout";
 }
 
 mod import;
 mod policy;
+mod ticket;
 
 pub(crate) use import::RealmImport;
 
@@ -76,6 +78,21 @@ pub(crate) fn routes() -> Router<AppState> {
                     .put(policy::update)
                     .delete(policy::delete),
             ),
+        )
+        .route(
+            paths::TICKET,
+            only(
+                "GET, POST, PUT",
+                get(ticket::find).post(ticket::create).put(ticket::update),
+            ),
+        )
+        .route(
+            &format!("{}/count", paths::TICKET),
+            only("GET", get(ticket::count)),
+        )
+        .route(
+            &format!("{}/{{id}}", paths::TICKET),
+            only("DELETE", axum::routing::delete(ticket::delete)),
         )
         .route(paths::LOGOUT, only("POST", post(logout)))
 }

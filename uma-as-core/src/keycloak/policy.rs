@@ -15,13 +15,13 @@ use crate::error::ApiError;
 use crate::policy::{self, PolicyInput};
 use crate::request::{JsonBody, live_bearer_token};
 use crate::server::{AppState, is_pat};
-use crate::store::{Policy, Resource, TokenKind};
+use crate::store::{Policy, Resource, TokenKind, TokenRecord};
 
 /// Who manages policies here: a user, through a token of her own. An owner token (scope
 /// `uma_protection`) reaches all her resources; an ordinary access token of hers only those of
 /// the resource server it was issued to, as Keycloak ties the API to the token's client.
 pub(crate) struct PolicyManager {
-    owner: String,
+    pub(super) owner: String,
     resource_server: Option<String>,
 }
 
@@ -30,24 +30,31 @@ impl FromRequestParts<AppState> for PolicyManager {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let record = live_bearer_token(&parts.headers, state).await?;
-        let a_users_token = matches!(record.kind, TokenKind::Access { .. })
-            && record.subject != record.client_id
-            && state.is_user(&record.subject);
-        if !a_users_token {
-            return Err(ApiError::insufficient_scope(
-                state.realm(),
-                uma_client::UMA_PROTECTION_SCOPE,
-            ));
-        }
-        let resource_server = (!is_pat(&record)).then_some(record.client_id);
-        Ok(Self {
-            owner: record.subject,
-            resource_server,
+        Self::of(state, record).ok_or_else(|| {
+            ApiError::insufficient_scope(state.realm(), uma_client::UMA_PROTECTION_SCOPE)
         })
     }
 }
 
 impl PolicyManager {
+    /// The user a live token stands for, if it is a user's.
+    pub(super) fn of(state: &AppState, record: TokenRecord) -> Option<Self> {
+        let a_users_token = matches!(record.kind, TokenKind::Access { .. })
+            && record.subject != record.client_id
+            && state.is_user(&record.subject);
+        a_users_token.then(|| Self {
+            resource_server: (!is_pat(&record)).then_some(record.client_id),
+            owner: record.subject,
+        })
+    }
+
+    /// Whether the token reaches a resource of this resource server.
+    pub(super) fn reaches(&self, resource_server: &str) -> bool {
+        self.resource_server
+            .as_deref()
+            .is_none_or(|rs| rs == resource_server)
+    }
+
     /// The resource, if this caller may manage its policies: Keycloak's `400 invalid_request`
     /// otherwise, the same for a resource that does not exist as for one of someone else.
     async fn resource(&self, state: &AppState, id: &str) -> Result<Resource, ApiError> {
@@ -55,12 +62,7 @@ impl PolicyManager {
             .store
             .resource(id)
             .await?
-            .filter(|r| r.owner == self.owner)
-            .filter(|r| {
-                self.resource_server
-                    .as_ref()
-                    .is_none_or(|rs| *rs == r.resource_server)
-            })
+            .filter(|r| r.owner == self.owner && self.reaches(&r.resource_server))
             .ok_or_else(|| {
                 ApiError::invalid_request(format!(
                     "Resource [{id}] cannot be found among the resources you own here"
@@ -320,12 +322,7 @@ pub(crate) async fn find(
             after = batch
                 .last()
                 .map(|r| (r.resource_server.clone(), r.id.clone()));
-            for resource in batch.iter().filter(|r| {
-                manager
-                    .resource_server
-                    .as_ref()
-                    .is_none_or(|rs| *rs == r.resource_server)
-            }) {
+            for resource in batch.iter().filter(|r| manager.reaches(&r.resource_server)) {
                 // In the order of the owner's resources, then of ids: pages that hold still.
                 let mut policies = state.store.policies_for(&resource.id).await?;
                 policies.retain(|p| find.matches(p));
