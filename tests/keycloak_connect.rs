@@ -1,7 +1,7 @@
 //! keycloak-connect (npm), unchanged, against `uma-as` in Keycloak's realm mode: an Express app
 //! (`tests/interop/keycloak_connect/app.js`) protects its routes with `keycloak.enforcer` and
 //! `keycloak.protect` as Keycloak's documentation shows; bob, with a share of `view`, is let in,
-//! carol is not, and nobody gets `edit`.
+//! carol is not, and nobody gets `edit`; roles in tokens are checked as the adapter checks them.
 //!
 //! The packages are found in `UMA_NODE_MODULES` (`.ci/run` installs them with `npm ci` into
 //! `target/interop-node` and sets it). Without node or them, the test prints `skipped: …` and
@@ -111,8 +111,16 @@ async fn keycloak_connects_enforcer_admits_bob_and_refuses_carol() {
         .client(ClientConfig::new(RS_ID, RS_SECRET))
         .client(ClientConfig::new(CLIENT_ID, CLIENT_SECRET))
         .user("alice")
-        .user(UserConfig::new("bob").password("bob-password"))
-        .user(UserConfig::new("carol").password("carol-password"))
+        .user(
+            UserConfig::new("bob")
+                .password("bob-password")
+                .client_roles(RS_ID, ["album-manager"]),
+        )
+        .user(
+            UserConfig::new("carol")
+                .password("carol-password")
+                .realm_roles(["admin"]),
+        )
         .spawn()
         .await
         .unwrap();
@@ -158,6 +166,18 @@ async fn keycloak_connects_enforcer_admits_bob_and_refuses_carol() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = call(get.clone(), &format!("{base}/album/by-token"), Some(&carol)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Roles, as keycloak.protect checks them in the token: carol is a realm admin, bob manages
+    // albums at photoz.
+    for (path, user, status) in [
+        ("/admin", &carol, StatusCode::OK),
+        ("/admin", &bob, StatusCode::FORBIDDEN),
+        ("/manage", &bob, StatusCode::OK),
+        ("/manage", &carol, StatusCode::FORBIDDEN),
+    ] {
+        let (got, body) = call(get.clone(), &format!("{base}{path}"), Some(user)).await;
+        assert_eq!(got, status, "{path}: {body}");
+    }
 
     // A token whose claims were changed under its signature is refused offline.
     let parts: Vec<&str> = bob.split('.').collect();

@@ -134,6 +134,20 @@ async fn a_realm_export_configures_the_server() {
         StatusCode::OK
     );
     let alice = login(&issuer, rs, "alice", "alice").await.unwrap();
+    // Her realm roles, carried in her access token as Keycloak carries them.
+    let access = alice["access_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap();
+    let access: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(access)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(access["realm_access"]["roles"], serde_json::json!(["user"]));
     assert_eq!(
         decision(&issuer, &alice, "Admin Resource#admin").await,
         StatusCode::FORBIDDEN

@@ -16,10 +16,12 @@ use support::{CLIENT_ID, CLIENT_SECRET, RS_ID, RS_SECRET, World};
 
 async fn realm() -> World {
     World::start_with(|builder| {
-        builder
-            .keycloak_realm("photoz")
-            .password_grant(true)
-            .user(uma_as_core::UserConfig::new("dave").password("dave-password"))
+        builder.keycloak_realm("photoz").password_grant(true).user(
+            uma_as_core::UserConfig::new("dave")
+                .password("dave-password")
+                .realm_roles(["doctor"])
+                .client_roles(RS_ID, ["album-manager"]),
+        )
     })
     .await
 }
@@ -77,6 +79,15 @@ async fn access_tokens_pats_and_rpts_are_rs256_jwts_in_keycloaks_shape() {
     assert_eq!(claims["azp"], CLIENT_ID);
     assert_eq!(claims["scope"], "openid");
     assert!(claims.get("authorization").is_none(), "{claims}");
+    // Her roles, where configured, as Keycloak carries them.
+    assert_eq!(
+        claims["realm_access"]["roles"],
+        serde_json::json!(["doctor"])
+    );
+    assert_eq!(
+        claims["resource_access"][RS_ID]["roles"],
+        serde_json::json!(["album-manager"])
+    );
 
     // The ID token beside it: RS256 too, with the at_hash of that access token (SHA-256).
     let id_token = verified(&world, answer["id_token"].as_str().unwrap()).await;

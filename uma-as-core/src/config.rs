@@ -269,6 +269,13 @@ pub struct UserEntry {
     /// Claims, for policies and ID tokens.
     #[serde(default)]
     pub claims: BTreeMap<String, String>,
+    /// Keycloak's realm roles, in access tokens in the realm mode (`realm_access`).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Keycloak's client roles by client id, in access tokens in the realm mode
+    /// (`resource_access`).
+    #[serde(default)]
+    pub client_roles: BTreeMap<String, Vec<String>>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -553,7 +560,12 @@ impl Config {
             builder = builder.client(config);
         }
         for user in &users {
-            let mut config = UserConfig::new(&user.username).groups(user.groups.iter().cloned());
+            let mut config = UserConfig::new(&user.username)
+                .groups(user.groups.iter().cloned())
+                .realm_roles(user.roles.iter().cloned());
+            for (client, roles) in &user.client_roles {
+                config = config.client_roles(client, roles.iter().cloned());
+            }
             if let Some(password) = &user.password {
                 config = config.password(password.as_str());
             }

@@ -93,6 +93,15 @@ pub struct UserConfig {
     password: Option<ClientSecret>,
     groups: Vec<String>,
     claims: BTreeMap<String, String>,
+    roles: Roles,
+}
+
+/// Keycloak's roles of a user: carried in access tokens in its realm mode (`realm_access`,
+/// `resource_access`) for adapters that check them; no policy here reads them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Roles {
+    pub(crate) realm: Vec<String>,
+    pub(crate) clients: BTreeMap<String, Vec<String>>,
 }
 
 impl UserConfig {
@@ -104,7 +113,27 @@ impl UserConfig {
             password: None,
             groups: Vec::new(),
             claims: BTreeMap::new(),
+            roles: Roles::default(),
         }
+    }
+
+    /// Keycloak's realm roles of the user, in her access tokens in the realm mode
+    /// (`realm_access.roles`), which Keycloak's adapters check (`keycloak.protect('realm:admin')`).
+    pub fn realm_roles<S: Into<String>>(mut self, roles: impl IntoIterator<Item = S>) -> Self {
+        self.roles.realm = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Keycloak's roles of the user at a client, in her access tokens in the realm mode
+    /// (`resource_access.{client}.roles`).
+    pub fn client_roles<S: Into<String>>(
+        mut self,
+        client_id: impl Into<String>,
+        roles: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let roles = roles.into_iter().map(Into::into).collect();
+        self.roles.clients.insert(client_id.into(), roles);
+        self
     }
 
     /// The password for the `password` grant; kept only as an argon2id hash.
@@ -144,6 +173,7 @@ pub(crate) struct RegisteredUser {
     pub(crate) password_hash: Option<String>,
     pub(crate) groups: Vec<String>,
     pub(crate) claims: BTreeMap<String, String>,
+    pub(crate) roles: Roles,
 }
 
 /// How RPTs are issued.
@@ -797,6 +827,7 @@ impl AuthorizationServerBuilder {
                 password_hash,
                 groups: user.groups,
                 claims: user.claims,
+                roles: user.roles,
             };
             if users.insert(user.username.clone(), registered).is_some() {
                 return Err(Error::Config(format!(

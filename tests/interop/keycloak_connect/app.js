@@ -31,6 +31,9 @@ app.put('/album', keycloak.enforcer('album:edit'), album)
 // The user's token checked offline first (RS256 against the realm's certs), then an RPT asked
 // and checked offline too (response_mode token: its authorization.permissions).
 app.get('/album/by-token', keycloak.protect(), keycloak.enforcer('album:view', { response_mode: 'token' }), album)
+// Roles in the user's token, checked offline: a realm role, and a role at this client.
+app.get('/admin', keycloak.protect('realm:admin'), (req, res) => res.json({ admin: true }))
+app.get('/manage', keycloak.protect('album-manager'), (req, res) => res.json({ manager: true }))
 // Only the user's token, checked offline.
 app.get('/me', keycloak.protect(), (req, res) => {
   const token = req.kauth.grant.access_token.content

@@ -245,18 +245,14 @@ impl RealmImport {
                 )),
             }
         }
-        let roles =
-            user.realm_roles.len() + user.client_roles.values().map(Vec::len).sum::<usize>();
-        if roles > 0 {
-            self.skip(format!(
-                "user {name}: {roles} roles (policies here name users, groups and clients)"
-            ));
-        }
         self.users.push(UserEntry {
             username: name,
             password,
             groups: user.groups.iter().map(|g| group_name(g)).collect(),
             claims,
+            // Carried in tokens for adapters that check them; no policy here reads them.
+            roles: user.realm_roles,
+            client_roles: user.client_roles,
         });
     }
 
@@ -663,7 +659,6 @@ mod tests {
         let left_out = import.not_imported.join("\n");
         for expected in [
             "realm settings: accessTokenLifespan",
-            "user bob: 1 roles",
             "user carol: a otp credential",
             "client web: a public client",
             "client masked: no secret",
@@ -676,6 +671,7 @@ mod tests {
         assert_eq!(import.clients.len(), 1);
         assert_eq!(import.clients[0].redirect_uris, ["http://rs/cb"]);
         assert_eq!(import.users[0].groups, ["doctors"]);
+        assert_eq!(import.users[0].roles, ["user"]);
         assert_eq!(import.users[0].password.as_deref(), Some("b"));
         assert_eq!(import.users[1].password, None);
         assert_eq!(import.resources[0].owner, "alice");

@@ -10,6 +10,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use uma_client::ErrorCode;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -171,7 +173,8 @@ async fn update_resource(
 }
 
 /// The claims of an access token in realm mode, as Keycloak writes them, so that its adapters
-/// accept it offline: `typ: Bearer`, `azp`, `preferred_username`, `scope`. Typed `at+jwt` in the
+/// accept it offline: `typ: Bearer`, `azp`, `preferred_username`, `scope`, and the user's roles
+/// where configured (`realm_access`, `resource_access`). Typed `at+jwt` in the
 /// header and carrying no permissions, it is neither an ID token nor an RPT to any verifier here.
 #[derive(Serialize)]
 struct AccessTokenClaims<'a> {
@@ -186,6 +189,15 @@ struct AccessTokenClaims<'a> {
     jti: String,
     scope: String,
     preferred_username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    realm_access: Option<RoleList<'a>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    resource_access: BTreeMap<&'a str, RoleList<'a>>,
+}
+
+#[derive(Serialize)]
+struct RoleList<'a> {
+    roles: &'a [String],
 }
 
 /// An access token (or PAT) for `record` as a signed JWT.
@@ -200,6 +212,16 @@ pub(crate) fn access_token(
     } else {
         record.subject.clone()
     };
+    let roles = state.users.get(&record.subject).map(|user| &user.roles);
+    let realm_access = roles
+        .filter(|r| !r.realm.is_empty())
+        .map(|r| RoleList { roles: &r.realm });
+    let resource_access = roles
+        .into_iter()
+        .flat_map(|r| r.clients.iter())
+        .filter(|(_, roles)| !roles.is_empty())
+        .map(|(client, roles)| (client.as_str(), RoleList { roles }))
+        .collect();
     state.keys.sign(
         JwtType::AccessToken,
         &AccessTokenClaims {
@@ -214,6 +236,8 @@ pub(crate) fn access_token(
             jti: crate::secret::new_id(),
             scope: scopes.join(" "),
             preferred_username,
+            realm_access,
+            resource_access,
         },
     )
 }
