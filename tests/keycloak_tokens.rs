@@ -113,6 +113,20 @@ async fn access_tokens_pats_and_rpts_are_rs256_jwts_in_keycloaks_shape() {
         }
     };
     assert!(introspect(access.to_owned()).await);
+    // With the members Keycloak's introspection adds.
+    let described: Value = reqwest::Client::new()
+        .post(world.url("/protocol/openid-connect/token/introspect"))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(described["typ"], "Bearer");
+    assert_eq!(described["azp"], CLIENT_ID);
+    assert_eq!(described["preferred_username"], "dave");
     let revoked = reqwest::Client::new()
         .post(world.url("/protocol/openid-connect/revoke"))
         .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))

@@ -45,11 +45,33 @@ pub(crate) async fn introspect(
         Some(record) => describe(&state, &auth, record),
         None => Introspection::inactive(),
     };
-    let mut response = Json(body).into_response();
+    let mut response = if state.keycloak_paths && body.active {
+        Json(in_keycloaks_shape(body)).into_response()
+    } else {
+        Json(body).into_response()
+    };
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// An active token's description with the members Keycloak's adds, which its clients read:
+/// `typ`, `azp` (the client it was issued to) and `preferred_username` (its user).
+fn in_keycloaks_shape(body: Introspection) -> serde_json::Value {
+    let azp = body.client_id.clone();
+    let user = body.username.clone().or_else(|| body.sub.clone());
+    let mut value = serde_json::to_value(body).unwrap_or_default();
+    if let Some(members) = value.as_object_mut() {
+        members.insert("typ".into(), "Bearer".into());
+        if let Some(azp) = azp {
+            members.insert("azp".into(), azp.into());
+        }
+        if let Some(user) = user {
+            members.insert("preferred_username".into(), user.into());
+        }
+    }
+    value
 }
 
 /// What this PAT may learn of a live token: only about its own business (RFC 7662 §4, TM-11).
