@@ -60,6 +60,12 @@ pub(crate) struct FormParams {
 /// The most `permission` parameters one request may carry.
 pub(crate) const MAX_PERMISSIONS: usize = 64;
 
+/// How many items a page of a list answers for Keycloak's `max`: 100 when it is not given (as
+/// Keycloak), never more than 1,000 whatever it asks.
+pub(crate) fn page_size(max: Option<usize>) -> usize {
+    max.unwrap_or(100).min(1000)
+}
+
 impl FormParams {
     pub(crate) fn parse(body: &[u8]) -> Result<Self, ApiError> {
         let mut params = HashMap::new();

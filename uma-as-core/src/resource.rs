@@ -171,10 +171,6 @@ pub(crate) struct ListQuery {
     max: Option<usize>,
 }
 
-/// Keycloak's page size when `max` is not given.
-const DEFAULT_PAGE: usize = 100;
-/// The most one page answers, whatever `max` asks.
-const MAX_PAGE: usize = 1000;
 /// Resources read from the store at a time while filtering.
 const SCAN_BATCH: usize = 500;
 
@@ -248,7 +244,7 @@ pub(crate) async fn list(
 ) -> Result<Response, ApiError> {
     let Query(query) =
         query.map_err(|e| ApiError::invalid_request(format!("bad list query: {e}")))?;
-    let max = query.max.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
+    let max = crate::request::page_size(query.max);
     // An owner's PAT sees that owner's resources; the resource server's own, all of its own.
     let owner = (!auth.is_client_pat()).then_some(auth.owner.as_str());
     let found = scan(

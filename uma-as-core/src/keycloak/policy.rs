@@ -275,9 +275,6 @@ pub(crate) struct Find {
     max: Option<usize>,
 }
 
-/// Keycloak's page size when `max` is not given, and the most a page answers.
-const DEFAULT_PAGE: usize = 100;
-const MAX_PAGE: usize = 1000;
 /// The caller's resources read at a time while listing all her policies.
 const SCAN_BATCH: usize = 200;
 
@@ -302,7 +299,7 @@ pub(crate) async fn find(
 ) -> Result<Json<Vec<UmaPermissionOut>>, ApiError> {
     let Query(find) =
         query.map_err(|e| ApiError::invalid_request(format!("bad policy query: {e}")))?;
-    let max = find.max.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
+    let max = crate::request::page_size(find.max);
     let wanted = find.first.saturating_add(max);
     let mut found: Vec<Policy> = Vec::new();
     if let Some(resource) = &find.resource {

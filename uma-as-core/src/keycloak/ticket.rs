@@ -130,9 +130,7 @@ impl Filter {
     }
 }
 
-/// Keycloak's page size when `max` is not given, and the most a page (or a count) reaches.
-const DEFAULT_PAGE: usize = 100;
-const MAX_PAGE: usize = 1000;
+/// The most a count reaches.
 const MAX_COUNT: usize = 10_000;
 const BATCH: usize = 200;
 
@@ -258,7 +256,7 @@ pub(crate) async fn find(
 ) -> Result<Json<Vec<TicketOut>>, ApiError> {
     let Query(filter) =
         query.map_err(|e| ApiError::invalid_request(format!("bad ticket query: {e}")))?;
-    let max = filter.max.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
+    let max = crate::request::page_size(filter.max);
     let found = tickets(&state, &caller, &filter, filter.first.saturating_add(max)).await?;
     Ok(Json(
         found.into_iter().skip(filter.first).take(max).collect(),
