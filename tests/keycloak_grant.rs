@@ -1,6 +1,7 @@
 //! Keycloak's parameters of the UMA grant in the realm mode: `submit_request` (whether an
 //! ungranted request for owner-managed resources is put to the owner: by default only with a
-//! ticket) and `permission_resource_format=uri` with `permission_resource_matching_uri`.
+//! ticket), `permission_resource_format=uri` with `permission_resource_matching_uri`, and claims
+//! pushed in Keycloak's format (`claim_token_format=urn:ietf:params:oauth:token-type:jwt`).
 
 mod support;
 
@@ -168,4 +169,85 @@ async fn permissions_name_resources_by_uri_or_by_a_path_their_uris_match() {
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_request"))
     );
+}
+
+/// The ticketless grant as the resource server asks it, for the user of `subject` (an access
+/// token of hers), with claims it asserts in Keycloak's format.
+async fn asserting(world: &World, subject: &str, claims: &str) -> (StatusCode, Value) {
+    use base64::Engine as _;
+    let token = base64::engine::general_purpose::STANDARD.encode(claims);
+    let response = reqwest::Client::new()
+        .post(world.url("/protocol/openid-connect/token"))
+        .basic_auth(RS_ID, Some(support::RS_SECRET))
+        .form(&[
+            ("grant_type", uma_client::UMA_TICKET_GRANT_TYPE),
+            ("audience", RS_ID),
+            ("permission", "Alice's album#view"),
+            ("response_mode", "decision"),
+            ("subject_token", subject),
+            ("claim_token", &token),
+            ("claim_token_format", "urn:ietf:params:oauth:token-type:jwt"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_resource_server_may_assert_claims_about_the_request_and_nobody_else() {
+    let world = World::start_with(|builder| {
+        builder
+            .keycloak_realm("photoz")
+            .user(uma_as_core::UserConfig::new("erin").claim("department", "cardiology"))
+    })
+    .await;
+    // Alice lets bob and erin view from the radiology department only.
+    let owner = world.owner_token("alice").await;
+    let created = reqwest::Client::new()
+        .post(world.url(&format!("/policy/{}", world.resource_id)))
+        .bearer_auth(owner.as_str())
+        .json(
+            &serde_json::json!({"scopes": ["view"], "users": ["bob", "erin"],
+                                  "claims": {"department": "radiology"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let bob = world.token("bob").await;
+    let radiology = r#"{"department": ["radiology"]}"#;
+    let (status, body) = asserting(&world, bob.as_str(), radiology).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = asserting(&world, bob.as_str(), r#"{"department": "cardiology"}"#).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // What the server knows of erin wins over what the resource server says of her.
+    let erin = world.token("erin").await;
+    let (status, _) = asserting(&world, erin.as_str(), radiology).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Malformed assertions are bad requests.
+    for claims in [
+        r#"{"department": ["a", "b"]}"#,
+        r#"["radiology"]"#,
+        "not json",
+    ] {
+        let (status, body) = asserting(&world, bob.as_str(), claims).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{claims}: {body}");
+    }
+    // Another client asserting claims is refused: it is not the resource server.
+    use base64::Engine as _;
+    let token = base64::engine::general_purpose::STANDARD.encode(radiology);
+    let (status, body) = grant(
+        &world,
+        "bob",
+        &[
+            ("audience", RS_ID),
+            ("permission", "Alice's album#view"),
+            ("claim_token", &token),
+            ("claim_token_format", "urn:ietf:params:oauth:token-type:jwt"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_request");
 }

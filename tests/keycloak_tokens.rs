@@ -276,3 +276,72 @@ async fn a_resource_server_asks_for_the_user_of_a_subject_token() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn logout_in_the_browser_redirects_only_where_the_client_registered() {
+    let world = World::start_with(|builder| {
+        builder.keycloak_realm("photoz").client(
+            uma_as_core::ClientConfig::new("web", "web-secret")
+                .redirect_uris(["http://web.example/bye"]),
+        )
+    })
+    .await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let logout = |query: String| {
+        let browser = browser.clone();
+        let url = world.url(&format!("/protocol/openid-connect/logout{query}"));
+        async move { browser.get(url).send().await.unwrap() }
+    };
+    let plain = logout(String::new()).await;
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert_eq!(plain.text().await.unwrap(), "You are signed out.");
+
+    let bye = "http%3A%2F%2Fweb.example%2Fbye";
+    let hint = world
+        .authorization_server
+        .id_token("bob", "web")
+        .await
+        .unwrap();
+    for query in [
+        format!("?post_logout_redirect_uri={bye}&client_id=web&state=s1"),
+        format!("?post_logout_redirect_uri={bye}&id_token_hint={hint}&state=s1"),
+    ] {
+        let response = logout(query.clone()).await;
+        assert!(
+            response.status().is_redirection(),
+            "{query}: {}",
+            response.status()
+        );
+        assert_eq!(
+            response.headers()["location"],
+            "http://web.example/bye?state=s1",
+            "{query}"
+        );
+    }
+    // Carol's claims under bob's signature.
+    let carols = world
+        .authorization_server
+        .id_token("carol", "web")
+        .await
+        .unwrap();
+    let parts: Vec<&str> = hint.split('.').collect();
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        carols.split('.').nth(1).unwrap(),
+        parts[2]
+    );
+    for query in [
+        "?post_logout_redirect_uri=http%3A%2F%2Fevil.example%2F&client_id=web".to_owned(),
+        format!("?post_logout_redirect_uri={bye}&client_id={CLIENT_ID}"),
+        format!("?post_logout_redirect_uri={bye}"),
+        format!("?post_logout_redirect_uri={bye}&id_token_hint=not-a-token"),
+        format!("?post_logout_redirect_uri={bye}&id_token_hint={forged}"),
+    ] {
+        let response = logout(query.clone()).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+    }
+}

@@ -94,6 +94,58 @@ pub(crate) fn submits(
     }
 }
 
+/// Keycloak's format for claims a client asserts itself: base64 of a JSON object, each claim a
+/// string or an array of strings (its enforcers push the request's `http.uri` this way).
+pub(crate) const ASSERTED_CLAIMS_FORMAT: &str = "urn:ietf:params:oauth:token-type:jwt";
+
+/// The most claims one request asserts.
+const MAX_ASSERTED_CLAIMS: usize = 32;
+
+/// The claims a client asserts (Keycloak's `claim_token` of [`ASSERTED_CLAIMS_FORMAT`]), in the
+/// realm mode; each claim must have one value, as a party's claims here do.
+pub(crate) fn asserted_claims(
+    state: &AppState,
+    params: &FormParams,
+) -> Result<Option<std::collections::BTreeMap<String, String>>, ApiError> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let (Some(token), Some(ASSERTED_CLAIMS_FORMAT), true) = (
+        params.get("claim_token"),
+        params.get("claim_token_format"),
+        state.keycloak_paths,
+    ) else {
+        return Ok(None);
+    };
+    let bad = |why: &str| ApiError::invalid_request(format!("the claim token {why}"));
+    let trimmed = token.trim_end_matches('=');
+    let json = URL_SAFE_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| STANDARD.decode(token))
+        .map_err(|_| bad("is not base64"))?;
+    let object: serde_json::Map<String, Value> =
+        serde_json::from_slice(&json).map_err(|_| bad("is not a JSON object"))?;
+    if object.len() > MAX_ASSERTED_CLAIMS {
+        return Err(bad(&format!("has more than {MAX_ASSERTED_CLAIMS} claims")));
+    }
+    let mut claims = std::collections::BTreeMap::new();
+    for (name, value) in object {
+        let value = match value {
+            Value::String(one) => one,
+            Value::Array(mut values) if values.len() == 1 => match values.remove(0) {
+                Value::String(one) => one,
+                _ => return Err(bad(&format!("claim {name:?} is not a string"))),
+            },
+            _ => {
+                return Err(bad(&format!(
+                    "claim {name:?} has not exactly one string value"
+                )));
+            }
+        };
+        claims.insert(name, value);
+    }
+    Ok(Some(claims))
+}
+
 fn invalid_resource(description: String) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,

@@ -3,7 +3,7 @@
 //! with a refresh token and, after claims, a PCT), `need_info`, `request_submitted` or
 //! `request_denied` — and recorded for the owner.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -53,6 +53,9 @@ pub(crate) async fn uma_grant(
                 }
             }
         }
+        // Keycloak's claims asserted by the client itself; taken below only from the resource
+        // server of the resources asked for.
+        (Some(_), Some(crate::entitlement::ASSERTED_CLAIMS_FORMAT)) if state.keycloak_paths => None,
         (Some(_), Some(format)) => {
             return Err(ApiError::invalid_request(format!(
                 "claim token format {format:?} is not supported"
@@ -60,6 +63,7 @@ pub(crate) async fn uma_grant(
         }
         (None, None) => None,
     };
+    let asserted = crate::entitlement::asserted_claims(state, params)?;
     if let (Some(pushed), Some(bearer)) = (&pushed, &caller.bearer_subject) {
         if pushed != bearer {
             return Err(ApiError::invalid_request(
@@ -117,6 +121,11 @@ pub(crate) async fn uma_grant(
         }
         _ => (party_id, pushed_claims),
     };
+    if asserted.is_some() && caller.client_id != ticket.resource_server {
+        return Err(ApiError::invalid_request(
+            "claims asserted by a client are taken only from the resource server of the resources",
+        ));
+    }
     // Every decision on a ticket is recorded for the owner to read (explainable decisions).
     let mut explanation = Explanation::default();
     let (owner, asked) = (ticket.owner.clone(), ticket.permissions.clone());
@@ -129,6 +138,7 @@ pub(crate) async fn uma_grant(
         requested,
         mode,
         submit: crate::entitlement::submits(state, params, presented.is_some())?,
+        asserted: asserted.as_ref(),
     };
     let mut result = Err(policies_kept_changing());
     for _ in 0..ATTEMPTS {
@@ -207,6 +217,8 @@ struct Assessment<'a> {
     mode: ResponseMode,
     /// Whether an ungranted request for owner-managed resources is put to their owner.
     submit: bool,
+    /// Claims the resource server asserted about the request (Keycloak's pushed claims).
+    asserted: Option<&'a BTreeMap<String, String>>,
 }
 
 /// Why a decision went as it did, for the owner's record.
@@ -233,6 +245,7 @@ async fn assess(
         ref requested,
         mode,
         submit,
+        asserted,
     } = *assessment;
     let mut resources: Vec<(Resource, BTreeSet<String>)> =
         Vec::with_capacity(ticket.permissions.len());
@@ -259,11 +272,21 @@ async fn assess(
         })?;
 
     let user = state.users.get(party_id);
+    let known = user.map_or(NO_CLAIMS, |u| &u.claims);
+    // What the server knows of the party wins over what the resource server asserts.
+    let with_asserted: BTreeMap<String, String>;
+    let claims = match asserted {
+        Some(asserted) => {
+            with_asserted = asserted.clone().into_iter().chain(known.clone()).collect();
+            &with_asserted
+        }
+        None => known,
+    };
     let party = Party {
         id: party_id,
         client_id: &caller.client_id,
         groups: user.map_or(&[], |u| u.groups.as_slice()),
-        claims: user.map_or(NO_CLAIMS, |u| &u.claims),
+        claims,
     };
     let now = now();
     let mut granted = Granted {
@@ -320,7 +343,7 @@ async fn assess(
         }
         // A known party lacking claims a policy asks for, who has not just pushed some: ask for
         // them. (After a push that still lacks them, the answer is a denial, not a loop.)
-        if !missing_claims.is_empty() && !pushed_claims {
+        if !missing_claims.is_empty() && !pushed_claims && asserted.is_none() {
             let names: Vec<String> = missing_claims.into_iter().collect();
             explanation.reason = Some(format!("{party_id} lacks the claims {names:?}"));
             let ticket = reissue(state, ticket).await?;

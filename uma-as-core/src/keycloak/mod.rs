@@ -96,7 +96,71 @@ pub(crate) fn routes() -> Router<AppState> {
             &format!("{}/{{id}}", paths::TICKET),
             only("DELETE", axum::routing::delete(ticket::delete)),
         )
-        .route(paths::LOGOUT, only("POST", post(logout)))
+        .route(
+            paths::LOGOUT,
+            only("GET, POST", get(logout_page).post(logout)),
+        )
+}
+
+/// `GET logout`, as adapters send a browser there (RP-initiated logout): there is no sign-in
+/// session here to end (each sign-in page stands alone), so this sends the browser on to
+/// `post_logout_redirect_uri` when it is one of the client's registered redirect URIs (the
+/// client named by `client_id` or by a valid `id_token_hint`), with its `state`; anything else
+/// is refused rather than followed. Without a redirect, a plain page says so.
+async fn logout_page(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    use axum::response::IntoResponse;
+    let Some(target) = query.get("post_logout_redirect_uri") else {
+        return Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            "You are signed out.",
+        )
+            .into_response());
+    };
+    let client = match (query.get("client_id"), query.get("id_token_hint")) {
+        (Some(client), _) => client.clone(),
+        (None, Some(hint)) => hinted_client(&state, hint).await?,
+        (None, None) => {
+            return Err(ApiError::invalid_request(
+                "post_logout_redirect_uri needs client_id or id_token_hint",
+            ));
+        }
+    };
+    let registered = state
+        .clients
+        .get(&client)
+        .is_some_and(|c| c.redirect_uris.iter().any(|uri| uri == target));
+    if !registered {
+        return Err(ApiError::invalid_request(
+            "post_logout_redirect_uri is not a registered redirect URI of the client",
+        ));
+    }
+    let mut location = url::Url::parse(target)
+        .map_err(|_| ApiError::invalid_request("post_logout_redirect_uri is not a URL"))?;
+    if let Some(value) = query.get("state") {
+        location.query_pairs_mut().append_pair("state", value);
+    }
+    Ok(axum::response::Redirect::to(location.as_str()).into_response())
+}
+
+/// The client an ID token this server issued names as its audience, if it checks out.
+async fn hinted_client(state: &AppState, hint: &str) -> Result<String, ApiError> {
+    let invalid =
+        || ApiError::invalid_request("id_token_hint is not a valid ID token of this server");
+    let audience = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(hint)
+        .ok()
+        .and_then(|t| t.claims["aud"].as_str().map(str::to_owned))
+        .ok_or_else(invalid)?;
+    // Decoded unchecked only to learn whom to check it for; checked in full next.
+    match crate::id_token::verify_id_token(state, hint, &audience).await? {
+        Ok(_) => Ok(audience),
+        Err(_) => Err(invalid()),
+    }
 }
 
 /// Keycloak's logout as its clients call it from the back channel (python-keycloak's
