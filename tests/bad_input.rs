@@ -176,6 +176,8 @@ async fn refuse_bad_bodies(world: &World, endpoints: &[Endpoint], pat: &str, own
                     "invalid_client",
                     "unsupported_grant_type",
                     "invalid_scope",
+                    // Keycloak's code for a bad permission ticket.
+                    "invalid_permission",
                 ]
                 .contains(&code),
                 "{label}: {body}"
@@ -342,7 +344,36 @@ async fn every_realm_endpoint_refuses_bad_input_cleanly() {
             JSON,
             Auth::Pat,
         ),
-        endpoint(post, "/authz/protection/permission".into(), JSON, Auth::Pat),
+        endpoint(
+            post.clone(),
+            "/authz/protection/permission".into(),
+            JSON,
+            Auth::Pat,
+        ),
+        endpoint(
+            post.clone(),
+            format!("/authz/protection/uma-policy/{id}"),
+            JSON,
+            Auth::Owner,
+        ),
+        endpoint(
+            reqwest::Method::PUT,
+            "/authz/protection/permission/ticket".into(),
+            JSON,
+            Auth::Pat,
+        ),
+        endpoint(
+            post.clone(),
+            "/authz/protection/permission/ticket".into(),
+            JSON,
+            Auth::Owner,
+        ),
+        endpoint(
+            post,
+            "/protocol/openid-connect/logout".into(),
+            FORM,
+            Auth::Client,
+        ),
     ];
     let checked = refuse_bad_bodies(&world, &endpoints, &pat, &owner).await;
     assert!(checked >= 50, "{checked}");
