@@ -52,6 +52,8 @@ mod secret;
 mod serve;
 mod server;
 pub mod store;
+#[cfg(feature = "testing")]
+mod testing;
 mod throttle;
 mod time;
 mod token;

@@ -37,6 +37,7 @@ const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// let for_bob = GrantAuth::Bearer(AccessToken::new("bob's access token from the AS"));
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum GrantAuth {
     /// The client authenticates with its own credentials and acts as the requesting party.
     Client(ClientCredentials),

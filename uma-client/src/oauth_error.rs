@@ -17,6 +17,7 @@ use crate::PermissionTicket;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// RFC 6749 §5.2 / RFC 6750 §3.1: malformed request.
     InvalidRequest,

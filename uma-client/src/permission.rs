@@ -51,6 +51,7 @@ impl PermissionRequest {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum PermissionRequestBody {
     /// The single-object form.
     One(PermissionRequest),

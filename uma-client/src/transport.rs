@@ -38,6 +38,7 @@ pub struct ClientCredentials {
 /// assert_eq!(ClientCredentials::new("a", "s").post().method, AuthMethod::ClientSecretPost);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum AuthMethod {
     /// `client_secret_basic`: an `Authorization: Basic` header.
     #[default]

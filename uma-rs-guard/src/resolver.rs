@@ -50,6 +50,7 @@ type Lookup = dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<Option<String
 
 /// Where the AS `resource_id` of a matched route comes from.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum ResourceId {
     /// Always this id.
     Fixed(String),
