@@ -1,0 +1,119 @@
+//! The server side of `scripts/guard-load.sh`: one hello-world axum route three times on one
+//! port, to be loaded from another process: `/bare` without the guard, `/jwt` behind the guard
+//! checking a JWT RPT locally, `/introspect` behind the guard introspecting an opaque RPT.
+//!
+//! ```text
+//! cargo run --release --example guard_server
+//! ```
+//!
+//! Two authorization servers run in this process to issue the RPTs and answer the guards' first
+//! look-ups; each guarded route is asked once before this prints
+//! `READY <address> <JWT RPT> <opaque RPT>`, so that under load both guards answer from their
+//! caches and the authorization servers sit idle. It then serves until killed.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use http::Method;
+use uma_as_core::{AuthorizationServer, ClientConfig, RptFormat, RunningServer};
+use uma_client::{
+    ClientCredentials, GrantAuth, PermissionRequest, ProtectionClient, ResourceDescription,
+    UmaClient, UmaGrantRequest,
+};
+use uma_rs_guard::{ResourceId, RouteResolver, RptValidation, UmaGuardLayer};
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// An AS, a resource of alice shared with bob, and bob's RPT for it.
+async fn authorization(format: RptFormat) -> Result<(RunningServer, String, String)> {
+    let server = AuthorizationServer::builder()
+        .client(ClientConfig::new("hello-rs", "hello-secret"))
+        .client(ClientConfig::new("app", "app-secret"))
+        .user("alice")
+        .user("bob")
+        .rpt_format(format)
+        .rpt_lifetime(Duration::from_secs(3600))
+        .spawn()
+        .await?;
+    let issuer = server.issuer().to_owned();
+    let protection = ProtectionClient::builder(&issuer)
+        .credentials(ClientCredentials::new("hello-rs", "hello-secret"))
+        .build()?;
+    let resource = protection
+        .create_resource(&ResourceDescription::new(["read"]).owner("alice"))
+        .await?;
+    server.share(&resource, "bob", ["read"]).await?;
+    let ticket = protection
+        .request_permissions(vec![PermissionRequest::new(resource.clone(), ["read"])])
+        .await?;
+    let rpt = UmaClient::builder()
+        .trust(&issuer)
+        .auth(GrantAuth::Bearer(server.access_token("bob", "app").await?))
+        .build()?
+        .redeem(&issuer, &UmaGrantRequest::new(ticket))
+        .await?
+        .access_token
+        .into_string();
+    Ok((server, resource, rpt))
+}
+
+fn guarded(
+    path: &'static str,
+    server: &RunningServer,
+    resource: String,
+    validation: RptValidation,
+) -> Result<Router> {
+    let guard = UmaGuardLayer::builder(server.issuer())
+        .client_credentials(ClientCredentials::new("hello-rs", "hello-secret"))
+        .validation(validation)
+        .resolver(RouteResolver::new().route(
+            path,
+            ResourceId::fixed(resource),
+            [(Method::GET, vec!["read"])],
+        )?)
+        .build()?;
+    Ok(Router::new()
+        .route(path, get(|| async { "hello" }))
+        .layer(guard))
+}
+
+#[tokio::main]
+async fn main() -> Result {
+    let (jwt_server, jwt_resource, jwt_rpt) = authorization(RptFormat::Jwt).await?;
+    let (opaque_server, opaque_resource, opaque_rpt) = authorization(RptFormat::Opaque).await?;
+    let app = Router::new()
+        .route("/bare", get(|| async { "hello" }))
+        .merge(guarded(
+            "/jwt",
+            &jwt_server,
+            jwt_resource,
+            RptValidation::LocalJwt,
+        )?)
+        .merge(guarded(
+            "/introspect",
+            &opaque_server,
+            opaque_resource,
+            RptValidation::Introspection,
+        )?);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // Fill both guards' caches (and check that each route answers as it should).
+    let http = reqwest::Client::new();
+    for (path, rpt) in [("jwt", &jwt_rpt), ("introspect", &opaque_rpt), ("bare", &jwt_rpt)] {
+        let status = http
+            .get(format!("http://{addr}/{path}"))
+            .bearer_auth(rpt)
+            .send()
+            .await?
+            .status();
+        if status != 200 {
+            return Err(format!("/{path} answered {status}").into());
+        }
+    }
+    println!("READY {addr} {jwt_rpt} {opaque_rpt}");
+    std::future::pending::<()>().await;
+    Ok(())
+}
