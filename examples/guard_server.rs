@@ -102,7 +102,11 @@ async fn main() -> Result {
 
     // Fill both guards' caches (and check that each route answers as it should).
     let http = reqwest::Client::new();
-    for (path, rpt) in [("jwt", &jwt_rpt), ("introspect", &opaque_rpt), ("bare", &jwt_rpt)] {
+    for (path, rpt) in [
+        ("jwt", &jwt_rpt),
+        ("introspect", &opaque_rpt),
+        ("bare", &jwt_rpt),
+    ] {
         let status = http
             .get(format!("http://{addr}/{path}"))
             .bearer_auth(rpt)
