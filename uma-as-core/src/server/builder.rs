@@ -1,181 +1,25 @@
-//! Building, configuring and running the authorization server.
+//! The server's builder: every setting, checked when the server is built.
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use uma_client::{ClientSecret, UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT_TYPE};
 
 use crate::error::Error;
 use crate::keys::{KeyRing, SigningAlgorithm};
 use crate::login::{SessionCookie, SignInSessions};
-use crate::secret::{self, SecretDigest, SecretKey, TokenHash};
+use crate::secret::{self, SecretKey};
 use crate::serve::ConnectionLimits;
-use crate::store::{MemoryStore, Policy, Resource, Store, TokenKind, TokenRecord};
+use crate::store::{MemoryStore, Policy, Resource, Store};
 use crate::throttle::Throttle;
 use crate::time::now;
 
-/// A client registered at the server: a resource server, or a client of requesting parties.
-#[derive(Debug, Clone)]
-pub struct ClientConfig {
-    client_id: String,
-    client_secret: ClientSecret,
-    grant_types: Vec<String>,
-    scopes: Vec<String>,
-    claims_redirect_uris: Vec<String>,
-    redirect_uris: Vec<String>,
-}
-
-impl ClientConfig {
-    /// A confidential client allowed every grant this server supports.
-    pub fn new(client_id: impl Into<String>, client_secret: impl Into<ClientSecret>) -> Self {
-        Self {
-            client_id: client_id.into(),
-            client_secret: client_secret.into(),
-            grant_types: [
-                "authorization_code",
-                "client_credentials",
-                "password",
-                "refresh_token",
-                UMA_TICKET_GRANT_TYPE,
-            ]
-            .map(str::to_owned)
-            .to_vec(),
-            scopes: Vec::new(),
-            claims_redirect_uris: Vec::new(),
-            redirect_uris: Vec::new(),
-        }
-    }
-
-    /// Where claims gathering may send requesting parties back to (Grant §3.3.2); matched
-    /// exactly. A client with none registered cannot use the claims interaction endpoint.
-    pub fn claims_redirect_uris<S: Into<String>>(
-        mut self,
-        uris: impl IntoIterator<Item = S>,
-    ) -> Self {
-        self.claims_redirect_uris = uris.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Where the authorization endpoint may send authorization codes (RFC 6749 §3.1.2);
-    /// matched exactly.
-    pub fn redirect_uris<S: Into<String>>(mut self, uris: impl IntoIterator<Item = S>) -> Self {
-        self.redirect_uris = uris.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Limits the client to these grant types.
-    pub fn grant_types<S: Into<String>>(
-        mut self,
-        grant_types: impl IntoIterator<Item = S>,
-    ) -> Self {
-        self.grant_types = grant_types.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// The scopes the client is pre-registered for: the `RegisteredScopes` of Grant §3.3.4, which
-    /// a `scope` parameter of an UMA grant request may add to a ticket's.
-    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
-        self
-    }
-}
-
-/// A user: a resource owner or a requesting party.
-#[derive(Debug, Clone)]
-pub struct UserConfig {
-    username: String,
-    password: Option<ClientSecret>,
-    groups: Vec<String>,
-    claims: BTreeMap<String, String>,
-    roles: Roles,
-}
-
-/// Keycloak's roles of a user: carried in access tokens in its realm mode (`realm_access`,
-/// `resource_access`) for adapters that check them; no policy here reads them.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Roles {
-    pub(crate) realm: Vec<String>,
-    pub(crate) clients: BTreeMap<String, Vec<String>>,
-}
-
-impl UserConfig {
-    /// A user with no password (so no password grant: a sign-in elsewhere, or, with the
-    /// `testing` feature, a token minted by `AuthorizationServer::access_token`), no groups and
-    /// no claims.
-    pub fn new(username: impl Into<String>) -> Self {
-        Self {
-            username: username.into(),
-            password: None,
-            groups: Vec::new(),
-            claims: BTreeMap::new(),
-            roles: Roles::default(),
-        }
-    }
-
-    /// Keycloak's realm roles of the user, in her access tokens in the realm mode
-    /// (`realm_access.roles`), which Keycloak's adapters check (`keycloak.protect('realm:admin')`).
-    pub fn realm_roles<S: Into<String>>(mut self, roles: impl IntoIterator<Item = S>) -> Self {
-        self.roles.realm = roles.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Keycloak's roles of the user at a client, in her access tokens in the realm mode
-    /// (`resource_access.{client}.roles`).
-    pub fn client_roles<S: Into<String>>(
-        mut self,
-        client_id: impl Into<String>,
-        roles: impl IntoIterator<Item = S>,
-    ) -> Self {
-        let roles = roles.into_iter().map(Into::into).collect();
-        self.roles.clients.insert(client_id.into(), roles);
-        self
-    }
-
-    /// The password for the `password` grant; kept only as an argon2id hash.
-    pub fn password(mut self, password: impl Into<ClientSecret>) -> Self {
-        self.password = Some(password.into());
-        self
-    }
-
-    /// The groups the user is in, for policies that name groups.
-    pub fn groups<S: Into<String>>(mut self, groups: impl IntoIterator<Item = S>) -> Self {
-        self.groups = groups.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// A claim about the user (such as `email`), for policies that name claims and ID tokens.
-    pub fn claim(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.claims.insert(name.into(), value.into());
-        self
-    }
-}
-
-impl From<&str> for UserConfig {
-    fn from(username: &str) -> Self {
-        Self::new(username)
-    }
-}
-
-impl From<String> for UserConfig {
-    fn from(username: String) -> Self {
-        Self::new(username)
-    }
-}
-
-/// What the server keeps of a user: the password only as an argon2id hash.
-#[derive(Debug)]
-pub(crate) struct RegisteredUser {
-    pub(crate) password_hash: Option<String>,
-    pub(crate) groups: Vec<String>,
-    pub(crate) claims: BTreeMap<String, String>,
-    pub(crate) roles: Roles,
-}
+use super::{
+    AppState, AuthorizationServer, ClientConfig, Inner, Lifetimes, RegisteredClient,
+    RegisteredUser, RunningServer, UserConfig,
+};
 
 /// How RPTs are issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -186,169 +30,6 @@ pub enum RptFormat {
     Jwt,
     /// A random handle; resource servers must introspect it.
     Opaque,
-}
-
-/// What the server keeps of a client: the secret only as a keyed digest.
-#[derive(Debug)]
-pub(crate) struct RegisteredClient {
-    pub(crate) secret_digest: SecretDigest,
-    pub(crate) grant_types: Vec<String>,
-    pub(crate) scopes: Vec<String>,
-    pub(crate) claims_redirect_uris: Vec<String>,
-    pub(crate) redirect_uris: Vec<String>,
-}
-
-/// Lifetimes of what the server issues.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Lifetimes {
-    pub(crate) ticket: Duration,
-    pub(crate) rpt: Duration,
-    pub(crate) access_token: Duration,
-    pub(crate) refresh_token: Duration,
-    pub(crate) pct: Duration,
-}
-
-impl Lifetimes {
-    /// The longest any signed token lives: how long a retired key stays in the JWKS.
-    pub(crate) fn longest_signed(&self) -> u64 {
-        self.rpt.max(self.access_token).as_secs()
-    }
-}
-
-/// The shared state of every handler.
-#[derive(Clone)]
-pub(crate) struct AppState(Arc<Inner>);
-
-pub(crate) struct Inner {
-    pub(crate) issuer: String,
-    pub(crate) clients: HashMap<String, RegisteredClient>,
-    pub(crate) users: HashMap<String, RegisteredUser>,
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) keys: KeyRing,
-    pub(crate) lifetimes: Lifetimes,
-    pub(crate) rpt_format: RptFormat,
-    pub(crate) password_grant: bool,
-    pub(crate) approval_poll_interval: Duration,
-    pub(crate) decision_retention: Duration,
-    pub(crate) max_body_bytes: usize,
-    pub(crate) limits: ConnectionLimits,
-    /// Keys the digests of client secrets; never leaves this process.
-    pub(crate) secret_key: SecretKey,
-    /// What a secret presented for an unknown client is compared with.
-    pub(crate) unknown_client_digest: SecretDigest,
-    /// Failed sign-ins, per account and per client.
-    pub(crate) throttle: Throttle,
-    /// Password checks running at once, off the async workers.
-    pub(crate) password_checks: tokio::sync::Semaphore,
-    pub(crate) sign_in_sessions: SignInSessions,
-    pub(crate) cookie: SessionCookie,
-    /// The owner's console session cookie.
-    pub(crate) console_cookie: SessionCookie,
-    pub(crate) key_publication: Duration,
-    pub(crate) key_rotation: Option<Duration>,
-    pub(crate) rpt_refresh_tokens: bool,
-    /// Keycloak's paths served beside the spec's, and named by discovery.
-    pub(crate) keycloak_paths: bool,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Inner;
-
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl AppState {
-    /// The URL of an endpoint of this server.
-    pub(crate) fn endpoint(&self, path: &str) -> String {
-        format!("{}{path}", self.issuer)
-    }
-
-    /// The realm named in `WWW-Authenticate` challenges.
-    pub(crate) fn realm(&self) -> &str {
-        "uma"
-    }
-
-    pub(crate) fn is_user(&self, name: &str) -> bool {
-        self.users.contains_key(name)
-    }
-
-    /// Issues and stores a token, returning its value.
-    pub(crate) async fn issue_token(
-        &self,
-        kind: TokenKind,
-        client_id: &str,
-        subject: &str,
-        lifetime: Duration,
-    ) -> Result<(String, TokenRecord), crate::store::StoreError> {
-        let issued_at = now();
-        let record = TokenRecord {
-            kind,
-            client_id: client_id.to_owned(),
-            subject: subject.to_owned(),
-            issued_at,
-            expires_at: issued_at + lifetime.as_secs(),
-        };
-        // Keycloak's adapters read access tokens offline: in its realm mode they are JWTs (still
-        // stored, so that revocation and introspection work as for any other).
-        let token = match &record.kind {
-            TokenKind::Access { scopes } if self.keycloak_paths => {
-                crate::keycloak::access_token(self, &record, scopes)?
-            }
-            _ => secret::new_token(),
-        };
-        self.store
-            .put_token(TokenHash::of(&token), record.clone())
-            .await?;
-        Ok((token, record))
-    }
-}
-
-/// Paths of the endpoints, relative to the issuer.
-pub(crate) mod paths {
-    pub(crate) const TOKEN: &str = "/token";
-    pub(crate) const INTROSPECTION: &str = "/introspect";
-    pub(crate) const RESOURCE_REGISTRATION: &str = "/resource_set";
-    pub(crate) const PERMISSION: &str = "/permission";
-    pub(crate) const JWKS: &str = "/jwks";
-    pub(crate) const REVOCATION: &str = "/revoke";
-    pub(crate) const POLICY: &str = "/policy";
-    pub(crate) const REQUESTS: &str = "/requests";
-    pub(crate) const DECISIONS: &str = "/decisions";
-    pub(crate) const CLAIMS: &str = "/claims";
-    pub(crate) const AUTHORIZE: &str = "/authorize";
-    pub(crate) const CONSOLE: &str = "/console";
-    pub(crate) const USERINFO: &str = "/userinfo";
-    pub(crate) const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
-}
-
-/// An UMA 2.0 authorization server, ready to serve.
-///
-/// ```
-/// use uma_as_core::{AuthorizationServer, ClientConfig};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), uma_as_core::Error> {
-/// let server = AuthorizationServer::builder()
-///     .client(ClientConfig::new("photoz", "photoz-secret"))
-///     .user("alice")
-///     .spawn()
-///     .await?;
-/// assert!(server.issuer().starts_with("http://127.0.0.1:"));
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct AuthorizationServer {
-    pub(crate) state: AppState,
-}
-
-impl std::fmt::Debug for AuthorizationServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthorizationServer")
-            .field("issuer", &self.state.issuer)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Builds an [`AuthorizationServer`].
@@ -417,60 +98,6 @@ impl AuthorizationServer {
             signing_algorithm: None,
             seed: (Vec::new(), Vec::new()),
         }
-    }
-
-    /// Publishes a new signing key, which signs once
-    /// [`signing_key_publication`](AuthorizationServerBuilder::signing_key_publication) has passed
-    /// (on every replica sharing the store); the old one stays in the JWKS while tokens it signed
-    /// can live. Returns the new key's `kid`.
-    pub async fn rotate_signing_key(&self) -> Result<String, Error> {
-        let store = self.state.store.as_ref();
-        Ok(self
-            .state
-            .keys
-            .rotate(store, self.state.key_publication)
-            .await?)
-    }
-
-    /// The issuer identifier.
-    pub fn issuer(&self) -> &str {
-        &self.state.issuer
-    }
-
-    #[cfg(test)]
-    pub(crate) fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    /// The server as an axum router, to serve or to nest in an application.
-    pub fn router(&self) -> Router {
-        let routes = crate::routes(self.state.clone());
-        match url::Url::parse(&self.state.issuer)
-            .ok()
-            .map(|u| u.path().trim_end_matches('/').to_owned())
-        {
-            Some(path) if !path.is_empty() => Router::new()
-                .nest(&path, routes)
-                .fallback(crate::keycloak::outside_the_issuer),
-            _ => routes,
-        }
-    }
-
-    /// Serves on `listener` until `shutdown` completes, with the configured connection limits
-    /// (connections at once, header, body and idle timeouts), each request knowing its peer's
-    /// address (for sign-in throttling). Requests in flight at shutdown get a few seconds to
-    /// finish.
-    ///
-    /// Serving [`router`](Self::router) some other way applies that server's limits instead,
-    /// and throttles sign-ins per account only unless it provides axum's `ConnectInfo`.
-    pub async fn serve(
-        self,
-        listener: TcpListener,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> Result<(), Error> {
-        let limits = self.state.limits;
-        crate::serve::serve(self.router(), listener, limits, shutdown).await?;
-        Ok(())
     }
 }
 
@@ -811,57 +438,6 @@ impl AuthorizationServerBuilder {
     }
 }
 
-/// A server started by [`AuthorizationServerBuilder::spawn`], with helpers for tests and demos.
-pub struct RunningServer {
-    addr: SocketAddr,
-    server: AuthorizationServer,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl std::fmt::Debug for RunningServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningServer")
-            .field("issuer", &self.server.state.issuer)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The helpers of [`AuthorizationServer`] (`share`, `access_token`, …) work on the running server.
-impl std::ops::Deref for RunningServer {
-    type Target = AuthorizationServer;
-
-    fn deref(&self) -> &AuthorizationServer {
-        &self.server
-    }
-}
-
-impl RunningServer {
-    /// The address the server listens on.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Stops the server and waits until it has stopped.
-    pub async fn shutdown(mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for RunningServer {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-    }
-}
-
-/// Whether a token's scopes include `uma_protection`.
 /// Puts seeded resources and policies into the store (see [`AuthorizationServerBuilder::seed`]).
 async fn seed(
     store: &dyn Store,
@@ -890,8 +466,4 @@ async fn seed(
         }
     }
     Ok(())
-}
-
-pub(crate) fn is_pat(record: &TokenRecord) -> bool {
-    matches!(&record.kind, TokenKind::Access { scopes } if scopes.iter().any(|s| s == UMA_PROTECTION_SCOPE))
 }

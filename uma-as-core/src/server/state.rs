@@ -1,0 +1,122 @@
+//! The state every handler shares.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::keys::KeyRing;
+use crate::login::{SessionCookie, SignInSessions};
+use crate::secret::{self, SecretDigest, SecretKey, TokenHash};
+use crate::serve::ConnectionLimits;
+use crate::store::{Store, TokenKind, TokenRecord};
+use crate::throttle::Throttle;
+use crate::time::now;
+
+use super::{RegisteredClient, RegisteredUser, RptFormat};
+
+/// Lifetimes of what the server issues.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lifetimes {
+    pub(crate) ticket: Duration,
+    pub(crate) rpt: Duration,
+    pub(crate) access_token: Duration,
+    pub(crate) refresh_token: Duration,
+    pub(crate) pct: Duration,
+}
+
+impl Lifetimes {
+    /// The longest any signed token lives: how long a retired key stays in the JWKS.
+    pub(crate) fn longest_signed(&self) -> u64 {
+        self.rpt.max(self.access_token).as_secs()
+    }
+}
+
+/// The shared state of every handler.
+#[derive(Clone)]
+pub(crate) struct AppState(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub(crate) issuer: String,
+    pub(crate) clients: HashMap<String, RegisteredClient>,
+    pub(crate) users: HashMap<String, RegisteredUser>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) keys: KeyRing,
+    pub(crate) lifetimes: Lifetimes,
+    pub(crate) rpt_format: RptFormat,
+    pub(crate) password_grant: bool,
+    pub(crate) approval_poll_interval: Duration,
+    pub(crate) decision_retention: Duration,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) limits: ConnectionLimits,
+    /// Keys the digests of client secrets; never leaves this process.
+    pub(crate) secret_key: SecretKey,
+    /// What a secret presented for an unknown client is compared with.
+    pub(crate) unknown_client_digest: SecretDigest,
+    /// Failed sign-ins, per account and per client.
+    pub(crate) throttle: Throttle,
+    /// Password checks running at once, off the async workers.
+    pub(crate) password_checks: tokio::sync::Semaphore,
+    pub(crate) sign_in_sessions: SignInSessions,
+    pub(crate) cookie: SessionCookie,
+    /// The owner's console session cookie.
+    pub(crate) console_cookie: SessionCookie,
+    pub(crate) key_publication: Duration,
+    pub(crate) key_rotation: Option<Duration>,
+    pub(crate) rpt_refresh_tokens: bool,
+    /// Keycloak's paths served beside the spec's, and named by discovery.
+    pub(crate) keycloak_paths: bool,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// The URL of an endpoint of this server.
+    pub(crate) fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    /// The realm named in `WWW-Authenticate` challenges.
+    pub(crate) fn realm(&self) -> &str {
+        "uma"
+    }
+
+    pub(crate) fn is_user(&self, name: &str) -> bool {
+        self.users.contains_key(name)
+    }
+
+    /// Issues and stores a token, returning its value.
+    pub(crate) async fn issue_token(
+        &self,
+        kind: TokenKind,
+        client_id: &str,
+        subject: &str,
+        lifetime: Duration,
+    ) -> Result<(String, TokenRecord), crate::store::StoreError> {
+        let issued_at = now();
+        let record = TokenRecord {
+            kind,
+            client_id: client_id.to_owned(),
+            subject: subject.to_owned(),
+            issued_at,
+            expires_at: issued_at + lifetime.as_secs(),
+        };
+        // Keycloak's adapters read access tokens offline: in its realm mode they are JWTs (still
+        // stored, so that revocation and introspection work as for any other).
+        let token = match &record.kind {
+            TokenKind::Access { scopes } if self.keycloak_paths => {
+                crate::keycloak::access_token(self, &record, scopes)?
+            }
+            _ => secret::new_token(),
+        };
+        self.store
+            .put_token(TokenHash::of(&token), record.clone())
+            .await?;
+        Ok((token, record))
+    }
+}
