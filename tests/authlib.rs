@@ -8,34 +8,17 @@
 //! it), or `python3` when that can import them; without one the test prints `skipped: …` and
 //! passes, and with `UMA_REQUIRE_INTEROP` set (as `.ci/run` sets it) fails instead.
 
+mod support;
+
 use std::process::Command;
 
 use uma_as_core::{AuthorizationServer, ClientConfig, UserConfig};
 
-/// A Python that can import Authlib, or `None` having said so.
-fn python() -> Option<String> {
-    let candidate = std::env::var("UMA_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let usable = Command::new(&candidate)
-        .args(["-c", "import authlib, requests"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if usable {
-        return Some(candidate);
-    }
-    if std::env::var_os("UMA_REQUIRE_INTEROP").is_some() {
-        panic!("{candidate} cannot import authlib, and UMA_REQUIRE_INTEROP is set");
-    }
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stderr(),
-        "skipped: no Python with Authlib (pip install authlib requests, or set UMA_PYTHON)"
-    );
-    None
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authlib_runs_the_openid_code_flow_unchanged() {
-    let Some(python) = python() else {
+    let Some(python) =
+        support::interop::python_with("authlib, requests", "pip install authlib requests")
+    else {
         return;
     };
     let server = AuthorizationServer::builder()

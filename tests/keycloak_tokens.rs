@@ -345,3 +345,83 @@ async fn logout_in_the_browser_redirects_only_where_the_client_registered() {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
     }
 }
+
+#[tokio::test]
+async fn logout_ends_only_the_callers_own_refresh_token() {
+    let world = realm().await;
+    let provider: Value = reqwest::get(world.url("/.well-known/openid-configuration"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        provider["end_session_endpoint"],
+        world.url("/protocol/openid-connect/logout")
+    );
+    let refresh = password_grant(&world, "dave", "openid").await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let logout = |client: (&'static str, &'static str), token: String| {
+        let url = world.url("/protocol/openid-connect/logout");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .basic_auth(client.0, Some(client.1))
+                .form(&[("refresh_token", token.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let refreshes = |token: String| {
+        let url = world.url("/protocol/openid-connect/token");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // Another client's logout answers alike and ends nothing.
+    assert_eq!(
+        logout((RS_ID, RS_SECRET), refresh.clone()).await,
+        StatusCode::NO_CONTENT
+    );
+    let answer: Value = reqwest::Client::new()
+        .post(world.url("/protocol/openid-connect/token"))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rotated = answer["refresh_token"]
+        .as_str()
+        .expect("still refreshes")
+        .to_owned();
+    // The client's own logout ends it; a wrong secret is no client at all.
+    assert_eq!(
+        logout((CLIENT_ID, "wrong"), rotated.clone()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        logout((CLIENT_ID, CLIENT_SECRET), rotated.clone()).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(refreshes(rotated).await, StatusCode::BAD_REQUEST);
+}

@@ -16,31 +16,10 @@ use support::{RS_ID, RS_SECRET};
 use uma_as_core::{AuthorizationServer, ClientConfig, UserConfig};
 use uma_client::{ClientCredentials, ProtectionClient, ResourceDescription};
 
-/// A Python that can import `keycloak`, or `None` having said so.
-fn python() -> Option<String> {
-    let candidate = std::env::var("UMA_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let usable = Command::new(&candidate)
-        .args(["-c", "import keycloak"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if usable {
-        return Some(candidate);
-    }
-    if std::env::var_os("UMA_REQUIRE_INTEROP").is_some() {
-        panic!("{candidate} cannot import keycloak, and UMA_REQUIRE_INTEROP is set");
-    }
-    // Written past the test harness's capture, so that it shows (and `.ci/run` sees it).
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stderr(),
-        "skipped: no Python with python-keycloak (pip install python-keycloak, or set UMA_PYTHON)"
-    );
-    None
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_keycloak_works_unchanged_against_the_realm() {
-    let Some(python) = python() else {
+    let Some(python) = support::interop::python_with("keycloak", "pip install python-keycloak")
+    else {
         return;
     };
     let server = AuthorizationServer::builder()

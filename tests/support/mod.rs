@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of the support module
 
+pub mod interop;
+
 use std::net::SocketAddr;
 
 use axum::routing::get;
