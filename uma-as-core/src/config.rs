@@ -629,6 +629,18 @@ mod tests {
     }
 
     #[test]
+    fn users_carry_keycloaks_roles_and_the_signing_algorithm_is_read() {
+        let config = Config::from_toml(
+            "signing_algorithm = \"RS256\"\n[[users]]\nusername = \"carol\"\nroles = [\"admin\"]\n\
+             client_roles = { photoz = [\"album-manager\"] }",
+        )
+        .unwrap();
+        assert_eq!(config.signing_algorithm, Some(SigningAlgorithm::RS256));
+        assert_eq!(config.users[0].roles, ["admin"]);
+        assert_eq!(config.users[0].client_roles["photoz"], ["album-manager"]);
+    }
+
+    #[test]
     fn the_keycloak_realm_moves_the_default_issuer() {
         let config = Config::from_toml("[keycloak]\nrealm = \"photoz\"").unwrap();
         assert_eq!(config.issuer(), "http://127.0.0.1:8080/realms/photoz");

@@ -645,4 +645,29 @@ mod tests {
         assert_eq!(n.len(), 256);
         assert!(format!("{key:?}").find("private").is_none());
     }
+
+    #[tokio::test]
+    async fn a_key_stored_before_algorithms_were_named_is_ed25519() {
+        let key = SigningKey::generate(SigningAlgorithm::EdDSA).unwrap();
+        let mut stored = serde_json::to_value(&key).unwrap();
+        stored.as_object_mut().unwrap().remove("alg");
+        let read: SigningKey = serde_json::from_value(stored).unwrap();
+        assert_eq!(read.alg, SigningAlgorithm::EdDSA);
+        // And it still signs what its JWK verifies.
+        let store = MemoryStore::new();
+        let mut active = read;
+        active.active_from = active.created_at;
+        store.put_signing_key(active).await.unwrap();
+        let ring = KeyRing::load_or_create(&store, SigningAlgorithm::EdDSA)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.signing_keys().await.unwrap().len(),
+            1,
+            "no new key made"
+        );
+        let token = ring.sign(JwtType::AccessToken, &claims()).unwrap();
+        let jwks = KeyRing::jwks(&store, 300).await.unwrap();
+        assert_eq!(verify(&jwks, &token).unwrap().sub, "bob");
+    }
 }
