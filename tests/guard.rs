@@ -161,6 +161,33 @@ async fn an_expired_rpt_is_challenged() {
 }
 
 #[tokio::test]
+async fn a_token_that_is_not_utf8_is_challenged_without_asking_the_as() {
+    let world = CountingAs::start(|b| b.rpt_format(RptFormat::Opaque)).await;
+    let url = serve(
+        world
+            .guard()
+            .validation(RptValidation::Introspection)
+            .build()
+            .unwrap(),
+    )
+    .await;
+    for token in [&b"Bearer \xff\xfe"[..], b"Bearer abc\x80def"] {
+        let response = reqwest::Client::new()
+            .get(&url)
+            .header(
+                http::header::AUTHORIZATION,
+                http::HeaderValue::from_bytes(token).unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(UmaChallenge::from_headers(response.headers()).is_some());
+    }
+    assert_eq!(world.calls("/introspect"), 0);
+}
+
+#[tokio::test]
 async fn a_revoked_rpt_is_refused_once_its_cached_answer_expires() {
     let world = CountingAs::start(|b| b.rpt_format(RptFormat::Opaque)).await;
     let cached = serve(
@@ -290,6 +317,39 @@ async fn pass_through_mode_hands_the_decision_to_the_handler() {
     );
     let granted = get_with(&url, Some(&world.rpt().await)).await;
     assert_eq!(granted.json::<Value>().await.unwrap()["outcome"], "granted");
+}
+
+#[tokio::test]
+async fn a_cached_answer_hands_the_service_what_the_first_one_did() {
+    // The first request is judged the long way (the RPT is not cached yet), the others at once
+    // from the cache: the service must not be able to tell them apart, in any mode.
+    let world = CountingAs::start(|b| b).await;
+    let rpt = world.rpt().await;
+    for (mode, outcome) in [
+        (Mode::Enforcing, Value::Null),
+        (Mode::Permissive, Value::Null),
+        (Mode::PassThrough, json!("granted")),
+    ] {
+        let url = serve(world.guard().mode(mode).build().unwrap()).await;
+        for _ in 0..3 {
+            let response = get_with(&url, Some(&rpt)).await;
+            assert_eq!(response.status(), StatusCode::OK, "{mode:?}");
+            let body = response.json::<Value>().await.unwrap();
+            assert_eq!(body["subject"], "bob", "{mode:?}");
+            assert_eq!(body["outcome"], outcome, "{mode:?}");
+        }
+    }
+    // Cached for GET, the RPT still lacks `edit`: a PUT is challenged, not waved through.
+    let url = serve(world.guard().build().unwrap()).await;
+    assert_eq!(get_with(&url, Some(&rpt)).await.status(), StatusCode::OK);
+    let put = reqwest::Client::new()
+        .put(&url)
+        .bearer_auth(&rpt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::UNAUTHORIZED);
+    assert!(UmaChallenge::from_headers(put.headers()).is_some());
 }
 
 #[tokio::test]

@@ -8,97 +8,16 @@
 //! Paths: a cached introspection answer (opaque RPT), a cached local-JWT answer, and a JWT RPT
 //! verified on every request (cache lifetime zero; the JWKS stays cached).
 
-use std::convert::Infallible;
+mod support;
+
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use http::{Method, Request, Response};
 use tower::ServiceExt;
-use uma_as_core::{AuthorizationServer, ClientConfig, RptFormat, RunningServer};
-use uma_client::{
-    ClientCredentials, GrantAuth, PermissionRequest, ProtectionClient, ResourceDescription,
-    UmaClient, UmaGrantRequest,
-};
-use uma_rs_guard::{ResourceId, RouteResolver, RptValidation, UmaGuardLayer, UmaGuardLayerBuilder};
+use uma_as_core::RptFormat;
+use uma_rs_guard::RptValidation;
 
-struct Setup {
-    _server: RunningServer,
-    issuer: String,
-    resource_id: String,
-    rpt: String,
-}
-
-async fn setup(format: RptFormat) -> Setup {
-    let server = AuthorizationServer::builder()
-        .client(ClientConfig::new("photoz", "photoz-secret"))
-        .client(ClientConfig::new("app", "app-secret"))
-        .user("alice")
-        .user("bob")
-        .rpt_format(format)
-        .rpt_lifetime(Duration::from_secs(3600))
-        .spawn()
-        .await
-        .unwrap();
-    let issuer = server.issuer().to_owned();
-    let protection = ProtectionClient::builder(&issuer)
-        .credentials(ClientCredentials::new("photoz", "photoz-secret"))
-        .build()
-        .unwrap();
-    let resource_id = protection
-        .create_resource(&ResourceDescription::new(["view"]).owner("alice"))
-        .await
-        .unwrap();
-    server.share(&resource_id, "bob", ["view"]).await.unwrap();
-    let ticket = protection
-        .request_permissions(vec![PermissionRequest::new(resource_id.clone(), ["view"])])
-        .await
-        .unwrap();
-    let uma = UmaClient::builder()
-        .trust(&issuer)
-        .auth(GrantAuth::Bearer(
-            server.access_token("bob", "app").await.unwrap(),
-        ))
-        .build()
-        .unwrap();
-    let rpt = uma
-        .redeem(&issuer, &UmaGrantRequest::new(ticket))
-        .await
-        .unwrap()
-        .access_token
-        .into_string();
-    Setup {
-        _server: server,
-        issuer,
-        resource_id,
-        rpt,
-    }
-}
-
-fn guard(setup: &Setup) -> UmaGuardLayerBuilder {
-    UmaGuardLayer::builder(&setup.issuer)
-        .client_credentials(ClientCredentials::new("photoz", "photoz-secret"))
-        .resolver(
-            RouteResolver::new()
-                .route(
-                    "/album",
-                    ResourceId::fixed(&setup.resource_id),
-                    [(Method::GET, vec!["view"])],
-                )
-                .unwrap(),
-        )
-}
-
-async fn handler(_: Request<String>) -> Result<Response<String>, Infallible> {
-    Ok(Response::new("album".to_owned()))
-}
-
-fn request(rpt: &str) -> Request<String> {
-    Request::builder()
-        .uri("/album")
-        .header(http::header::AUTHORIZATION, format!("Bearer {rpt}"))
-        .body(String::new())
-        .unwrap()
-}
+use support::{guard, handler, request, setup};
 
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -5,14 +5,14 @@ use std::time::Instant;
 
 use http::header::AUTHORIZATION;
 use http::request::Parts;
-use tracing::Instrument;
 use tracing::field::Empty;
-use uma_client::{PermissionRequest, ProtectionClient, Rpt, UmaChallenge};
+use tracing::{Instrument, Level, Span};
+use uma_client::{PermissionRequest, ProtectionClient, UmaChallenge};
 
 use crate::outcome::{Mode, Rejection, RejectionKind};
 use crate::permissions::GrantedPermissions;
 use crate::resolver::{Resolution, ResourceResolver};
-use crate::validation::{Validator, Verdict};
+use crate::validation::{Now, Validator, Verdict};
 
 /// What the guard was configured with, shared by every clone of the service.
 pub(crate) struct Shared {
@@ -33,6 +33,28 @@ pub(crate) enum Decision {
 }
 
 impl Shared {
+    /// The decision, if it can be made without waiting: the resolver answers at once and the
+    /// RPT's answer is cached and fresh. Only admissions are made here; every refusal, and any
+    /// request a debug-level subscriber wants a span for, takes [`decide`](Self::decide).
+    pub(crate) fn decide_now(&self, request: &Parts) -> Option<Decision> {
+        if tracing::enabled!(Level::DEBUG) {
+            return None;
+        }
+        if self.allow_cors_preflight && is_cors_preflight(request) {
+            return Some(Decision::Unprotected);
+        }
+        let required = match self.resolver.resolve_now(request)? {
+            Resolution::Protected(required) => required,
+            Resolution::Unprotected => return Some(Decision::Unprotected),
+            Resolution::Unmatched if self.allow_unmatched => return Some(Decision::Unprotected),
+            _ => return None,
+        };
+        let token = bearer_token(request)?;
+        let now = Now::read();
+        let verdict = self.validator.cached(token, now)?;
+        grants(&verdict, &required, now.secs).map(Decision::Granted)
+    }
+
     pub(crate) async fn decide(&self, request: &Parts) -> Decision {
         let span = tracing::debug_span!(
             "uma_guard",
@@ -44,8 +66,13 @@ impl Shared {
             cache = Empty,
             as_latency_ms = Empty,
         );
+        // No subscriber listens at this level: no span to enter, fill and close on every request
+        // (on a cache hit, that bookkeeping costs as much as the decision).
+        if span.is_disabled() {
+            return self.decide_inner(request, &span).await;
+        }
         async {
-            let decision = self.decide_inner(request).await;
+            let decision = self.decide_inner(request, &span).await;
             let outcome = match &decision {
                 Decision::Unprotected => "unprotected",
                 Decision::Granted(_) => "granted",
@@ -60,15 +87,15 @@ impl Shared {
                     RejectionKind::LookupFailed => "refused: lookup failed",
                 },
             };
-            tracing::Span::current().record("outcome", outcome);
+            span.record("outcome", outcome);
             tracing::debug!("UMA decision");
             decision
         }
-        .instrument(span)
+        .instrument(span.clone())
         .await
     }
 
-    async fn decide_inner(&self, request: &Parts) -> Decision {
+    async fn decide_inner(&self, request: &Parts, span: &Span) -> Decision {
         if self.allow_cors_preflight && is_cors_preflight(request) {
             return Decision::Unprotected;
         }
@@ -86,23 +113,22 @@ impl Shared {
             }
             Resolution::Failed => return refused(RejectionKind::LookupFailed),
         };
-        let span = tracing::Span::current();
-        if let Some(first) = required.first() {
+        // Fields only for a subscriber that listens: collecting the scopes allocates.
+        if let (false, Some(first)) = (span.is_disabled(), required.first()) {
             span.record("resource", first.resource_id.as_str());
             let scopes: Vec<&str> = first.resource_scopes.iter().map(|s| s.as_str()).collect();
             span.record("scopes", tracing::field::debug(&scopes));
         }
         let reason = match bearer_token(request) {
             None => RejectionKind::NoToken,
-            Some(rpt) => {
-                let started = Instant::now();
-                match self.validator.validate(&rpt).await {
+            Some(token) => {
+                let now = Now::read();
+                match self.validator.validate(token, now).await {
                     Ok((verdict, source)) => {
-                        span.record("cache", tracing::field::debug(source));
-                        if source != crate::validation::Source::Cache {
-                            span.record("as_latency_ms", started.elapsed().as_secs_f64() * 1e3);
+                        if !span.is_disabled() {
+                            span.record("cache", tracing::field::debug(source));
                         }
-                        match grants(&verdict, &required) {
+                        match grants(&verdict, &required, now.secs) {
                             Some(granted) => return Decision::Granted(granted),
                             None if matches!(*verdict, Verdict::Active { .. }) => {
                                 RejectionKind::InsufficientPermissions
@@ -118,14 +144,21 @@ impl Shared {
                 }
             }
         };
-        self.challenge(&required, reason).await
+        // Boxed: the ticket request's future is large, and in place it would make every
+        // request's future as large (and as costly to set up) as this rare path.
+        Box::pin(self.challenge(&required, reason, span)).await
     }
 
     /// Asks for a ticket for what this request needs (Grant §3.2, §3.5).
-    async fn challenge(&self, required: &[PermissionRequest], reason: RejectionKind) -> Decision {
+    async fn challenge(
+        &self,
+        required: &[PermissionRequest],
+        reason: RejectionKind,
+        span: &Span,
+    ) -> Decision {
         let started = Instant::now();
         let ticket = self.protection.request_permissions(required.to_vec()).await;
-        tracing::Span::current().record("as_latency_ms", started.elapsed().as_secs_f64() * 1e3);
+        span.record("as_latency_ms", started.elapsed().as_secs_f64() * 1e3);
         match ticket {
             Ok(ticket) => Decision::Refused(Rejection::challenge_for(
                 reason,
@@ -156,26 +189,33 @@ fn is_cors_preflight(request: &Parts) -> bool {
 }
 
 /// The RPT of an `Authorization: Bearer` header, if the request has exactly one such header.
-fn bearer_token(request: &Parts) -> Option<Rpt> {
+/// Borrowed and unchecked bytes: a cache hit never copies the token nor reads it twice (the
+/// miss path refuses a token that is not UTF-8).
+fn bearer_token(request: &Parts) -> Option<&[u8]> {
     let mut values = request.headers.get_all(AUTHORIZATION).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
         return None;
     };
-    let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("Bearer") && !token.is_empty()).then(|| Rpt::new(token))
+    let value = value.as_bytes();
+    let space = value.iter().position(|&b| b == b' ')?;
+    let (scheme, token) = (&value[..space], value[space + 1..].trim_ascii());
+    (scheme.eq_ignore_ascii_case(b"Bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The granted permissions, if the verdict is active and covers every required scope of every
-/// required resource, each permission within its own times (FedAuthz §5.1.1).
-fn grants(verdict: &Verdict, required: &[PermissionRequest]) -> Option<GrantedPermissions> {
-    let Verdict::Active { granted, .. } = verdict else {
+/// The granted permissions, if the verdict is active, its token unexpired, and it covers every
+/// required scope of every required resource, each permission within its own times at `now`
+/// (FedAuthz §5.1.1).
+fn grants(
+    verdict: &Verdict,
+    required: &[PermissionRequest],
+    now: u64,
+) -> Option<GrantedPermissions> {
+    let Verdict::Active { granted, exp } = verdict else {
         return None;
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(u64::MAX);
+    if exp.is_some_and(|exp| exp <= now) {
+        return None;
+    }
     let live = |p: &&uma_client::Permission| {
         p.exp.is_none_or(|exp| exp > now) && p.nbf.is_none_or(|nbf| nbf <= now)
     };
@@ -196,6 +236,8 @@ mod tests {
     use super::*;
     use uma_client::Permission;
 
+    const NOW: u64 = 1_800_000_000;
+
     fn active(permissions: Vec<Permission>) -> Verdict {
         Verdict::Active {
             granted: GrantedPermissions::new(permissions, None, None),
@@ -206,22 +248,31 @@ mod tests {
     #[test]
     fn every_required_scope_must_be_granted() {
         let required = [PermissionRequest::new("r1", ["view", "edit"])];
-        assert!(grants(&active(vec![Permission::new("r1", ["view"])]), &required).is_none());
+        assert!(
+            grants(
+                &active(vec![Permission::new("r1", ["view"])]),
+                &required,
+                NOW
+            )
+            .is_none()
+        );
         assert!(
             grants(
                 &active(vec![Permission::new("r2", ["view", "edit"])]),
-                &required
+                &required,
+                NOW
             )
             .is_none()
         );
         assert!(
             grants(
                 &active(vec![Permission::new("r1", ["edit", "view"])]),
-                &required
+                &required,
+                NOW
             )
             .is_some()
         );
-        assert!(grants(&Verdict::Inactive, &required).is_none());
+        assert!(grants(&Verdict::Inactive, &required, NOW).is_none());
     }
 
     #[test]
@@ -229,10 +280,10 @@ mod tests {
         let required = [PermissionRequest::new("r1", ["view"])];
         let mut expired = Permission::new("r1", ["view"]);
         expired.exp = Some(1);
-        assert!(grants(&active(vec![expired]), &required).is_none());
+        assert!(grants(&active(vec![expired]), &required, NOW).is_none());
         let mut future = Permission::new("r1", ["view"]);
         future.nbf = Some(u64::MAX);
-        assert!(grants(&active(vec![future]), &required).is_none());
+        assert!(grants(&active(vec![future]), &required, NOW).is_none());
     }
 
     #[test]
@@ -244,16 +295,12 @@ mod tests {
             }
             builder.body(()).unwrap().into_parts().0
         };
-        assert_eq!(
-            bearer_token(&parts(&["Bearer abc"])).unwrap().as_str(),
-            "abc"
-        );
-        assert_eq!(
-            bearer_token(&parts(&["bearer abc"])).unwrap().as_str(),
-            "abc"
-        );
+        assert_eq!(bearer_token(&parts(&["Bearer abc"])).unwrap(), b"abc");
+        assert_eq!(bearer_token(&parts(&["bearer abc"])).unwrap(), b"abc");
         assert!(bearer_token(&parts(&["Basic abc"])).is_none());
         assert!(bearer_token(&parts(&["Bearer "])).is_none());
         assert!(bearer_token(&parts(&["Bearer a", "Bearer b"])).is_none());
+        assert!(bearer_token(&parts(&["Bearer"])).is_none());
+        assert_eq!(bearer_token(&parts(&["Bearer  abc "])).unwrap(), b"abc");
     }
 }

@@ -103,7 +103,7 @@ impl<R> UmaGuardLayer<R> {
     /// How many RPT answers the cache holds now; never more than
     /// [`cache_max_entries`](UmaGuardLayerBuilder::cache_max_entries). For metrics.
     pub async fn cached_rpts(&self) -> u64 {
-        self.shared.validator.cached_entries().await
+        self.shared.validator.cached_entries()
     }
 
     /// The protection API client the guard uses, to register, update and delete resources as the
@@ -178,6 +178,9 @@ pub enum ConfigError {
     /// The protection client could not be built (such as an issuer that is not a URL).
     #[error(transparent)]
     Client(#[from] uma_client::Error),
+    /// The operating system's random source failed (the cache's key is drawn from it).
+    #[error("the operating system's random source failed: {0}")]
+    RandomSource(String),
     /// A protection client for another issuer was given.
     #[error("the protection client is for issuer {0}, not the guard's")]
     IssuerMismatch(String),
@@ -360,7 +363,8 @@ impl UmaGuardLayerBuilder {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConfigError::Client(uma_client::Error::Config(e.to_string())))?;
-        let validator = Validator::new(protection.clone(), http, self.validator);
+        let validator = Validator::new(protection.clone(), http, self.validator)
+            .map_err(|e| ConfigError::RandomSource(e.to_string()))?;
         Ok(UmaGuardLayer {
             shared: Arc::new(Shared {
                 protection,

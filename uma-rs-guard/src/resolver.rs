@@ -42,6 +42,15 @@ pub type ResolveFuture<'a> = Pin<Box<dyn Future<Output = Resolution> + Send + 'a
 pub trait ResourceResolver: Send + Sync + 'static {
     /// Resolves one request from its method, URI and headers.
     fn resolve<'a>(&'a self, request: &'a Parts) -> ResolveFuture<'a>;
+
+    /// The same answer as [`resolve`](Self::resolve), when it can be had without waiting (a fixed
+    /// route, say), or `None`. The guard tries this first: a request it resolves here, with its
+    /// RPT's answer cached, is judged and handed on without boxing or cloning anything. The
+    /// default is `None`, which only costs that shortcut.
+    fn resolve_now(&self, request: &Parts) -> Option<Resolution> {
+        let _ = request;
+        None
+    }
 }
 
 type Lookup = dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<Option<String>, LookupError>> + Send>>
@@ -139,13 +148,21 @@ impl ResourceId {
 enum Route {
     Protected {
         resource: ResourceId,
-        scopes: HashMap<Method, Vec<ResourceScope>>,
-        // For a fixed id, the permissions of each method, made once.
-        fixed: HashMap<Method, Arc<[PermissionRequest]>>,
+        // A handful at most: a scan is cheaper than hashing the method.
+        methods: Vec<MethodRule>,
         // The methods it takes, for the `Allow` of a `405`.
         allow: HeaderValue,
     },
     Unprotected,
+}
+
+/// What one method of a protected route needs.
+#[derive(Debug, Clone)]
+struct MethodRule {
+    method: Method,
+    scopes: Vec<ResourceScope>,
+    // For a fixed id, the permissions, made once.
+    fixed: Option<Arc<[PermissionRequest]>>,
 }
 
 /// Route templates (`/albums/{id}`, matched as axum matches them), each a registered resource
@@ -237,25 +254,25 @@ impl RouteResolver {
             template: template.to_owned(),
             reason: "a method cannot be named in an Allow header".to_owned(),
         })?;
-        let fixed = match &resource {
-            ResourceId::Fixed(id) => scopes
-                .iter()
-                .map(|(method, scopes)| {
-                    let permission = PermissionRequest {
+        let methods = scopes
+            .into_iter()
+            .map(|(method, scopes)| MethodRule {
+                fixed: match &resource {
+                    ResourceId::Fixed(id) => Some(Arc::from([PermissionRequest {
                         resource_id: id.clone(),
                         resource_scopes: scopes.clone(),
-                    };
-                    (method.clone(), Arc::from([permission]))
-                })
-                .collect(),
-            ResourceId::Lookup { .. } => HashMap::new(),
-        };
+                    }])),
+                    ResourceId::Lookup { .. } => None,
+                },
+                method,
+                scopes,
+            })
+            .collect();
         self.insert(
             template,
             Route::Protected {
                 resource,
-                scopes,
-                fixed,
+                methods,
                 allow,
             },
         )
@@ -266,59 +283,79 @@ impl RouteResolver {
         self.insert(template, Route::Unprotected)
     }
 
-    async fn lookup(&self, request: &Parts) -> Resolution {
+    /// What the route table alone says about `request`: an answer, or the lookup still to do.
+    fn route_for<'a>(&'a self, request: &'a Parts) -> Result<Resolution, PendingLookup<'a>> {
         let Ok(matched) = self.router.at(request.uri.path()) else {
-            return Resolution::Unmatched;
+            return Ok(Resolution::Unmatched);
         };
-        let (resource, scopes, fixed) = match &self.routes[*matched.value] {
-            Route::Unprotected => return Resolution::Unprotected,
+        let (resource, rule) = match &self.routes[*matched.value] {
+            Route::Unprotected => return Ok(Resolution::Unprotected),
             Route::Protected {
                 resource,
-                scopes,
-                fixed,
+                methods,
                 allow,
-            } => match scopes.get(&request.method) {
-                Some(scopes) => (resource, scopes, fixed),
-                None => return Resolution::MethodNotAllowed(allow.clone()),
+            } => match methods.iter().find(|rule| rule.method == request.method) {
+                Some(rule) => (resource, rule),
+                None => return Ok(Resolution::MethodNotAllowed(allow.clone())),
             },
         };
-        let resource_id =
-            match resource {
-                ResourceId::Fixed(_) => {
-                    return match fixed.get(&request.method) {
-                        Some(permissions) => Resolution::Protected(Arc::clone(permissions)),
-                        None => Resolution::Failed,
-                    };
-                }
-                ResourceId::Lookup { param, lookup } => {
-                    // The handler reads the parameter percent-decoded (axum's `Path`); so must the
-                    // lookup, or `/docs/%68oliday` would be judged as another resource than the
-                    // one served. A parameter axum would refuse to decode is no resource at all.
-                    let Some(value) = matched.params.get(param).and_then(|raw| {
-                        percent_encoding::percent_decode_str(raw).decode_utf8().ok()
-                    }) else {
-                        return Resolution::NotFound;
-                    };
-                    match lookup(value.into_owned()).await {
-                        Ok(Some(id)) => id,
-                        Ok(None) => return Resolution::NotFound,
-                        Err(error) => {
-                            tracing::warn!(%error, "the resource lookup failed");
-                            return Resolution::Failed;
-                        }
-                    }
-                }
-            };
+        if let Some(permissions) = &rule.fixed {
+            return Ok(Resolution::Protected(Arc::clone(permissions)));
+        }
+        let ResourceId::Lookup { param, lookup } = resource else {
+            return Ok(Resolution::Failed);
+        };
+        // The handler reads the parameter percent-decoded (axum's `Path`); so must the lookup,
+        // or `/docs/%68oliday` would be judged as another resource than the one served. A
+        // parameter axum would refuse to decode is no resource at all.
+        let Some(value) = matched
+            .params
+            .get(param)
+            .and_then(|raw| percent_encoding::percent_decode_str(raw).decode_utf8().ok())
+        else {
+            return Ok(Resolution::NotFound);
+        };
+        Err(PendingLookup {
+            value: value.into_owned(),
+            lookup,
+            scopes: &rule.scopes,
+        })
+    }
+
+    async fn lookup(&self, request: &Parts) -> Resolution {
+        let pending = match self.route_for(request) {
+            Ok(resolution) => return resolution,
+            Err(pending) => pending,
+        };
+        let resource_id = match (pending.lookup)(pending.value).await {
+            Ok(Some(id)) => id,
+            Ok(None) => return Resolution::NotFound,
+            Err(error) => {
+                tracing::warn!(%error, "the resource lookup failed");
+                return Resolution::Failed;
+            }
+        };
         Resolution::Protected(Arc::from([PermissionRequest {
             resource_id,
-            resource_scopes: scopes.clone(),
+            resource_scopes: pending.scopes.clone(),
         }]))
     }
+}
+
+/// A matched route whose resource the application must look up.
+struct PendingLookup<'a> {
+    value: String,
+    lookup: &'a Arc<Lookup>,
+    scopes: &'a Vec<ResourceScope>,
 }
 
 impl ResourceResolver for RouteResolver {
     fn resolve<'a>(&'a self, request: &'a Parts) -> ResolveFuture<'a> {
         Box::pin(self.lookup(request))
+    }
+
+    fn resolve_now(&self, request: &Parts) -> Option<Resolution> {
+        self.route_for(request).ok()
     }
 }
 
@@ -425,6 +462,40 @@ mod tests {
         );
         // Not UTF-8 once decoded: axum refuses it, and so does the guard.
         assert_eq!(resolve("/docs/%FF").await, Resolution::NotFound);
+    }
+
+    #[test]
+    fn only_routes_that_need_no_lookup_resolve_at_once() {
+        let resolver = RouteResolver::new()
+            .route("/a", ResourceId::fixed("r1"), [(Method::GET, vec!["view"])])
+            .unwrap()
+            .route(
+                "/albums/{id}",
+                ResourceId::lookup("id", |id| async move { Ok::<_, LookupError>(Some(id)) }),
+                [(Method::GET, vec!["view"])],
+            )
+            .unwrap()
+            .unprotected("/health")
+            .unwrap();
+        let now = |m, p| resolver.resolve_now(&parts(m, p));
+        assert_eq!(
+            now(Method::GET, "/a"),
+            Some(Resolution::Protected(
+                vec![PermissionRequest::new("r1", ["view"])].into()
+            ))
+        );
+        assert_eq!(now(Method::GET, "/health"), Some(Resolution::Unprotected));
+        assert_eq!(now(Method::GET, "/nowhere"), Some(Resolution::Unmatched));
+        assert_eq!(
+            now(Method::POST, "/a"),
+            Some(Resolution::MethodNotAllowed(HeaderValue::from_static(
+                "GET, HEAD"
+            )))
+        );
+        // The lookup must run: no answer without waiting, except that a parameter axum would
+        // not decode names no resource.
+        assert_eq!(now(Method::GET, "/albums/7"), None);
+        assert_eq!(now(Method::GET, "/albums/%FF"), Some(Resolution::NotFound));
     }
 
     #[test]

@@ -76,36 +76,31 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<ResBody, S::Error>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let mode = self.shared.mode;
+        if mode == Mode::Disabled {
+            return ResponseFuture::inner(self.inner.call(request));
+        }
+        let (mut parts, body) = request.into_parts();
+        // Judged at once (from the cache): the service polled ready is called right here.
+        if let Some(decision) = self.shared.decide_now(&parts) {
+            admit(&mut parts, decision, mode);
+            return ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)));
+        }
         // The service that was polled ready is the one that must be called; keep it and leave a
         // fresh clone behind (tower's documented pattern for services that call inner later).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = Arc::clone(&self.shared);
         let mut rejection = self.rejection.clone();
-        ResponseFuture::new(async move {
-            let mode = shared.mode;
-            if mode == Mode::Disabled {
-                return inner.call(request).await;
-            }
-            let (mut parts, body) = request.into_parts();
-            let decision = shared.decide(&parts).await;
-            let outcome = match decision {
-                Decision::Unprotected => GuardOutcome::Unprotected,
-                Decision::Granted(granted) if mode == Mode::PassThrough => {
-                    parts.extensions.insert(granted.clone());
-                    GuardOutcome::Granted(granted)
-                }
-                Decision::Granted(granted) => {
-                    parts.extensions.insert(granted);
-                    return inner.call(Request::from_parts(parts, body)).await;
-                }
+        ResponseFuture::deciding(async move {
+            let decision = match shared.decide(&parts).await {
                 Decision::Refused(refusal) => match mode {
                     Mode::Enforcing => {
                         let mut response = rejection.rejection_response(&refusal);
@@ -114,15 +109,34 @@ where
                     }
                     Mode::Permissive => {
                         tracing::warn!(kind = ?refusal.kind(), "permissive mode: refusal not enforced");
-                        GuardOutcome::Refused(refusal)
+                        Decision::Refused(refusal)
                     }
-                    _ => GuardOutcome::Refused(refusal),
+                    _ => Decision::Refused(refusal),
                 },
+                admitted => admitted,
             };
-            if mode == Mode::PassThrough {
-                parts.extensions.insert(outcome);
-            }
+            admit(&mut parts, decision, mode);
             inner.call(Request::from_parts(parts, body)).await
         })
+    }
+}
+
+/// Hands what the guard learnt to the service: the granted permissions, and in
+/// [`Mode::PassThrough`] the whole outcome.
+fn admit(parts: &mut http::request::Parts, decision: Decision, mode: Mode) {
+    let outcome = match decision {
+        Decision::Unprotected => GuardOutcome::Unprotected,
+        Decision::Granted(granted) if mode == Mode::PassThrough => {
+            parts.extensions.insert(granted.clone());
+            GuardOutcome::Granted(granted)
+        }
+        Decision::Granted(granted) => {
+            parts.extensions.insert(granted);
+            return;
+        }
+        Decision::Refused(refusal) => GuardOutcome::Refused(refusal),
+    };
+    if mode == Mode::PassThrough {
+        parts.extensions.insert(outcome);
     }
 }
