@@ -9,7 +9,7 @@ use tracing::field::Empty;
 use tracing::{Instrument, Level, Span};
 use uma_client::{PermissionRequest, ProtectionClient, UmaChallenge};
 
-use crate::outcome::{Mode, Rejection, RejectionKind};
+use crate::outcome::{GuardOutcome, Mode, Rejection, RejectionKind};
 use crate::permissions::GrantedPermissions;
 use crate::resolver::{Resolution, ResourceResolver};
 use crate::validation::{Now, Validator, Verdict};
@@ -25,37 +25,32 @@ pub(crate) struct Shared {
     pub(crate) mode: Mode,
 }
 
-/// The outcome for one request.
-pub(crate) enum Decision {
-    Unprotected,
-    Granted(GrantedPermissions),
-    Refused(Rejection),
-}
-
 impl Shared {
     /// The decision, if it can be made without waiting: the resolver answers at once and the
     /// RPT's answer is cached and fresh. Only admissions are made here; every refusal, and any
     /// request a debug-level subscriber wants a span for, takes [`decide`](Self::decide).
-    pub(crate) fn decide_now(&self, request: &Parts) -> Option<Decision> {
+    pub(crate) fn decide_now(&self, request: &Parts) -> Option<GuardOutcome> {
         if tracing::enabled!(Level::DEBUG) {
             return None;
         }
         if self.allow_cors_preflight && is_cors_preflight(request) {
-            return Some(Decision::Unprotected);
+            return Some(GuardOutcome::Unprotected);
         }
         let required = match self.resolver.resolve_now(request)? {
             Resolution::Protected(required) => required,
-            Resolution::Unprotected => return Some(Decision::Unprotected),
-            Resolution::Unmatched if self.allow_unmatched => return Some(Decision::Unprotected),
+            Resolution::Unprotected => return Some(GuardOutcome::Unprotected),
+            Resolution::Unmatched if self.allow_unmatched => {
+                return Some(GuardOutcome::Unprotected);
+            }
             _ => return None,
         };
         let token = bearer_token(request)?;
         let now = Now::read();
         let verdict = self.validator.cached(token, now)?;
-        grants(&verdict, &required, now.secs).map(Decision::Granted)
+        grants(&verdict, &required, now.secs).map(GuardOutcome::Granted)
     }
 
-    pub(crate) async fn decide(&self, request: &Parts) -> Decision {
+    pub(crate) async fn decide(&self, request: &Parts) -> GuardOutcome {
         let span = tracing::debug_span!(
             "uma_guard",
             method = %request.method,
@@ -72,11 +67,11 @@ impl Shared {
             return self.decide_inner(request, &span).await;
         }
         async {
-            let decision = self.decide_inner(request, &span).await;
-            let outcome = match &decision {
-                Decision::Unprotected => "unprotected",
-                Decision::Granted(_) => "granted",
-                Decision::Refused(r) => match r.kind() {
+            let outcome = self.decide_inner(request, &span).await;
+            let label = match &outcome {
+                GuardOutcome::Unprotected => "unprotected",
+                GuardOutcome::Granted(_) => "granted",
+                GuardOutcome::Refused(r) => match r.kind() {
                     RejectionKind::NoToken => "challenged: no token",
                     RejectionKind::InvalidToken => "challenged: invalid token",
                     RejectionKind::InsufficientPermissions => "challenged: insufficient",
@@ -87,29 +82,29 @@ impl Shared {
                     RejectionKind::LookupFailed => "refused: lookup failed",
                 },
             };
-            span.record("outcome", outcome);
+            span.record("outcome", label);
             tracing::debug!("UMA decision");
-            decision
+            outcome
         }
         .instrument(span.clone())
         .await
     }
 
-    async fn decide_inner(&self, request: &Parts, span: &Span) -> Decision {
+    async fn decide_inner(&self, request: &Parts, span: &Span) -> GuardOutcome {
         if self.allow_cors_preflight && is_cors_preflight(request) {
-            return Decision::Unprotected;
+            return GuardOutcome::Unprotected;
         }
-        let refused = |kind| Decision::Refused(Rejection::without_challenge(kind));
+        let refused = |kind| GuardOutcome::Refused(Rejection::without_challenge(kind));
         let required = match self.resolver.resolve(request).await {
             Resolution::Protected(required) => required,
-            Resolution::Unprotected => return Decision::Unprotected,
+            Resolution::Unprotected => return GuardOutcome::Unprotected,
             // Only a request no route matches may go through unchecked; a matched route whose
             // resource or method does not check out is refused whatever the setting (TM-40).
-            Resolution::Unmatched if self.allow_unmatched => return Decision::Unprotected,
+            Resolution::Unmatched if self.allow_unmatched => return GuardOutcome::Unprotected,
             Resolution::Unmatched => return refused(RejectionKind::Unmatched),
             Resolution::NotFound => return refused(RejectionKind::NotFound),
             Resolution::MethodNotAllowed(allow) => {
-                return Decision::Refused(Rejection::method_not_allowed(allow));
+                return GuardOutcome::Refused(Rejection::method_not_allowed(allow));
             }
             Resolution::Failed => return refused(RejectionKind::LookupFailed),
         };
@@ -129,7 +124,7 @@ impl Shared {
                             span.record("cache", tracing::field::debug(source));
                         }
                         match grants(&verdict, &required, now.secs) {
-                            Some(granted) => return Decision::Granted(granted),
+                            Some(granted) => return GuardOutcome::Granted(granted),
                             None if matches!(*verdict, Verdict::Active { .. }) => {
                                 RejectionKind::InsufficientPermissions
                             }
@@ -155,12 +150,12 @@ impl Shared {
         required: &[PermissionRequest],
         reason: RejectionKind,
         span: &Span,
-    ) -> Decision {
+    ) -> GuardOutcome {
         let started = Instant::now();
         let ticket = self.protection.request_permissions(required.to_vec()).await;
         span.record("as_latency_ms", started.elapsed().as_secs_f64() * 1e3);
         match ticket {
-            Ok(ticket) => Decision::Refused(Rejection::challenge_for(
+            Ok(ticket) => GuardOutcome::Refused(Rejection::challenge_for(
                 reason,
                 UmaChallenge {
                     realm: Some(self.realm.clone()),
@@ -170,7 +165,7 @@ impl Shared {
             )),
             Err(error) => {
                 tracing::warn!(%error, "no permission ticket from the authorization server");
-                Decision::Refused(Rejection::without_challenge(
+                GuardOutcome::Refused(Rejection::without_challenge(
                     RejectionKind::AuthorizationServerUnreachable,
                 ))
             }

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower::Service;
 
-use crate::decision::{Decision, Shared};
+use crate::decision::Shared;
 use crate::future::ResponseFuture;
 use crate::outcome::{GuardOutcome, Mode};
 use crate::response::{DefaultRejection, RejectionResponse};
@@ -89,8 +89,8 @@ where
         }
         let (mut parts, body) = request.into_parts();
         // Judged at once (from the cache): the service polled ready is called right here.
-        if let Some(decision) = self.shared.decide_now(&parts) {
-            admit(&mut parts, decision, mode);
+        if let Some(outcome) = self.shared.decide_now(&parts) {
+            admit(&mut parts, outcome, mode);
             return ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)));
         }
         // The service that was polled ready is the one that must be called; keep it and leave a
@@ -100,8 +100,8 @@ where
         let shared = Arc::clone(&self.shared);
         let mut rejection = self.rejection.clone();
         ResponseFuture::deciding(async move {
-            let decision = match shared.decide(&parts).await {
-                Decision::Refused(refusal) => match mode {
+            let outcome = match shared.decide(&parts).await {
+                GuardOutcome::Refused(refusal) => match mode {
                     Mode::Enforcing => {
                         let mut response = rejection.rejection_response(&refusal);
                         response.extensions_mut().insert(refusal);
@@ -109,13 +109,13 @@ where
                     }
                     Mode::Permissive => {
                         tracing::warn!(kind = ?refusal.kind(), "permissive mode: refusal not enforced");
-                        Decision::Refused(refusal)
+                        GuardOutcome::Refused(refusal)
                     }
-                    _ => Decision::Refused(refusal),
+                    _ => GuardOutcome::Refused(refusal),
                 },
                 admitted => admitted,
             };
-            admit(&mut parts, decision, mode);
+            admit(&mut parts, outcome, mode);
             inner.call(Request::from_parts(parts, body)).await
         })
     }
@@ -123,19 +123,10 @@ where
 
 /// Hands what the guard learnt to the service: the granted permissions, and in
 /// [`Mode::PassThrough`] the whole outcome.
-fn admit(parts: &mut http::request::Parts, decision: Decision, mode: Mode) {
-    let outcome = match decision {
-        Decision::Unprotected => GuardOutcome::Unprotected,
-        Decision::Granted(granted) if mode == Mode::PassThrough => {
-            parts.extensions.insert(granted.clone());
-            GuardOutcome::Granted(granted)
-        }
-        Decision::Granted(granted) => {
-            parts.extensions.insert(granted);
-            return;
-        }
-        Decision::Refused(refusal) => GuardOutcome::Refused(refusal),
-    };
+fn admit(parts: &mut http::request::Parts, outcome: GuardOutcome, mode: Mode) {
+    if let GuardOutcome::Granted(granted) = &outcome {
+        parts.extensions.insert(granted.clone());
+    }
     if mode == Mode::PassThrough {
         parts.extensions.insert(outcome);
     }

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The whole UMA flow (permission request + UMA grant) under load across many owners, resources and
+# parties: `uma-as` (release, SQLite on disk, every write durable) pinned to core 0, the driver
+# (examples/flow_load.rs) pinned to core 1, CONCURRENCY flows at a time for SECONDS after a 2-s
+# warm-up, each on a resource and party chosen at random. The data set (RESOURCES resources of
+# OWNERS owners, each shared with 10 of PARTIES parties) is seeded once into a database that each
+# round copies, so that every round starts from the same state on a fresh server. Prints one
+# Markdown row per round, then the median and range of each column.
+#
+#   scripts/as-flow.sh [ROUNDS] [SECONDS] [CONCURRENCY] [RESOURCES] [OWNERS] [PARTIES]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-5}
+seconds=${2:-10}
+concurrency=${3:-32}
+resources=${4:-100000}
+owners=${5:-1000}
+parties=${6:-100}
+
+cargo build --release -q -p uma-as-core --bin uma-as
+cargo build --release -q --example flow_load
+dir=$(mktemp -d)
+server=
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$dir"' EXIT
+
+seeding=$(date +%s)
+{ echo "password_grant = true"; cat scripts/bench-parties.toml; } > "$dir/uma-as.toml"
+target/release/examples/flow_load --seed "$dir/seed.db" "$resources" "$owners" "$parties" \
+  >> "$dir/uma-as.toml"
+echo "seeded $resources resources of $owners owners for $parties parties in $(( $(date +%s) - seeding )) s"
+echo
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+url="http://127.0.0.1:$port"
+
+echo "| round | whole flows/s | p50 ms | p99 ms |"
+echo "|---:|---:|---:|---:|"
+for round in $(seq "$rounds"); do
+  rm -f "$dir"/state.db*
+  # The seed's last writes may still be in its write-ahead log: copy both.
+  cp "$dir/seed.db" "$dir/state.db"
+  [ ! -f "$dir/seed.db-wal" ] || cp "$dir/seed.db-wal" "$dir/state.db-wal"
+  RUST_LOG=warn taskset -c 0 target/release/uma-as --config "$dir/uma-as.toml" \
+    --listen "127.0.0.1:$port" --storage "sqlite:$dir/state.db" &
+  server=$!
+  until curl -sf "$url/jwks" >/dev/null; do sleep 0.1; done
+  read -r rate p50 p99 < <(taskset -c 1 target/release/examples/flow_load \
+    "$url" "$seconds" "$concurrency" "$resources" "$parties")
+  echo "| $round | $rate | $p50 | $p99 |"
+  echo "$rate $p50 $p99" >> "$dir/results"
+  kill "$server"; wait "$server" 2>/dev/null || true
+done
+python3 - "$dir/results" <<'PY'
+import statistics, sys
+rows = [list(map(float, line.split())) for line in open(sys.argv[1])]
+print()
+print("| | whole flows/s | p50 ms | p99 ms |")
+print("|---|---:|---:|---:|")
+cells = []
+for i in range(3):
+    column = [r[i] for r in rows]
+    digits = 0 if i == 0 else 1
+    f = f"{{:,.{digits}f}}"
+    cells.append(f"{f.format(statistics.median(column))} ({f.format(min(column))}–{f.format(max(column))})")
+print(f"| median (min–max) of {len(rows)} rounds | " + " | ".join(cells) + " |")
+PY
