@@ -9,7 +9,9 @@
 # /proc over the run, divided by the requests wrk completed). The second is the steadier one on a
 # shared machine: time stolen by the hypervisor or spent waiting on wrk is nobody's CPU time. The
 # time the guard adds is, per round, the guarded route's CPU time per request minus the bare
-# route's.
+# route's; the ratio to the bare route is given both as a ratio of medians and as the median of
+# each round's own ratio (the routes of one round run back to back, so a noisy minute on a shared
+# machine weighs on both sides of that round's ratio).
 #
 #   scripts/guard-load.sh [ROUNDS] [SECONDS] [SERVER_BINARY...]
 #
@@ -78,8 +80,8 @@ def spread(values, digits=0):
     f = f"{{:,.{digits}f}}"
     return f"{f.format(statistics.median(values))} ({f.format(min(values))}–{f.format(max(values))})"
 print()
-print("| server | route | requests/s, median (min–max) | ratio to /bare | server CPU µs per request | µs added per request (CPU) |")
-print("|---|---|---:|---:|---:|---:|")
+print("| server | route | requests/s, median (min–max) | ratio to /bare (medians) | ratio to /bare, per round: median (min–max) | server CPU µs per request | µs added per request (CPU) |")
+print("|---|---|---:|---:|---:|---:|---:|")
 for server in sorted({r[0] for r in rows}):
     mine = [list(map(float, r[1:])) for r in rows if r[0] == server]
     bare = statistics.median(r[0] for r in mine)
@@ -87,5 +89,6 @@ for server in sorted({r[0] for r in rows}):
         rate = [r[2 * i] for r in mine]
         cpu = [r[2 * i + 1] for r in mine]
         added = "—" if i == 0 else spread([r[2 * i + 1] - r[1] for r in mine], 2)
-        print(f"| {server} | {name} | {spread(rate)} | {statistics.median(rate) / bare:.3f} | {spread(cpu, 2)} | {added} |")
+        paired = "—" if i == 0 else spread([r[2 * i] / r[0] for r in mine], 3)
+        print(f"| {server} | {name} | {spread(rate)} | {statistics.median(rate) / bare:.3f} | {paired} | {spread(cpu, 2)} | {added} |")
 PY
