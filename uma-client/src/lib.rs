@@ -11,18 +11,54 @@
 //!   [`ResourceDescription`], [`PermissionRequest`], [`TicketResponse`], [`UmaGrantRequest`],
 //!   [`TokenResponse`], [`ErrorResponse`], [`Introspection`], and the [`UmaChallenge`] header.
 //!
-//! ```no_run
-//! use uma_client::{AccessToken, GrantAuth, UmaClient};
+//! The whole grant, run here against a real authorization server (`uma-as-core`, started on a
+//! loopback port): the resource server registers a resource and asks for a ticket, the client
+//! redeems it for bob, whom alice shared the resource with.
 //!
-//! # async fn run() -> uma_client::Result<()> {
-//! // Bob's own access token from the authorization server identifies him as requesting party;
-//! // photoz may send this client to that authorization server, and to no other.
-//! let uma = UmaClient::builder()
-//!     .resource_server("https://photoz.example.com", "https://as.example.com")
-//!     .auth(GrantAuth::Bearer(AccessToken::new("bobs-access-token")))
+//! ```
+//! use uma_client::{
+//!     AccessToken, ClientCredentials, GrantAuth, PermissionRequest, ProtectionClient,
+//!     ResourceDescription, Rpt, UmaClient, UmaGrantRequest,
+//! };
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let server = uma_as_core::AuthorizationServer::builder()
+//! #     .client(uma_as_core::ClientConfig::new("photoz", "photoz-secret"))
+//! #     .client(uma_as_core::ClientConfig::new("doctor-app", "doctor-secret"))
+//! #     .user("alice")
+//! #     .user("bob")
+//! #     .spawn()
+//! #     .await?;
+//! # let issuer = server.issuer();
+//! // The resource server: a PAT from its client credentials, then the protection API.
+//! let protection = ProtectionClient::builder(issuer)
+//!     .credentials(ClientCredentials::new("photoz", "photoz-secret"))
 //!     .build()?;
-//! let response = uma.get("https://photoz.example.com/albums/42").send().await?;
-//! println!("{}", response.status());
+//! let album = protection
+//!     .create_resource(&ResourceDescription::new(["view"]).name("holiday").owner("alice"))
+//!     .await?;
+//! # server.share(&album, "bob", ["view"]).await?;
+//! // (Alice shares the album with bob at the authorization server.) Bob's client asks the
+//! // resource server, which answers `401` with a ticket for what the request needs:
+//! let ticket = protection
+//!     .request_permissions(vec![PermissionRequest::new(album.clone(), ["view"])])
+//!     .await?;
+//!
+//! // Bob's client: his own access token identifies him; it trusts this authorization server only.
+//! # let bobs_token = server.access_token("bob", "doctor-app").await?.as_str().to_owned();
+//! let uma = UmaClient::builder()
+//!     .trust(issuer)
+//!     .auth(GrantAuth::Bearer(AccessToken::new(bobs_token)))
+//!     .build()?;
+//! let granted = uma.redeem(issuer, &UmaGrantRequest::new(ticket)).await?;
+//! let rpt = Rpt::new(granted.access_token.into_string());
+//!
+//! // The resource server learns what the RPT grants (FedAuthz §5).
+//! let introspection = protection.introspect(&rpt).await?;
+//! assert!(introspection.active);
+//! assert_eq!(introspection.permissions.unwrap()[0].resource_id, album);
+//! // With `uma.get(url).send()`, the client follows the resource server's challenge itself.
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]

@@ -12,23 +12,40 @@
 //! §3.2.1). If no ticket can be had, the answer is `403` with
 //! `Warning: 199 - "UMA Authorization Server Unreachable"` (Grant §3.2.2): the guard fails closed.
 //!
-//! ```no_run
+//! A protected route, checked here against a real authorization server (`uma-as-core`, started
+//! on a loopback port): without a token, the answer is the UMA challenge with a fresh ticket.
+//!
+//! ```
 //! use axum::{Extension, Router, routing::get};
-//! use http::Method;
-//! use uma_client::ClientCredentials;
+//! use http::{Method, Request, StatusCode};
+//! use tower::ServiceExt;
+//! use uma_client::{ClientCredentials, ProtectionClient, ResourceDescription, UmaChallenge};
 //! use uma_rs_guard::{GrantedPermissions, ResourceId, RouteResolver, UmaGuardLayer};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let guard = UmaGuardLayer::builder("https://as.example.com")
-//!     .client_credentials(ClientCredentials::new("photoz", "photoz-secret"))
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let server = uma_as_core::AuthorizationServer::builder()
+//! #     .client(uma_as_core::ClientConfig::new("photoz", "photoz-secret"))
+//! #     .user("alice")
+//! #     .spawn()
+//! #     .await?;
+//! # let issuer = server.issuer();
+//! // The resource server registers its album once (resource registration, FedAuthz §3).
+//! let credentials = ClientCredentials::new("photoz", "photoz-secret");
+//! let protection = ProtectionClient::builder(issuer).credentials(credentials.clone()).build()?;
+//! let album = protection
+//!     .create_resource(&ResourceDescription::new(["view"]).owner("alice"))
+//!     .await?;
+//!
+//! let guard = UmaGuardLayer::builder(issuer)
+//!     .client_credentials(credentials)
 //!     .realm("photoz")
 //!     .resolver(RouteResolver::new().route(
 //!         "/albums/holiday",
-//!         ResourceId::fixed("resource-id-from-registration"),
+//!         ResourceId::fixed(album),
 //!         [(Method::GET, ["view"])],
 //!     )?)
 //!     .build()?;
-//!
 //! let app = Router::new()
 //!     .route(
 //!         "/albums/holiday",
@@ -37,8 +54,14 @@
 //!         }),
 //!     )
 //!     .layer(guard);
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! axum::serve(listener, app).await?;
+//!
+//! // Serve it with `axum::serve`; here, one request without an RPT.
+//! let request = Request::get("/albums/holiday").body(axum::body::Body::empty())?;
+//! let response = app.oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! let challenge = UmaChallenge::from_headers(response.headers()).expect("a challenge");
+//! assert_eq!(challenge.as_uri, issuer);
+//! // The client redeems `challenge.ticket` at the authorization server for an RPT, and retries.
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
