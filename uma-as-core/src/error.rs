@@ -18,7 +18,6 @@ struct Parts {
     status: StatusCode,
     body: ErrorResponse,
     www_authenticate: Option<String>,
-    allow: Option<&'static str>,
     retry_after: Option<u64>,
 }
 
@@ -28,7 +27,6 @@ impl ApiError {
             status,
             body: ErrorResponse::new(code).with_description(description),
             www_authenticate: None,
-            allow: None,
             retry_after: None,
         }))
     }
@@ -79,15 +77,13 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, description)
     }
 
-    /// `405 unsupported_method_type` with the `Allow` header.
-    pub(crate) fn method_not_allowed(allow: &'static str) -> Self {
-        let mut error = Self::new(
+    /// `405 unsupported_method_type`; axum's method routing adds the `Allow` header.
+    pub(crate) fn method_not_allowed() -> Self {
+        Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::UnsupportedMethodType,
-            format!("this endpoint allows {allow}"),
-        );
-        error.0.allow = Some(allow);
-        error
+            "this endpoint does not take this method; the Allow header lists those it takes",
+        )
     }
 
     /// `401` for a missing or bad bearer token (RFC 6750 §3): with no token at all the challenge
@@ -193,7 +189,6 @@ impl IntoResponse for ApiError {
             status,
             body,
             www_authenticate,
-            allow,
             retry_after,
         } = *self.0;
         let mut response = (status, Json(body)).into_response();
@@ -205,9 +200,6 @@ impl IntoResponse for ApiError {
             if let Ok(value) = HeaderValue::try_from(challenge) {
                 headers.insert(header::WWW_AUTHENTICATE, value);
             }
-        }
-        if let Some(allow) = allow {
-            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         if let Some(seconds) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));

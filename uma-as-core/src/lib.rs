@@ -74,18 +74,14 @@ pub use server::{
 use crate::error::ApiError;
 use crate::server::{AppState, paths};
 
-fn only(allow: &'static str, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
-    route.fallback(move || async move { ApiError::method_not_allowed(allow) })
-}
-
 /// The resource registration routes at `base` (the spec's path, or Keycloak's), with `item`
 /// the methods on one resource (Keycloak answers an update differently).
 fn resource_registration(base: &str, item: MethodRouter<AppState>) -> Router<AppState> {
-    let collection = || only("GET, POST", get(resource::list).post(resource::create));
+    let collection = || get(resource::list).post(resource::create);
     Router::new()
         .route(base, collection())
         .route(&format!("{base}/"), collection())
-        .route(&format!("{base}/{{id}}"), only("GET, PUT, DELETE", item))
+        .route(&format!("{base}/{{id}}"), item)
 }
 
 fn routes(state: AppState) -> Router {
@@ -97,68 +93,53 @@ fn routes(state: AppState) -> Router {
     Router::new()
         .route(
             uma_client::discovery::UMA_WELL_KNOWN_PATH,
-            only("GET", get(discovery::document)),
+            get(discovery::document),
         )
         .route(
             uma_client::discovery::OAUTH_WELL_KNOWN_PATH,
-            only("GET", get(discovery::document)),
+            get(discovery::document),
         )
-        .route(
-            paths::OPENID_CONFIGURATION,
-            only("GET", get(discovery::openid_document)),
-        )
+        .route(paths::OPENID_CONFIGURATION, get(discovery::openid_document))
         .route(
             paths::USERINFO,
-            only(
-                "GET, POST",
-                get(userinfo::userinfo).post(userinfo::userinfo),
-            ),
+            get(userinfo::userinfo).post(userinfo::userinfo),
         )
-        .route(paths::TOKEN, only("POST", post(token::token)))
-        .route(
-            paths::INTROSPECTION,
-            only("POST", post(introspection::introspect)),
-        )
+        .route(paths::TOKEN, post(token::token))
+        .route(paths::INTROSPECTION, post(introspection::introspect))
         .merge(resource_registration(
             paths::RESOURCE_REGISTRATION,
             get(resource::read)
                 .put(resource::update)
                 .delete(resource::delete),
         ))
-        .route(paths::PERMISSION, only("POST", post(permission::request)))
-        .route(paths::JWKS, only("GET", get(discovery::jwks)))
-        .route(paths::REVOCATION, only("POST", post(token::revoke)))
-        .route(paths::POLICY, only("GET", get(policy::list)))
-        .route(paths::REQUESTS, only("GET", get(owner::list)))
-        .route(paths::DECISIONS, only("GET", get(decisions::list)))
-        .route(
-            paths::CLAIMS,
-            only("GET, POST", get(login::claims).post(login::sign_in)),
-        )
-        .route(
-            paths::AUTHORIZE,
-            only("GET, POST", get(login::authorize).post(login::sign_in)),
-        )
+        .route(paths::PERMISSION, post(permission::request))
+        .route(paths::JWKS, get(discovery::jwks))
+        .route(paths::REVOCATION, post(token::revoke))
+        .route(paths::POLICY, get(policy::list))
+        .route(paths::REQUESTS, get(owner::list))
+        .route(paths::DECISIONS, get(decisions::list))
+        .route(paths::CLAIMS, get(login::claims).post(login::sign_in))
+        .route(paths::AUTHORIZE, get(login::authorize).post(login::sign_in))
         .route(
             &format!("{}/{{id}}/approve", paths::REQUESTS),
-            only("POST", post(owner::approve)),
+            post(owner::approve),
         )
         .route(
             &format!("{}/{{id}}/deny", paths::REQUESTS),
-            only("POST", post(owner::deny)),
+            post(owner::deny),
         )
         .route(
             &format!("{}/{{id}}", paths::POLICY),
-            only(
-                "GET, POST, PUT, DELETE",
-                get(policy::read)
-                    .post(policy::create)
-                    .put(policy::update)
-                    .delete(policy::delete),
-            ),
+            get(policy::read)
+                .post(policy::create)
+                .put(policy::update)
+                .delete(policy::delete),
         )
         .merge(console::routes())
         .merge(keycloak)
+        // axum's method routing answers a method a path does not take, with the `Allow` it
+        // knows; this only gives that answer the error body every other refusal has.
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(state)
 }

@@ -67,42 +67,21 @@ pub(crate) fn sign_in_url(state: &AppState) -> String {
 pub(crate) fn routes() -> Router<AppState> {
     let at = |path: &str| format!("{}{path}", paths::CONSOLE);
     Router::new()
-        .route(
-            paths::CONSOLE,
-            crate::only("GET", get(resources::resources)),
-        )
+        .route(paths::CONSOLE, get(resources::resources))
         .route(
             &at("/sign-in"),
-            crate::only("GET, POST", get(session::start).post(crate::login::sign_in)),
+            get(session::start).post(crate::login::sign_in),
         )
-        .route(
-            &at("/sign-out"),
-            crate::only("POST", post(session::sign_out)),
-        )
-        .route(&at("/style.css"), crate::only("GET", get(style)))
-        .route(
-            &at("/resources/{id}"),
-            crate::only("GET", get(resources::resource)),
-        )
-        .route(
-            &at("/resources/{id}/share"),
-            crate::only("POST", post(actions::share)),
-        )
-        .route(
-            &at("/shares/{id}/revoke"),
-            crate::only("POST", post(actions::revoke)),
-        )
-        .route(&at("/requests"), crate::only("GET", get(pages::requests)))
-        .route(
-            &at("/requests/{id}/approve"),
-            crate::only("POST", post(actions::approve)),
-        )
-        .route(
-            &at("/requests/{id}/deny"),
-            crate::only("POST", post(actions::deny)),
-        )
-        .route(&at("/activity"), crate::only("GET", get(pages::activity)))
-        .route(&at("/shared"), crate::only("GET", get(pages::shared)))
+        .route(&at("/sign-out"), post(session::sign_out))
+        .route(&at("/style.css"), get(style))
+        .route(&at("/resources/{id}"), get(resources::resource))
+        .route(&at("/resources/{id}/share"), post(actions::share))
+        .route(&at("/shares/{id}/revoke"), post(actions::revoke))
+        .route(&at("/requests"), get(pages::requests))
+        .route(&at("/requests/{id}/approve"), post(actions::approve))
+        .route(&at("/requests/{id}/deny"), post(actions::deny))
+        .route(&at("/activity"), get(pages::activity))
+        .route(&at("/shared"), get(pages::shared))
 }
 
 async fn style() -> Response {

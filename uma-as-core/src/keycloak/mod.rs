@@ -43,63 +43,41 @@ mod ticket;
 pub(crate) use import::RealmImport;
 
 pub(crate) fn routes() -> Router<AppState> {
-    let only = crate::only;
     Router::new()
-        .route(paths::TOKEN, only("POST", post(token)))
-        .route(
-            paths::INTROSPECTION,
-            only("POST", post(introspection::introspect)),
-        )
-        .route(paths::JWKS, only("GET", get(discovery::jwks)))
-        .route(
-            paths::AUTHORIZE,
-            only("GET, POST", get(login::authorize).post(login::sign_in)),
-        )
+        .route(paths::TOKEN, post(token))
+        .route(paths::INTROSPECTION, post(introspection::introspect))
+        .route(paths::JWKS, get(discovery::jwks))
+        .route(paths::AUTHORIZE, get(login::authorize).post(login::sign_in))
         .route(
             paths::USERINFO,
-            only(
-                "GET, POST",
-                get(userinfo::userinfo).post(userinfo::userinfo),
-            ),
+            get(userinfo::userinfo).post(userinfo::userinfo),
         )
-        .route(paths::REVOCATION, only("POST", post(crate::token::revoke)))
+        .route(paths::REVOCATION, post(crate::token::revoke))
         .merge(crate::resource_registration(
             paths::RESOURCE_REGISTRATION,
             get(resource::read)
                 .put(update_resource)
                 .delete(resource::delete),
         ))
-        .route(paths::PERMISSION, only("POST", post(permission::request)))
-        .route(paths::UMA_POLICY, only("GET", get(policy::find)))
+        .route(paths::PERMISSION, post(permission::request))
+        .route(paths::UMA_POLICY, get(policy::find))
         .route(
             &format!("{}/{{id}}", paths::UMA_POLICY),
-            only(
-                "GET, POST, PUT, DELETE",
-                get(policy::read)
-                    .post(policy::create)
-                    .put(policy::update)
-                    .delete(policy::delete),
-            ),
+            get(policy::read)
+                .post(policy::create)
+                .put(policy::update)
+                .delete(policy::delete),
         )
         .route(
             paths::TICKET,
-            only(
-                "GET, POST, PUT",
-                get(ticket::find).post(ticket::create).put(ticket::update),
-            ),
+            get(ticket::find).post(ticket::create).put(ticket::update),
         )
-        .route(
-            &format!("{}/count", paths::TICKET),
-            only("GET", get(ticket::count)),
-        )
+        .route(&format!("{}/count", paths::TICKET), get(ticket::count))
         .route(
             &format!("{}/{{id}}", paths::TICKET),
-            only("DELETE", axum::routing::delete(ticket::delete)),
+            axum::routing::delete(ticket::delete),
         )
-        .route(
-            paths::LOGOUT,
-            only("GET, POST", get(logout_page).post(logout)),
-        )
+        .route(paths::LOGOUT, get(logout_page).post(logout))
 }
 
 /// `GET logout`, as adapters send a browser there (RP-initiated logout): there is no sign-in
