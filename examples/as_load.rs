@@ -9,6 +9,9 @@
 //! redeeming a fresh ticket); then the latency of one UMA grant (permission request + token
 //! request) with 100 and with 100,000 resources and policies in the store. Prints Markdown.
 
+#[path = "support/seed.rs"]
+mod support_seed;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -16,9 +19,8 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::routing::get;
 use serde_json::{Value, json};
-use uma_as_core::store::{Policy, Resource, SqliteStore, Store};
+use uma_as_core::store::{SqliteStore, Store};
 use uma_as_core::{AuthorizationServer, ClientConfig, RunningServer};
-use uma_client::ResourceDescription;
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -130,39 +132,7 @@ async fn redeem(
 
 /// Registers `count` resources of alice's, each with a policy for bob, straight into the store.
 async fn seed(store: &Arc<dyn Store>, count: usize) -> Result<String> {
-    let per_task = count.div_ceil(8);
-    let tasks: Vec<_> = (0..8)
-        .map(|t| {
-            let store = Arc::clone(store);
-            tokio::spawn(async move {
-                for i in t * per_task..((t + 1) * per_task).min(count) {
-                    let id = format!("r{i:06}");
-                    store
-                        .put_resource(Resource {
-                            id: id.clone(),
-                            owner: "alice".into(),
-                            resource_server: "photoz".into(),
-                            description: ResourceDescription::new(["view", "edit"]).name(&id),
-                        })
-                        .await?;
-                    store
-                        .put_policy(Policy {
-                            id: format!("p{i:06}"),
-                            resource_id: id,
-                            owner: "alice".into(),
-                            scopes: vec!["view".into()],
-                            users: vec!["bob".into()],
-                            ..Policy::default()
-                        })
-                        .await?;
-                }
-                Ok::<_, uma_as_core::store::StoreError>(())
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await??;
-    }
+    support_seed::seed(store, count, |_| "alice".into(), |_| vec!["bob".into()]).await?;
     Ok(format!("r{:06}", count / 2))
 }
 

@@ -19,14 +19,18 @@
 //! ten it is shared with). A flow counts once its RPT is received; a refusal stops the run.
 //! Prints `flows/s p50-ms p99-ms`, the latencies being those of whole flows.
 
+#[path = "support/token.rs"]
+mod support_token;
+
+#[path = "support/seed.rs"]
+mod support_seed;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support_token::{Result, token};
 
 use serde_json::Value;
-use uma_as_core::store::{Policy, Resource, SqliteStore, Store};
-use uma_client::ResourceDescription;
-
-type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+use uma_as_core::store::{SqliteStore, Store};
 
 /// The parties resource `i` is shared with.
 fn parties_of(resource: usize, parties: usize) -> impl Iterator<Item = usize> {
@@ -39,41 +43,17 @@ async fn seed(mut args: impl Iterator<Item = String>) -> Result {
     let owners: usize = args.next().ok_or("OWNERS is required")?.parse()?;
     let parties: usize = args.next().ok_or("PARTIES is required")?.parse()?;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await?);
-    let tasks = 8;
-    let per_task = resources.div_ceil(tasks);
-    let mut running = tokio::task::JoinSet::new();
-    for t in 0..tasks {
-        let store = Arc::clone(&store);
-        running.spawn(async move {
-            for i in t * per_task..((t + 1) * per_task).min(resources) {
-                let (id, owner) = (format!("r{i:06}"), format!("owner-{}", i % owners));
-                store
-                    .put_resource(Resource {
-                        id: id.clone(),
-                        owner: owner.clone(),
-                        resource_server: "photoz".into(),
-                        description: ResourceDescription::new(["view", "edit"]).name(&id),
-                    })
-                    .await?;
-                store
-                    .put_policy(Policy {
-                        id: format!("p{i:06}"),
-                        resource_id: id,
-                        owner,
-                        scopes: vec!["view".into()],
-                        users: parties_of(i, parties)
-                            .map(|p| format!("party-{p}"))
-                            .collect(),
-                        ..Policy::default()
-                    })
-                    .await?;
-            }
-            Ok::<_, uma_as_core::store::StoreError>(())
-        });
-    }
-    while let Some(done) = running.join_next().await {
-        done??;
-    }
+    support_seed::seed(
+        &store,
+        resources,
+        move |i| format!("owner-{}", i % owners),
+        move |i| {
+            parties_of(i, parties)
+                .map(|p| format!("party-{p}"))
+                .collect()
+        },
+    )
+    .await?;
     for owner in 0..owners {
         println!("[[users]]\nusername = \"owner-{owner}\"");
     }
@@ -81,26 +61,6 @@ async fn seed(mut args: impl Iterator<Item = String>) -> Result {
         println!("[[users]]\nusername = \"party-{party}\"\npassword = \"party-password\"");
     }
     Ok(())
-}
-
-async fn token(
-    http: &reqwest::Client,
-    issuer: &str,
-    client: (&str, &str),
-    form: &[(&str, &str)],
-) -> Result<String> {
-    let body: Value = http
-        .post(format!("{issuer}/token"))
-        .basic_auth(client.0, Some(client.1))
-        .form(form)
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(body["access_token"]
-        .as_str()
-        .ok_or_else(|| format!("no token: {body}"))?
-        .to_owned())
 }
 
 /// What every flow needs: the resource server's PAT and each party's access token.

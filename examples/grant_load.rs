@@ -21,33 +21,15 @@
 //! and users `alice` and `bob` (passwords `alice-password`, `bob-password`), with the password
 //! grant on. Prints the grants per second.
 
+#[path = "support/token.rs"]
+mod support_token;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use support_token::{Result, token};
 
 use serde_json::{Value, json};
-
-type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
-async fn token(
-    http: &reqwest::Client,
-    issuer: &str,
-    client: (&str, &str),
-    form: &[(&str, &str)],
-) -> Result<String> {
-    let body: Value = http
-        .post(format!("{issuer}/token"))
-        .basic_auth(client.0, Some(client.1))
-        .form(form)
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(body["access_token"]
-        .as_str()
-        .ok_or_else(|| format!("no token: {body}"))?
-        .to_owned())
-}
 
 /// What every grant needs: the resource server's PAT, Bob's access token, Alice's album.
 struct Setup {

@@ -20,17 +20,17 @@ use uma_rs_guard::{
 mod counting;
 use counting::{APP, CountingAs, RS, get_with, serve};
 
+/// An AS issuing opaque RPTs, and the URL of `/album` behind a guard that introspects them.
+async fn introspected() -> (CountingAs, String) {
+    let world = CountingAs::start(|b| b.rpt_format(RptFormat::Opaque)).await;
+    let guard = world.guard().validation(RptValidation::Introspection);
+    let url = serve(guard.build().unwrap()).await;
+    (world, url)
+}
+
 #[tokio::test]
 async fn one_fresh_rpt_in_a_thousand_concurrent_requests_makes_one_introspection() {
-    let world = CountingAs::start(|b| b.rpt_format(RptFormat::Opaque)).await;
-    let url = serve(
-        world
-            .guard()
-            .validation(RptValidation::Introspection)
-            .build()
-            .unwrap(),
-    )
-    .await;
+    let (world, url) = introspected().await;
     let rpt = world.rpt().await;
     let http = reqwest::Client::new();
     let requests: Vec<_> = (0..1000)
@@ -162,15 +162,7 @@ async fn an_expired_rpt_is_challenged() {
 
 #[tokio::test]
 async fn a_token_that_is_not_utf8_is_challenged_without_asking_the_as() {
-    let world = CountingAs::start(|b| b.rpt_format(RptFormat::Opaque)).await;
-    let url = serve(
-        world
-            .guard()
-            .validation(RptValidation::Introspection)
-            .build()
-            .unwrap(),
-    )
-    .await;
+    let (world, url) = introspected().await;
     for token in [&b"Bearer \xff\xfe"[..], b"Bearer abc\x80def"] {
         let response = reqwest::Client::new()
             .get(&url)
@@ -189,15 +181,7 @@ async fn a_token_that_is_not_utf8_is_challenged_without_asking_the_as() {
 
 #[tokio::test]
 async fn a_revoked_rpt_is_refused_once_its_cached_answer_expires() {
-    let world = CountingAs::start(|b| b.rpt_format(RptFormat::Opaque)).await;
-    let cached = serve(
-        world
-            .guard()
-            .validation(RptValidation::Introspection)
-            .build()
-            .unwrap(),
-    )
-    .await;
+    let (world, cached) = introspected().await;
     let uncached = serve(
         world
             .guard()

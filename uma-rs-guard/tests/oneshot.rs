@@ -8,63 +8,22 @@ use std::time::Duration;
 use http::header::{ALLOW, WARNING};
 use http::{Method, Request, Response, StatusCode};
 use tower::{Layer, ServiceExt};
-use uma_as_core::{AuthorizationServer, ClientConfig, RunningServer};
-use uma_client::{
-    ClientCredentials, GrantAuth, PermissionRequest, ProtectionClient, ResourceDescription,
-    UmaChallenge, UmaClient, UmaGrantRequest,
-};
+use uma_as_core::RptFormat;
+use uma_client::{ClientCredentials, UmaChallenge};
 use uma_rs_guard::{
     GrantedPermissions, GuardOutcome, Mode, Rejection, RejectionKind, ResourceId, RouteResolver,
     UmaGuardLayer,
 };
 
-/// An AS; alice's album, shared with bob for `view` only; bob's RPT for it.
-struct World {
-    server: RunningServer,
-    resource: String,
-    rpt: String,
-}
+// The benchmarks' world: alice's album (`view`, `edit`), shared with bob for `view`; his RPT.
+#[allow(dead_code)]
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use support::Setup as World;
 
 async fn world() -> World {
-    let server = AuthorizationServer::builder()
-        .client(ClientConfig::new("photoz", "photoz-secret"))
-        .client(ClientConfig::new("app", "app-secret"))
-        .user("alice")
-        .user("bob")
-        .spawn()
-        .await
-        .unwrap();
-    let issuer = server.issuer().to_owned();
-    let protection = ProtectionClient::builder(&issuer)
-        .credentials(ClientCredentials::new("photoz", "photoz-secret"))
-        .build()
-        .unwrap();
-    let resource = protection
-        .create_resource(&ResourceDescription::new(["view", "edit"]).owner("alice"))
-        .await
-        .unwrap();
-    server.share(&resource, "bob", ["view"]).await.unwrap();
-    let ticket = protection
-        .request_permissions(vec![PermissionRequest::new(resource.clone(), ["view"])])
-        .await
-        .unwrap();
-    let rpt = UmaClient::builder()
-        .trust(&issuer)
-        .auth(GrantAuth::Bearer(
-            server.access_token("bob", "app").await.unwrap(),
-        ))
-        .build()
-        .unwrap()
-        .redeem(&issuer, &UmaGrantRequest::new(ticket))
-        .await
-        .unwrap()
-        .access_token
-        .into_string();
-    World {
-        server,
-        resource,
-        rpt,
-    }
+    support::setup(RptFormat::Jwt).await
 }
 
 fn guard(world: &World, mode: Mode) -> UmaGuardLayer {
@@ -77,7 +36,7 @@ fn guard(world: &World, mode: Mode) -> UmaGuardLayer {
             RouteResolver::new()
                 .route(
                     "/album",
-                    ResourceId::fixed(&world.resource),
+                    ResourceId::fixed(&world.resource_id),
                     [(Method::GET, vec!["view"]), (Method::PUT, vec!["edit"])],
                 )
                 .unwrap()

@@ -1,5 +1,6 @@
-//! What both guard benchmarks share: an authorization server with a resource of alice shared
-//! with bob, bob's RPT for it, the guard in front of `/album`, and the request.
+//! What the guard's benchmarks (and its oneshot tests) share: an authorization server with a
+//! resource of alice (scopes `view` and `edit`) shared with bob for `view`, bob's RPT for it, the
+//! guard in front of `/album`, and the request.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -13,9 +14,8 @@ use uma_client::{
 use uma_rs_guard::{ResourceId, RouteResolver, UmaGuardLayer, UmaGuardLayerBuilder};
 
 pub struct Setup {
-    _server: RunningServer,
-    issuer: String,
-    resource_id: String,
+    pub server: RunningServer,
+    pub resource_id: String,
     pub rpt: String,
 }
 
@@ -36,7 +36,7 @@ pub async fn setup(format: RptFormat) -> Setup {
         .build()
         .unwrap();
     let resource_id = protection
-        .create_resource(&ResourceDescription::new(["view"]).owner("alice"))
+        .create_resource(&ResourceDescription::new(["view", "edit"]).owner("alice"))
         .await
         .unwrap();
     server.share(&resource_id, "bob", ["view"]).await.unwrap();
@@ -58,15 +58,14 @@ pub async fn setup(format: RptFormat) -> Setup {
         .access_token
         .into_string();
     Setup {
-        _server: server,
-        issuer,
+        server,
         resource_id,
         rpt,
     }
 }
 
 pub fn guard(setup: &Setup) -> UmaGuardLayerBuilder {
-    UmaGuardLayer::builder(&setup.issuer)
+    UmaGuardLayer::builder(setup.server.issuer())
         .client_credentials(ClientCredentials::new("photoz", "photoz-secret"))
         .resolver(
             RouteResolver::new()
