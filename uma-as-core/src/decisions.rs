@@ -13,7 +13,14 @@ use crate::secret;
 use crate::server::AppState;
 use crate::store::Decision;
 use crate::time::now;
-use crate::uma_grant::Explanation;
+
+/// Why a decision went as it did, for the owner's record.
+#[derive(Debug, Default)]
+pub(crate) struct Explanation {
+    pub(crate) granted: Vec<Permission>,
+    pub(crate) policies: Vec<String>,
+    pub(crate) reason: Option<String>,
+}
 
 /// Records a decision. A storage failure is logged, not answered: the client's answer is already
 /// decided, and recording must not change it.

@@ -57,6 +57,7 @@ mod testing;
 mod throttle;
 mod time;
 mod token;
+mod token_request;
 mod uma_grant;
 mod userinfo;
 

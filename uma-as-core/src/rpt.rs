@@ -15,7 +15,7 @@ use crate::secret::{self, TokenHash};
 use crate::server::{AppState, RptFormat};
 use crate::store::{Policy, PolicyRef, StoreError, TokenKind, TokenRecord};
 use crate::time::now;
-use crate::token::{Caller, bearer_response, token_response};
+use crate::token_request::{Caller, bearer_response, token_response};
 
 /// The claims of a JWT RPT: RFC 9068's (typed `at+jwt` in the header, with `client_id`) plus
 /// Keycloak's `azp` and `authorization.permissions`, which enforcers written for Keycloak read.

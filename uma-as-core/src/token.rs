@@ -2,7 +2,6 @@
 //! `password`, `authorization_code` and `refresh_token` for users' tokens; the UMA grant itself
 //! is in [`crate::uma_grant`]. Also the revocation endpoint (RFC 7009).
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,16 +18,8 @@ use crate::server::{AppState, is_pat};
 use crate::store::{StoreError, TokenKind, TokenRecord};
 use crate::throttle::Key;
 use crate::time::now;
+use crate::token_request::{Caller, bearer_response, scopes_of, token_response};
 use crate::uma_grant::uma_grant;
-
-/// Who is calling the token endpoint.
-#[derive(Debug)]
-pub(crate) struct Caller {
-    /// The client making the request.
-    pub(crate) client_id: String,
-    /// The user whose access token the client presented (Keycloak's dialect), if it did.
-    pub(crate) bearer_subject: Option<String>,
-}
 
 pub(crate) async fn token(
     State(state): State<AppState>,
@@ -177,40 +168,6 @@ fn verify_client(state: &AppState, id: &str, secret: &str) -> Option<String> {
         .get(id)
         .map_or(&state.unknown_client_digest, |c| &c.secret_digest);
     (presented.ct_eq(expected) && state.clients.contains_key(id)).then(|| id.to_owned())
-}
-
-/// A successful token response with the headers RFC 6749 §5.1 requires.
-pub(crate) fn token_response(body: TokenResponse) -> Response {
-    let mut response = (StatusCode::OK, Json(body)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
-}
-
-pub(crate) fn bearer_response(token: String, lifetime: u64) -> TokenResponse {
-    TokenResponse {
-        access_token: AccessToken::new(token),
-        token_type: "Bearer".to_owned(),
-        expires_in: Some(lifetime),
-        refresh_token: None,
-        scope: None,
-        id_token: None,
-        pct: None,
-        upgraded: None,
-    }
-}
-
-pub(crate) fn scopes_of(params: &FormParams) -> Vec<String> {
-    params
-        .get("scope")
-        .map(|s| {
-            s.split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn caller_is_client(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
