@@ -10,8 +10,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use uma_as_core::{AuthorizationServer, ClientConfig, UserConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,18 +27,5 @@ async fn authlib_runs_the_openid_code_flow_unchanged() {
         .unwrap();
     let issuer = server.issuer().to_owned();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/authlib_oidc.py");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .args([script, &issuer])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("authlib: every call worked"),
-        "Authlib failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::interop::run_python(python, script, vec![issuer], "authlib: every call worked").await;
 }

@@ -10,8 +10,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::{RS_ID, RS_SECRET};
 use uma_as_core::{AuthorizationServer, ClientConfig, UserConfig};
 use uma_client::{ClientCredentials, ProtectionClient, ResourceDescription};
@@ -54,18 +52,11 @@ async fn python_keycloak_works_unchanged_against_the_realm() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/interop/python_keycloak.py"
     );
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .args([script, &base, "photoz"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("python-keycloak: every call worked"),
-        "python-keycloak failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::interop::run_python(
+        python,
+        script,
+        vec![base, "photoz".to_owned()],
+        "python-keycloak: every call worked",
+    )
+    .await;
 }

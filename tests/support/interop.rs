@@ -25,3 +25,23 @@ pub fn python_with(imports: &str, install: &str) -> Option<String> {
     );
     None
 }
+
+/// Runs `python script args…` (off the async runtime: the script calls back into the servers of
+/// the test) and fails the test unless it exits cleanly having printed `done`.
+pub async fn run_python(python: String, script: &'static str, args: Vec<String>, done: &str) {
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains(done),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -282,6 +282,19 @@ mod tests {
     }
 
     #[test]
+    fn an_expired_token_grants_nothing_whatever_its_permissions() {
+        // The check the fast path relies on when a cached answer outlives its token.
+        let required = [PermissionRequest::new("r1", ["view"])];
+        let verdict = |exp| Verdict::Active {
+            granted: GrantedPermissions::new(vec![Permission::new("r1", ["view"])], None, None),
+            exp: Some(exp),
+        };
+        assert!(grants(&verdict(NOW), &required, NOW).is_none());
+        assert!(grants(&verdict(NOW - 1), &required, NOW).is_none());
+        assert!(grants(&verdict(NOW + 1), &required, NOW).is_some());
+    }
+
+    #[test]
     fn bearer_header_forms() {
         let parts = |values: &[&str]| {
             let mut builder = http::Request::builder();

@@ -389,3 +389,38 @@ fn bounded_cache(max_entries: u64) -> RptCache {
         Err(_) => Cache::with(1, 1, UnitWeighter, PreHashed, DefaultLifecycle::default()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_never_holds_more_than_asked() {
+        for max in [1, 5, 31, 33, 100, 1_001, 10_000] {
+            let cache = bounded_cache(max);
+            assert!(
+                cache.capacity() <= max,
+                "{max}: capacity {}",
+                cache.capacity()
+            );
+            for key in 0..u128::from(max) * 3 {
+                cache.insert(
+                    key,
+                    Entry {
+                        verdict: Arc::new(Verdict::Inactive),
+                        expires: u64::MAX,
+                    },
+                );
+            }
+            assert!(cache.len() as u64 <= max, "{max}: holds {}", cache.len());
+        }
+    }
+
+    #[test]
+    fn tokens_get_distinct_keys_and_other_guards_other_keys() {
+        let (one, other) = (TokenKey::random().unwrap(), TokenKey::random().unwrap());
+        assert_eq!(one.of(b"token-a"), one.of(b"token-a"));
+        assert_ne!(one.of(b"token-a"), one.of(b"token-b"));
+        assert_ne!(one.of(b"token-a"), other.of(b"token-a"));
+    }
+}
