@@ -1,17 +1,22 @@
 //! SQLite storage: one file that survives restarts, in WAL mode, every write durable before it is
 //! acknowledged.
+//!
+//! Connections are rusqlite's, each owned by a thread of its own: one writer committing in
+//! groups ([`writer`]) and a few readers beside it ([`readers`]). Schema migrations run through
+//! sqlx's migrator once, at open.
+
+mod readers;
+mod writer;
 
 use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rusqlite::{Connection, params_from_iter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::sqlite::{
-    SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
-    SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Connection, Row};
+use sqlx::Connection as _;
+use sqlx::sqlite::{SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, SqliteJournalMode};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
@@ -19,9 +24,14 @@ use super::{
     Ticket, TokenRecord,
 };
 use crate::secret::TokenHash;
+use readers::Readers;
+use writer::{Bind, Job, MAX_BATCH, Outcome, Write};
 
-/// The most writes committed together in one transaction.
-const MAX_BATCH: usize = 256;
+/// How long a connection waits for another process's lock before it gives up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Read-only connections beside the writer.
+const READERS: usize = 4;
 
 /// Keeps the server's state in one SQLite database file.
 ///
@@ -32,165 +42,18 @@ const MAX_BATCH: usize = 256;
 /// ```
 #[derive(Debug)]
 pub struct SqliteStore {
-    // SQLite admits one writer at a time and makes the others sleep and retry. Here one task owns
-    // the only writing connection: writes queue for it, and it commits whatever has queued in one
-    // transaction (group commit), so that one fsync acknowledges many writes. Reads run beside it
-    // on their own connections, as WAL mode allows.
+    // SQLite admits one writer at a time and makes the others sleep and retry. Here one thread
+    // owns the only writing connection: writes queue for it, and it commits whatever has queued
+    // in one transaction (group commit), so that one fsync acknowledges many writes. Reads run
+    // beside it on their own connections, as WAL mode allows.
     writer: mpsc::Sender<Job>,
     // The background upkeep's writes (purges, vacuum) queue apart and yield to the requests'.
     upkeep: mpsc::Sender<Job>,
-    readers: SqlitePool,
-}
-
-/// A value bound to a statement parameter.
-#[derive(Debug)]
-enum Bind {
-    Text(String),
-    Blob(Vec<u8>),
-    Int(i64),
-}
-
-/// One write: a statement, and whether it returns the `body` of a row.
-#[derive(Debug)]
-struct Write {
-    sql: &'static str,
-    binds: Vec<Bind>,
-    returning: bool,
-}
-
-/// What a write did.
-#[derive(Debug)]
-struct Outcome {
-    rows_affected: u64,
-    body: Option<String>,
-}
-
-/// Writes that belong together (committed in the same transaction), and where to answer.
-#[derive(Debug)]
-struct Job {
-    writes: Vec<Write>,
-    reply: oneshot::Sender<Result<Vec<Outcome>, StoreError>>,
+    readers: Readers,
 }
 
 /// Free pages (of 4 KiB) kept for reuse, whatever the file's size.
 const VACUUM_ABOVE_PAGES: i64 = 256;
-
-/// Request commits after which a waiting upkeep job runs even though requests still queue: a
-/// saturated server still purges, a little at a time.
-const UPKEEP_EVERY: usize = 8;
-
-/// The writer task: takes what has queued (up to [`MAX_BATCH`]), commits it in one transaction,
-/// and answers each job only after the commit is durable. If the batch fails, each job is retried
-/// alone, so that one bad write cannot fail the others.
-///
-/// Upkeep jobs commit alone, never in a request's transaction, and only when no request is
-/// waiting or after [`UPKEEP_EVERY`] request commits: a request waits behind one small purge at
-/// most.
-async fn write_loop(
-    mut connection: SqliteConnection,
-    mut jobs: mpsc::Receiver<Job>,
-    mut upkeep: mpsc::Receiver<Job>,
-) {
-    let mut commits_since_upkeep = 0;
-    loop {
-        let overdue = if commits_since_upkeep >= UPKEEP_EVERY {
-            upkeep.try_recv().ok()
-        } else {
-            None
-        };
-        let first = match overdue {
-            Some(job) => Err(job),
-            None => tokio::select! {
-                biased;
-                job = jobs.recv() => match job {
-                    Some(job) => Ok(job),
-                    None => return,
-                },
-                Some(job) = upkeep.recv() => Err(job),
-            },
-        };
-        let first = match first {
-            Ok(request) => request,
-            Err(upkeep_job) => {
-                commits_since_upkeep = 0;
-                let result = commit(&mut connection, upkeep_job.writes.iter()).await;
-                let _ = upkeep_job.reply.send(result);
-                continue;
-            }
-        };
-        commits_since_upkeep += 1;
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        match commit(&mut connection, batch.iter().flat_map(|j| &j.writes)).await {
-            Ok(outcomes) => {
-                let mut outcomes = outcomes.into_iter();
-                for job in batch {
-                    let mine: Vec<Outcome> = outcomes.by_ref().take(job.writes.len()).collect();
-                    let _ = job.reply.send(Ok(mine));
-                }
-            }
-            Err(_) if batch.len() > 1 => {
-                for job in batch {
-                    let result = commit(&mut connection, job.writes.iter()).await;
-                    let _ = job.reply.send(result);
-                }
-            }
-            Err(error) => {
-                for job in batch {
-                    let _ = job.reply.send(Err(StoreError::new(error.message.clone())));
-                }
-            }
-        }
-    }
-}
-
-async fn commit<'a>(
-    connection: &mut SqliteConnection,
-    writes: impl Iterator<Item = &'a Write>,
-) -> Result<Vec<Outcome>, StoreError> {
-    let mut transaction = connection.begin().await.map_err(failed)?;
-    let mut outcomes = Vec::new();
-    for write in writes {
-        let mut query = sqlx::query(write.sql);
-        for bind in &write.binds {
-            query = match bind {
-                Bind::Text(text) => query.bind(text.as_str()),
-                Bind::Blob(blob) => query.bind(blob.as_slice()),
-                Bind::Int(int) => query.bind(*int),
-            };
-        }
-        let outcome = if write.returning {
-            let row = query
-                .fetch_optional(&mut *transaction)
-                .await
-                .map_err(failed)?;
-            Outcome {
-                rows_affected: u64::from(row.is_some()),
-                body: row
-                    .map(|r| r.try_get::<String, _>(0))
-                    .transpose()
-                    .map_err(failed)?,
-            }
-        } else {
-            Outcome {
-                rows_affected: query
-                    .execute(&mut *transaction)
-                    .await
-                    .map_err(failed)?
-                    .rows_affected(),
-                body: None,
-            }
-        };
-        outcomes.push(outcome);
-    }
-    transaction.commit().await.map_err(failed)?;
-    Ok(outcomes)
-}
 
 fn failed(error: impl std::fmt::Display) -> StoreError {
     StoreError::new(error.to_string())
@@ -207,51 +70,24 @@ fn from_json<T: DeserializeOwned>(body: &str) -> Result<T, StoreError> {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a commit is on disk before it returns, so an acknowledged write survives a
-            // power cut (NORMAL in WAL mode can lose the last commits).
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let open = |connections: u32, options: SqliteConnectOptions| {
-            SqlitePoolOptions::new()
-                .max_connections(connections)
-                .connect_with(options)
-        };
-        // Pages freed by purges go back to the file system (see `purge`), so that the file
-        // shrinks after a peak. Set on the writer only: the readers may not write a pragma.
-        let writer_options = options.clone().auto_vacuum(SqliteAutoVacuum::Incremental);
-        let mut connection = SqliteConnection::connect_with(&writer_options)
-            .await
+        let path = path.as_ref();
+        migrate(path).await?;
+        let connection = Connection::open(path)
             .map_err(|e| StoreError::new(format!("cannot open the database: {e}")))?;
-        // A file made before auto-vacuum was set keeps its old mode until rewritten once.
-        let (mode,): (i64,) = sqlx::query_as("PRAGMA auto_vacuum")
-            .fetch_one(&mut connection)
-            .await
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(failed)?;
+        connection.set_prepared_statement_cache_capacity(64);
+        // FULL: a commit is on disk before it returns, so an acknowledged write survives a power
+        // cut (NORMAL in WAL mode can lose the last commits).
+        connection
+            .pragma_update(None, "synchronous", "FULL")
             .map_err(failed)?;
-        if mode != 2 {
-            sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
-                .execute(&mut connection)
-                .await
-                .map_err(failed)?;
-            sqlx::query("VACUUM")
-                .execute(&mut connection)
-                .await
-                .map_err(failed)?;
-        }
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&mut connection)
-            .await
-            .map_err(|e| StoreError::new(format!("cannot migrate the database: {e}")))?;
-        let readers = open(4, options.read_only(true))
-            .await
-            .map_err(|e| StoreError::new(format!("cannot open the database: {e}")))?;
+        connection
+            .pragma_update(None, "foreign_keys", "ON")
+            .map_err(failed)?;
+        let readers = Readers::open(path, READERS, BUSY_TIMEOUT)?;
         let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
         let (upkeep, upkeep_jobs) = mpsc::channel(1);
-        tokio::spawn(write_loop(connection, jobs, upkeep_jobs));
+        writer::spawn(connection, jobs, upkeep_jobs)?;
         Ok(Self {
             writer,
             upkeep,
@@ -296,31 +132,86 @@ impl SqliteStore {
             .map_err(|_| StoreError::new("the database writer stopped".to_owned()))?
     }
 
-    async fn one<'q, T, K>(&self, sql: &'q str, key: K) -> Result<Option<T>, StoreError>
-    where
-        T: DeserializeOwned,
-        K: 'q + sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send,
-    {
-        let row: Option<(String,)> = sqlx::query_as(sql)
-            .bind(key)
-            .fetch_optional(&self.readers)
+    /// The rows a query finds, each read by `row`.
+    async fn rows<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        binds: Vec<Bind>,
+        row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.readers
+            .run(move |connection| {
+                let mut statement = connection.prepare_cached(sql)?;
+                let rows = statement.query_map(params_from_iter(&binds), row)?;
+                rows.collect()
+            })
             .await
-            .map_err(failed)?;
-        row.map(|(body,)| from_json(&body)).transpose()
     }
 
-    async fn all<'q, T: DeserializeOwned>(
+    /// The records a query finds, each row's first column being a record's JSON `body`.
+    async fn all<T: DeserializeOwned>(
         &self,
-        query: sqlx::query::QueryAs<'q, sqlx::Sqlite, (String,), sqlx::sqlite::SqliteArguments<'q>>,
+        sql: &'static str,
+        binds: Vec<Bind>,
     ) -> Result<Vec<T>, StoreError> {
-        query
-            .fetch_all(&self.readers)
-            .await
-            .map_err(failed)?
-            .iter()
-            .map(|(body,)| from_json(body))
-            .collect()
+        let bodies: Vec<String> = self.rows(sql, binds, |row| row.get(0)).await?;
+        bodies.iter().map(|body| from_json(body)).collect()
     }
+
+    /// The one record a query by a unique key finds, if any.
+    async fn one<T: DeserializeOwned>(
+        &self,
+        sql: &'static str,
+        key: Bind,
+    ) -> Result<Option<T>, StoreError> {
+        Ok(self.all(sql, vec![key]).await?.into_iter().next())
+    }
+
+    /// A pragma's value, read on a reader.
+    async fn pragma(&self, sql: &'static str) -> Result<i64, StoreError> {
+        let values = self.rows(sql, vec![], |row| row.get(0)).await?;
+        values
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::new(format!("{sql} answered nothing")))
+    }
+}
+
+/// Creates the file if needed, in WAL mode with incremental auto-vacuum, and brings its schema up
+/// to date with the migrations' own runner (which keeps its record in the file).
+async fn migrate(path: &Path) -> Result<(), StoreError> {
+    // Pages freed by purges go back to the file system (see `purge`), so that the file shrinks
+    // after a peak.
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT)
+        .auto_vacuum(SqliteAutoVacuum::Incremental);
+    let mut connection = SqliteConnection::connect_with(&options)
+        .await
+        .map_err(|e| StoreError::new(format!("cannot open the database: {e}")))?;
+    // A file made before auto-vacuum was set keeps its old mode until rewritten once.
+    let (mode,): (i64,) = sqlx::query_as("PRAGMA auto_vacuum")
+        .fetch_one(&mut connection)
+        .await
+        .map_err(failed)?;
+    if mode != 2 {
+        sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
+            .execute(&mut connection)
+            .await
+            .map_err(failed)?;
+        sqlx::query("VACUUM")
+            .execute(&mut connection)
+            .await
+            .map_err(failed)?;
+    }
+    sqlx::migrate!("./migrations/sqlite")
+        .run(&mut connection)
+        .await
+        .map_err(|e| StoreError::new(format!("cannot migrate the database: {e}")))?;
+    connection.close().await.map_err(failed)
 }
 
 /// The links from a token to the policies it relies on, written only if the token was.
@@ -371,7 +262,7 @@ impl Store for SqliteStore {
     }
 
     async fn resource(&self, id: &str) -> Result<Option<Resource>, StoreError> {
-        self.one("SELECT body FROM resources WHERE id = ?1", id)
+        self.one("SELECT body FROM resources WHERE id = ?1", text(id))
             .await
     }
 
@@ -393,24 +284,30 @@ impl Store for SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         // No cursor is the cursor before every id, so that each page is one index range.
         let after = after.unwrap_or("");
-        let query = match owner {
-            Some(owner) => sqlx::query_as(
-                "SELECT body FROM resources WHERE resource_server = ?1 AND owner = ?2 AND id > ?3
-                 ORDER BY id LIMIT ?4",
-            )
-            .bind(resource_server)
-            .bind(owner)
-            .bind(after)
-            .bind(limit),
-            None => sqlx::query_as(
-                "SELECT body FROM resources WHERE resource_server = ?1 AND id > ?2
-                 ORDER BY id LIMIT ?3",
-            )
-            .bind(resource_server)
-            .bind(after)
-            .bind(limit),
-        };
-        self.all(query).await
+        match owner {
+            Some(owner) => {
+                self.all(
+                    "SELECT body FROM resources
+                     WHERE resource_server = ?1 AND owner = ?2 AND id > ?3
+                     ORDER BY id LIMIT ?4",
+                    vec![
+                        text(resource_server),
+                        text(owner),
+                        text(after),
+                        Bind::Int(limit),
+                    ],
+                )
+                .await
+            }
+            None => {
+                self.all(
+                    "SELECT body FROM resources WHERE resource_server = ?1 AND id > ?2
+                     ORDER BY id LIMIT ?3",
+                    vec![text(resource_server), text(after), Bind::Int(limit)],
+                )
+                .await
+            }
+        }
     }
 
     async fn resources_named(
@@ -419,12 +316,9 @@ impl Store for SqliteStore {
         name: &str,
     ) -> Result<Vec<Resource>, StoreError> {
         self.all(
-            sqlx::query_as(
-                "SELECT body FROM resources WHERE resource_server = ?1 AND name = ?2
-                 ORDER BY id LIMIT 2",
-            )
-            .bind(resource_server)
-            .bind(name),
+            "SELECT body FROM resources WHERE resource_server = ?1 AND name = ?2
+             ORDER BY id LIMIT 2",
+            vec![text(resource_server), text(name)],
         )
         .await
     }
@@ -438,15 +332,15 @@ impl Store for SqliteStore {
         // No cursor is the cursor before every resource, so that each page is one index range.
         let (server, id) = after.unwrap_or(("", ""));
         self.all(
-            sqlx::query_as(
-                "SELECT body FROM resources
-                 WHERE owner = ?1 AND (resource_server, id) > (?2, ?3)
-                 ORDER BY resource_server, id LIMIT ?4",
-            )
-            .bind(owner)
-            .bind(server)
-            .bind(id)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX)),
+            "SELECT body FROM resources
+             WHERE owner = ?1 AND (resource_server, id) > (?2, ?3)
+             ORDER BY resource_server, id LIMIT ?4",
+            vec![
+                text(owner),
+                text(server),
+                text(id),
+                Bind::Int(i64::try_from(limit).unwrap_or(i64::MAX)),
+            ],
         )
         .await
     }
@@ -467,7 +361,7 @@ impl Store for SqliteStore {
     }
 
     async fn policy(&self, id: &str) -> Result<Option<Policy>, StoreError> {
-        self.one("SELECT body FROM policies WHERE id = ?1", id)
+        self.one("SELECT body FROM policies WHERE id = ?1", text(id))
             .await
     }
 
@@ -480,7 +374,8 @@ impl Store for SqliteStore {
 
     async fn policies_for(&self, resource_id: &str) -> Result<Vec<Policy>, StoreError> {
         self.all(
-            sqlx::query_as("SELECT body FROM policies WHERE resource_id = ?1").bind(resource_id),
+            "SELECT body FROM policies WHERE resource_id = ?1",
+            vec![text(resource_id)],
         )
         .await
     }
@@ -494,17 +389,17 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Policy>, StoreError> {
         let grantees = super::grantees(user, groups);
         self.all(
-            sqlx::query_as(
-                "SELECT body FROM policies
-                 WHERE id IN (SELECT policy_id FROM policy_grantees
-                              WHERE grantee IN (SELECT value FROM json_each(?1)))
-                   AND json_extract(body, '$.owner') <> ?2 AND (?3 IS NULL OR id > ?3)
-                 ORDER BY id LIMIT ?4",
-            )
-            .bind(to_json(&grantees)?)
-            .bind(user)
-            .bind(after)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX)),
+            "SELECT body FROM policies
+             WHERE id IN (SELECT policy_id FROM policy_grantees
+                          WHERE grantee IN (SELECT value FROM json_each(?1)))
+               AND json_extract(body, '$.owner') <> ?2 AND (?3 IS NULL OR id > ?3)
+             ORDER BY id LIMIT ?4",
+            vec![
+                Bind::Text(to_json(&grantees)?),
+                text(user),
+                after.map_or(Bind::Null, text),
+                Bind::Int(i64::try_from(limit).unwrap_or(i64::MAX)),
+            ],
         )
         .await
     }
@@ -596,11 +491,8 @@ impl Store for SqliteStore {
     }
 
     async fn token(&self, key: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
-        self.one(
-            "SELECT body FROM tokens WHERE hash = ?1",
-            &key.as_bytes()[..],
-        )
-        .await
+        self.one("SELECT body FROM tokens WHERE hash = ?1", hash(key))
+            .await
     }
 
     async fn revoke_tokens_relying_on(&self, policy_id: &str) -> Result<u64, StoreError> {
@@ -653,20 +545,20 @@ impl Store for SqliteStore {
             false,
         )
         .await?;
-        let row: Option<(String,)> = sqlx::query_as(
+        self.all(
             "SELECT body FROM pending_requests
              WHERE resource_id = ?1 AND party = ?2 AND client_id = ?3 AND scopes_key = ?4",
+            vec![
+                text(&request.resource_id),
+                text(&request.party),
+                text(&request.client_id),
+                Bind::Text(scopes_key),
+            ],
         )
-        .bind(&request.resource_id)
-        .bind(&request.party)
-        .bind(&request.client_id)
-        .bind(&scopes_key)
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(failed)?;
-        row.map(|(body,)| from_json(&body))
-            .transpose()?
-            .ok_or_else(|| StoreError::new("a pending request vanished".to_owned()))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::new("a pending request vanished".to_owned()))
     }
 
     async fn decide_request(&self, request: PendingRequest) -> Result<bool, StoreError> {
@@ -682,16 +574,14 @@ impl Store for SqliteStore {
     }
 
     async fn request(&self, id: &str) -> Result<Option<PendingRequest>, StoreError> {
-        self.one("SELECT body FROM pending_requests WHERE id = ?1", id)
+        self.one("SELECT body FROM pending_requests WHERE id = ?1", text(id))
             .await
     }
 
     async fn requests_of(&self, owner: &str) -> Result<Vec<PendingRequest>, StoreError> {
         self.all(
-            sqlx::query_as(
-                "SELECT body FROM pending_requests WHERE owner = ?1 ORDER BY created_at, id",
-            )
-            .bind(owner),
+            "SELECT body FROM pending_requests WHERE owner = ?1 ORDER BY created_at, id",
+            vec![text(owner)],
         )
         .await
     }
@@ -720,24 +610,26 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Decision>, StoreError> {
         // Read newest first through the owner's index, stopping at `limit`. What was asked is
         // `[id, scopes]` pairs, or `{"resource_id": …}` objects in records of earlier versions.
-        let rows: Vec<(String, i64, String)> = sqlx::query_as(
-            "SELECT owner, at, body FROM decisions
-             WHERE owner = ?1 AND at <= ?4 AND (?2 IS NULL OR EXISTS (
-                 SELECT 1 FROM json_each(body, IIF(json_type(body, '$.q') IS NULL,
-                                                  '$.requested', '$.q')) AS asked
-                 WHERE COALESCE(json_extract(asked.value, '$.resource_id'),
-                                json_extract(asked.value, '$[0]')) = ?2))
-             ORDER BY at DESC, rowid DESC LIMIT ?3 OFFSET ?5",
-        )
-        .bind(owner)
-        .bind(resource)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        // No cursor is the cursor past every decision: each page is one index range.
-        .bind(from.map_or(i64::MAX, |f| i64::try_from(f.at).unwrap_or(i64::MAX)))
-        .bind(from.map_or(0, |f| i64::try_from(f.skip).unwrap_or(i64::MAX)))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(failed)?;
+        let rows = self
+            .rows(
+                "SELECT owner, at, body FROM decisions
+                 WHERE owner = ?1 AND at <= ?4 AND (?2 IS NULL OR EXISTS (
+                     SELECT 1 FROM json_each(body, IIF(json_type(body, '$.q') IS NULL,
+                                                      '$.requested', '$.q')) AS asked
+                     WHERE COALESCE(json_extract(asked.value, '$.resource_id'),
+                                    json_extract(asked.value, '$[0]')) = ?2))
+                 ORDER BY at DESC, rowid DESC LIMIT ?3 OFFSET ?5",
+                vec![
+                    text(owner),
+                    resource.map_or(Bind::Null, text),
+                    Bind::Int(i64::try_from(limit).unwrap_or(i64::MAX)),
+                    // No cursor is the cursor past every decision: each page is one index range.
+                    Bind::Int(from.map_or(i64::MAX, |f| i64::try_from(f.at).unwrap_or(i64::MAX))),
+                    Bind::Int(from.map_or(0, |f| i64::try_from(f.skip).unwrap_or(i64::MAX))),
+                ],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .await?;
         super::compact::decode_decisions(rows)
     }
 
@@ -745,18 +637,17 @@ impl Store for SqliteStore {
         let limit = i64::try_from(batch).unwrap_or(i64::MAX);
         let now = i64::try_from(now).unwrap_or(i64::MAX);
         // The expiring tokens and, from their records, the policy links that go with them.
-        let expired: Vec<(Vec<u8>, String)> = sqlx::query_as(
-            "SELECT hash, body FROM tokens WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.readers)
-        .await
-        .map_err(failed)?;
-        // Each statement is a round trip to SQLite's connection thread: the batch's tokens go
-        // in one statement, and their links in one per policy (a batch's tokens rely on few),
-        // the keys passed as JSON arrays of hex. Per policy, so that each link is found by its
-        // whole primary key, not among all the links of its policy.
+        let expired: Vec<(Vec<u8>, String)> = self
+            .rows(
+                "SELECT hash, body FROM tokens WHERE expires_at <= ?1
+                 ORDER BY expires_at LIMIT ?2",
+                vec![Bind::Int(now), Bind::Int(limit)],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .await?;
+        // The batch's tokens go in one statement, and their links in one per policy (a batch's
+        // tokens rely on few), the keys passed as JSON arrays of hex. Per policy, so that each
+        // link is found by its whole primary key, not among all the links of its policy.
         let mut links: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         let mut keys = Vec::with_capacity(expired.len());
         for (key, body) in expired {
@@ -827,14 +718,8 @@ impl Store for SqliteStore {
         // Give freed pages back to the file system, a few at a time (each moves pages), once
         // there are more than new rows will soon reuse: at a steady state the file keeps its
         // size and no page is moved; after a peak it shrinks back.
-        let (free,): (i64,) = sqlx::query_as("PRAGMA freelist_count")
-            .fetch_one(&self.readers)
-            .await
-            .map_err(failed)?;
-        let (pages,): (i64,) = sqlx::query_as("PRAGMA page_count")
-            .fetch_one(&self.readers)
-            .await
-            .map_err(failed)?;
+        let free = self.pragma("PRAGMA freelist_count").await?;
+        let pages = self.pragma("PRAGMA page_count").await?;
         if free > VACUUM_ABOVE_PAGES && free > pages / 10 {
             let vacuum = Write {
                 sql: "PRAGMA incremental_vacuum(32)",
@@ -891,68 +776,6 @@ impl Store for SqliteStore {
     }
 
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
-        self.all(sqlx::query_as("SELECT body FROM signing_keys"))
-            .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::tests::TempDb;
-
-    fn insert(value: i64) -> (Job, oneshot::Receiver<Result<Vec<Outcome>, StoreError>>) {
-        let (reply, answer) = oneshot::channel();
-        let write = Write {
-            sql: "INSERT INTO log (value) VALUES (?1)",
-            binds: vec![Bind::Int(value)],
-            returning: false,
-        };
-        let job = Job {
-            writes: vec![write],
-            reply,
-        };
-        (job, answer)
-    }
-
-    /// With requests queued without end, a waiting upkeep job still commits after exactly
-    /// [`UPKEEP_EVERY`] full request commits, not after the queue drains.
-    #[tokio::test]
-    async fn upkeep_gets_a_turn_while_requests_keep_queueing() {
-        let db = TempDb::new();
-        let options = SqliteConnectOptions::new()
-            .filename(&db.path)
-            .create_if_missing(true);
-        let mut connection = SqliteConnection::connect_with(&options).await.unwrap();
-        sqlx::query("CREATE TABLE log (value INTEGER NOT NULL)")
-            .execute(&mut connection)
-            .await
-            .unwrap();
-        let requests = (UPKEEP_EVERY + 2) * MAX_BATCH;
-        let (writer, jobs) = mpsc::channel(requests);
-        let (upkeep, upkeep_jobs) = mpsc::channel(1);
-        let mut answers = Vec::new();
-        for value in 0..requests {
-            let (job, answer) = insert(i64::try_from(value).unwrap());
-            writer.try_send(job).unwrap();
-            answers.push(answer);
-        }
-        let (job, upkept) = insert(-1);
-        upkeep.try_send(job).unwrap();
-        drop((writer, upkeep));
-        write_loop(connection, jobs, upkeep_jobs).await;
-        assert!(upkept.await.unwrap().is_ok());
-        for answer in answers {
-            assert!(answer.await.unwrap().is_ok());
-        }
-
-        let mut connection = SqliteConnection::connect_with(&options).await.unwrap();
-        let order: Vec<(i64,)> = sqlx::query_as("SELECT value FROM log ORDER BY rowid")
-            .fetch_all(&mut connection)
-            .await
-            .unwrap();
-        let upkeep_at = order.iter().position(|(v,)| *v == -1).unwrap();
-        assert_eq!(upkeep_at, UPKEEP_EVERY * MAX_BATCH);
-        assert_eq!(order.len(), requests + 1);
+        self.all("SELECT body FROM signing_keys", vec![]).await
     }
 }
