@@ -9,7 +9,11 @@
 # server's CPU time per counted flow (from /proc, which the hypervisor's steal does not inflate
 # as it does the rate).
 #
-#   scripts/as-flow.sh [ROUNDS] [SECONDS] [CONCURRENCY] [RESOURCES] [OWNERS] [PARTIES]
+#   scripts/as-flow.sh [ROUNDS] [SECONDS] [CONCURRENCY] [RESOURCES] [OWNERS] [PARTIES] [SERVER_BINARY...]
+#
+# With server binaries named (say, builds of two commits), each round runs each of them in turn,
+# so that before and after meet the same hour of this shared machine; the summary has one row per
+# binary. Without, it builds and runs this checkout's `uma-as`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
@@ -18,8 +22,12 @@ concurrency=${3:-32}
 resources=${4:-100000}
 owners=${5:-1000}
 parties=${6:-100}
+binaries=("${@:7}")
 
-cargo build --release -q -p uma-as-core --bin uma-as
+if [ ${#binaries[@]} -eq 0 ]; then
+  cargo build --release -q -p uma-as-core --bin uma-as
+  binaries=(target/release/uma-as)
+fi
 cargo build --release -q --example flow_load
 dir=$(mktemp -d)
 server=
@@ -34,34 +42,38 @@ echo
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
 
-echo "| round | whole flows/s | p50 ms | p99 ms | server CPU µs/flow |"
-echo "|---:|---:|---:|---:|---:|"
+echo "| round | server | whole flows/s | p50 ms | p99 ms | server CPU µs/flow |"
+echo "|---:|---|---:|---:|---:|---:|"
 for round in $(seq "$rounds"); do
-  rm -f "$dir"/state.db*
-  # The seed's last writes may still be in its write-ahead log: copy both.
-  cp "$dir/seed.db" "$dir/state.db"
-  [ ! -f "$dir/seed.db-wal" ] || cp "$dir/seed.db-wal" "$dir/state.db-wal"
-  RUST_LOG=warn taskset -c 0 target/release/uma-as --config "$dir/uma-as.toml" \
-    --listen "127.0.0.1:$port" --storage "sqlite:$dir/state.db" &
-  server=$!
-  until curl -sf "$url/jwks" >/dev/null; do sleep 0.1; done
-  read -r rate p50 p99 cpu < <(taskset -c 1 target/release/examples/flow_load \
-    "$url" "$seconds" "$concurrency" "$resources" "$parties" "$server")
-  echo "| $round | $rate | $p50 | $p99 | $cpu |"
-  echo "$rate $p50 $p99 $cpu" >> "$dir/results"
-  kill "$server"; wait "$server" 2>/dev/null || true
+  for binary in "${binaries[@]}"; do
+    rm -f "$dir"/state.db*
+    # The seed's last writes may still be in its write-ahead log: copy both.
+    cp "$dir/seed.db" "$dir/state.db"
+    [ ! -f "$dir/seed.db-wal" ] || cp "$dir/seed.db-wal" "$dir/state.db-wal"
+    RUST_LOG=warn taskset -c 0 "$binary" --config "$dir/uma-as.toml" \
+      --listen "127.0.0.1:$port" --storage "sqlite:$dir/state.db" &
+    server=$!
+    until curl -sf "$url/jwks" >/dev/null; do sleep 0.1; done
+    read -r rate p50 p99 cpu < <(taskset -c 1 target/release/examples/flow_load \
+      "$url" "$seconds" "$concurrency" "$resources" "$parties" "$server")
+    echo "| $round | $binary | $rate | $p50 | $p99 | $cpu |"
+    echo "$binary $rate $p50 $p99 $cpu" >> "$dir/results"
+    kill "$server"; wait "$server" 2>/dev/null || true
+  done
 done
 python3 - "$dir/results" <<'PY'
 import statistics, sys
-rows = [list(map(float, line.split())) for line in open(sys.argv[1])]
+rows = [line.split() for line in open(sys.argv[1])]
 print()
-print("| | whole flows/s | p50 ms | p99 ms | server CPU µs/flow |")
+print("| server | whole flows/s | p50 ms | p99 ms | server CPU µs/flow |")
 print("|---|---:|---:|---:|---:|")
-cells = []
-for i in range(4):
-    column = [r[i] for r in rows]
-    digits = 0 if i in (0, 3) else 1
-    f = f"{{:,.{digits}f}}"
-    cells.append(f"{f.format(statistics.median(column))} ({f.format(min(column))}–{f.format(max(column))})")
-print(f"| median (min–max) of {len(rows)} rounds | " + " | ".join(cells) + " |")
+for binary in dict.fromkeys(r[0] for r in rows):
+    mine = [list(map(float, r[1:])) for r in rows if r[0] == binary]
+    cells = []
+    for i in range(4):
+        column = [r[i] for r in mine]
+        digits = 0 if i in (0, 3) else 1
+        f = f"{{:,.{digits}f}}"
+        cells.append(f"{f.format(statistics.median(column))} ({f.format(min(column))}–{f.format(max(column))})")
+    print(f"| {binary}: median (min–max) of {len(mine)} rounds | " + " | ".join(cells) + " |")
 PY
