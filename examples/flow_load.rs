@@ -205,15 +205,14 @@ async fn main() -> Result {
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(latencies)
         });
     }
-    let cpu = match server {
-        Some(pid) => Some(tokio::spawn(async move {
+    let cpu = server.map(|pid| {
+        tokio::spawn(async move {
             tokio::time::sleep_until(warm_up.into()).await;
             let start = cpu_ticks(pid)?;
             tokio::time::sleep_until(deadline.into()).await;
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(cpu_ticks(pid)? - start)
-        })),
-        None => None,
-    };
+        })
+    });
     let mut latencies = Vec::new();
     while let Some(done) = tasks.join_next().await {
         latencies.extend(done??);

@@ -169,7 +169,7 @@ pub(crate) struct Grant<'p> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uma_client::ResourceDescription;
+    use uma_types::ResourceDescription;
 
     fn granted_scopes(
         resource: &Resource,

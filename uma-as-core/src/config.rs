@@ -392,7 +392,7 @@ impl Config {
                     "client_credentials",
                     "password",
                     "refresh_token",
-                    uma_client::UMA_TICKET_GRANT_TYPE,
+                    uma_types::UMA_TICKET_GRANT_TYPE,
                 ]
                 .contains(&g.as_str())
             }) {

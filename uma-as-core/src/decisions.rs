@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use uma_client::{Permission, PermissionRequest};
+use uma_types::{Permission, PermissionRequest};
 
 use crate::error::ApiError;
 use crate::policy::Owner;

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use uma_client::{DiscoveryDocument, UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT_TYPE};
+use uma_types::{DiscoveryDocument, UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT_TYPE};
 
 use crate::error::ApiError;
 use crate::keycloak::paths as keycloak;

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use uma_client::{ErrorCode, Permission, PermissionRequest};
+use uma_types::{ErrorCode, Permission, PermissionRequest};
 
 use crate::error::ApiError;
 use crate::request::FormParams;

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use uma_client::{ErrorCode, ErrorResponse};
+use uma_types::{ErrorCode, ErrorResponse};
 
 use crate::store::StoreError;
 

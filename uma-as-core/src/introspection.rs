@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use uma_client::{Introspection, Permission};
+use uma_types::{Introspection, Permission};
 
 use crate::error::ApiError;
 use crate::protection::ProtectionAuth;

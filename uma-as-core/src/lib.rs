@@ -3,7 +3,8 @@
 //! An [UMA 2.0](https://docs.kantarainitiative.org/uma/wg/rec-oauth-uma-grant-2.0.html)
 //! authorization server as a library: discovery, PATs by `client_credentials`, resource
 //! registration, the permission endpoint, the UMA grant decided by the owners' policies, and
-//! introspection with `permissions`. The wire types are [`uma_client`]'s.
+//! introspection with `permissions`. The wire types are [`uma_types`]'s, so that the server links no HTTP
+//! client.
 //!
 //! Start one on an ephemeral loopback port, for a test or a demo, in one statement:
 //!
@@ -93,11 +94,11 @@ fn routes(state: AppState) -> Router {
     };
     Router::new()
         .route(
-            uma_client::discovery::UMA_WELL_KNOWN_PATH,
+            uma_types::discovery::UMA_WELL_KNOWN_PATH,
             get(discovery::document),
         )
         .route(
-            uma_client::discovery::OAUTH_WELL_KNOWN_PATH,
+            uma_types::discovery::OAUTH_WELL_KNOWN_PATH,
             get(discovery::document),
         )
         .route(paths::OPENID_CONFIGURATION, get(discovery::openid_document))

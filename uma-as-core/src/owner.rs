@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use uma_client::ErrorCode;
+use uma_types::ErrorCode;
 
 use crate::error::ApiError;
 use crate::policy::Owner;

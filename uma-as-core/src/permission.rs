@@ -6,8 +6,8 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use uma_client::permission::PermissionRequestBody;
-use uma_client::{PermissionRequest, PermissionTicket, TicketResponse};
+use uma_types::permission::PermissionRequestBody;
+use uma_types::{PermissionRequest, PermissionTicket, TicketResponse};
 
 use crate::error::ApiError;
 use crate::protection::ProtectionAuth;
@@ -35,7 +35,7 @@ pub(crate) async fn request(
             .ok_or_else(|| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
-                    uma_client::ErrorCode::InvalidResourceId,
+                    uma_types::ErrorCode::InvalidResourceId,
                     format!("resource {:?} is not registered", permission.resource_id),
                 )
             })?;

@@ -101,7 +101,7 @@ impl FromRequestParts<AppState> for Owner {
         } else {
             Err(ApiError::insufficient_scope(
                 state.realm(),
-                uma_client::UMA_PROTECTION_SCOPE,
+                uma_types::UMA_PROTECTION_SCOPE,
             ))
         }
     }

@@ -39,7 +39,7 @@ impl ProtectionAuth {
         if !is_pat(&record) {
             return Err(ApiError::insufficient_scope(
                 state.realm(),
-                uma_client::UMA_PROTECTION_SCOPE,
+                uma_types::UMA_PROTECTION_SCOPE,
             ));
         }
         Ok(Self {

@@ -7,7 +7,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
-use uma_client::ErrorCode;
+use uma_types::ErrorCode;
 
 use crate::error::ApiError;
 use crate::server::AppState;

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use uma_client::{RegisteredResource, ResourceDescription, ResourceRegistration};
+use uma_types::{RegisteredResource, ResourceDescription, ResourceRegistration};
 
 use crate::error::ApiError;
 use crate::protection::ProtectionAuth;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::response::Response;
 use serde::Serialize;
-use uma_client::{AccessToken, Permission, TokenResponse};
+use uma_types::{AccessToken, Permission, TokenResponse};
 
 use crate::assessment::{NO_CLAIMS, Party};
 use crate::error::ApiError;

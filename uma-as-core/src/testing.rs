@@ -2,7 +2,7 @@
 //! A production build leaves this out, so that nothing in it can issue a token that no user or
 //! client asked for.
 
-use uma_client::{AccessToken, UMA_PROTECTION_SCOPE};
+use uma_types::{AccessToken, UMA_PROTECTION_SCOPE};
 
 use crate::error::Error;
 use crate::secret;

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use uma_client::{
+use uma_types::{
     AccessToken, ClaimToken, ErrorCode, TokenResponse, UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT_TYPE,
 };
 

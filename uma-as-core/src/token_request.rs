@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use uma_client::{AccessToken, TokenResponse};
+use uma_types::{AccessToken, TokenResponse};
 
 use crate::request::FormParams;
 

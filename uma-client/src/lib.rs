@@ -1,15 +1,16 @@
 //! # uma-client
 //!
 //! The client side of [UMA 2.0](https://docs.kantarainitiative.org/uma/wg/rec-oauth-uma-grant-2.0.html)
-//! and the one set of wire types every uma-rs crate uses.
+//! with the wire types every uma-rs crate uses (from `uma-types`).
 //!
 //! - [`UmaClient`]: a requesting party's HTTP client. A `401` with a `WWW-Authenticate: UMA`
 //!   challenge is followed to an RPT at a trusted authorization server, and the request retried.
 //! - [`ProtectionClient`]: a resource server's client of the protection API (PAT, resource
 //!   registration, permission tickets, introspection).
-//! - The messages of both UMA specs as serde types: [`DiscoveryDocument`],
+//! - The messages of both UMA specs as serde types ([`DiscoveryDocument`],
 //!   [`ResourceDescription`], [`PermissionRequest`], [`TicketResponse`], [`UmaGrantRequest`],
-//!   [`TokenResponse`], [`ErrorResponse`], [`Introspection`], and the [`UmaChallenge`] header.
+//!   [`TokenResponse`], [`ErrorResponse`], [`Introspection`], the [`UmaChallenge`] header),
+//!   re-exported from `uma-types`, the crate they live in.
 //!
 //! The whole grant, run here against a real authorization server (`uma-as-core`, started on a
 //! loopback port): the resource server registers a resource and asks for a ticket, the client
@@ -64,43 +65,37 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod challenge;
 mod client;
 pub mod discovery;
 mod error;
 mod follow;
 mod grant;
-pub mod introspection;
 #[cfg(feature = "middleware")]
 mod middleware;
-pub mod oauth_error;
-pub mod permission;
 mod protection;
-pub mod resource;
-mod secret;
 mod time;
-pub mod token;
 mod transport;
+
+pub use uma_types::{challenge, introspection, oauth_error, permission, resource, token};
 
 use std::time::Duration;
 
-pub use challenge::UmaChallenge;
 pub use client::{GrantAuth, UmaClient, UmaClientBuilder, UmaRequestBuilder};
-pub use discovery::DiscoveryDocument;
 pub use error::{Error, Result};
 pub use grant::{
     ClaimTokenFuture, ClaimTokenSource, ClaimsInteraction, NeedInfo, PushedClaims, RequestSubmitted,
 };
-pub use introspection::{Introspection, Permission};
 #[cfg(feature = "middleware")]
 pub use middleware::UmaMiddleware;
-pub use oauth_error::{ErrorCode, ErrorResponse, RequiredClaim};
-pub use permission::{PermissionRequest, TicketResponse};
 pub use protection::{ProtectionClient, ProtectionClientBuilder};
-pub use resource::{RegisteredResource, ResourceDescription, ResourceRegistration, ResourceScope};
-pub use secret::{AccessToken, ClaimToken, ClientSecret, Pat, Pct, PermissionTicket, Rpt};
-pub use token::{TokenResponse, UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT_TYPE, UmaGrantRequest};
 pub use transport::{AuthMethod, ClientCredentials};
+// The wire types, from the crate every uma-rs crate shares.
+pub use uma_types::{
+    AccessToken, ClaimToken, ClientSecret, DiscoveryDocument, ErrorCode, ErrorResponse,
+    Introspection, Pat, Pct, Permission, PermissionRequest, PermissionTicket, RegisteredResource,
+    RequiredClaim, ResourceDescription, ResourceRegistration, ResourceScope, Rpt, TicketResponse,
+    TokenResponse, UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT_TYPE, UmaChallenge, UmaGrantRequest,
+};
 
 /// The client used for authorization server calls: no redirects (a redirect could carry
 /// credentials elsewhere), a timeout on every call.

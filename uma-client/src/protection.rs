@@ -248,7 +248,8 @@ impl ProtectionClient {
         const ENDPOINT: &str = "resource registration endpoint";
         let response = self
             .with_pat(ENDPOINT, |http, d| {
-                let url = d.require(&d.resource_registration_endpoint, ENDPOINT)?;
+                let url =
+                    crate::discovery::require(d, &d.resource_registration_endpoint, ENDPOINT)?;
                 Ok(http.post(url).json(description))
             })
             .await?;
@@ -276,7 +277,8 @@ impl ProtectionClient {
         const ENDPOINT: &str = "resource registration endpoint";
         let response = self
             .with_pat(ENDPOINT, |http, d| {
-                let url = d.require(&d.resource_registration_endpoint, ENDPOINT)?;
+                let url =
+                    crate::discovery::require(d, &d.resource_registration_endpoint, ENDPOINT)?;
                 Ok(http.get(resource_url(url, id)?))
             })
             .await?;
@@ -299,7 +301,8 @@ impl ProtectionClient {
         const ENDPOINT: &str = "resource registration endpoint";
         let response = self
             .with_pat(ENDPOINT, |http, d| {
-                let url = d.require(&d.resource_registration_endpoint, ENDPOINT)?;
+                let url =
+                    crate::discovery::require(d, &d.resource_registration_endpoint, ENDPOINT)?;
                 Ok(http.put(resource_url(url, id)?).json(description))
             })
             .await?;
@@ -319,7 +322,8 @@ impl ProtectionClient {
         const ENDPOINT: &str = "resource registration endpoint";
         let response = self
             .with_pat(ENDPOINT, |http, d| {
-                let url = d.require(&d.resource_registration_endpoint, ENDPOINT)?;
+                let url =
+                    crate::discovery::require(d, &d.resource_registration_endpoint, ENDPOINT)?;
                 Ok(http.delete(resource_url(url, id)?))
             })
             .await?;
@@ -344,7 +348,11 @@ impl ProtectionClient {
         const ENDPOINT: &str = "resource registration endpoint";
         let response = self
             .with_pat(ENDPOINT, |http, d| {
-                Ok(http.get(d.require(&d.resource_registration_endpoint, ENDPOINT)?))
+                Ok(http.get(crate::discovery::require(
+                    d,
+                    &d.resource_registration_endpoint,
+                    ENDPOINT,
+                )?))
             })
             .await?;
         transport::expect_json(response, StatusCode::OK, ENDPOINT).await
@@ -363,7 +371,11 @@ impl ProtectionClient {
         let response = self
             .with_pat(ENDPOINT, |http, d| {
                 Ok(http
-                    .get(d.require(&d.resource_registration_endpoint, ENDPOINT)?)
+                    .get(crate::discovery::require(
+                        d,
+                        &d.resource_registration_endpoint,
+                        ENDPOINT,
+                    )?)
                     .query(&[("name", name), ("exactName", "true")]))
             })
             .await?;
@@ -393,7 +405,11 @@ impl ProtectionClient {
         let response = self
             .with_pat(ENDPOINT, |http, d| {
                 Ok(http
-                    .post(d.require(&d.permission_endpoint, ENDPOINT)?)
+                    .post(crate::discovery::require(
+                        d,
+                        &d.permission_endpoint,
+                        ENDPOINT,
+                    )?)
                     .json(&body))
             })
             .await?;
@@ -422,7 +438,11 @@ impl ProtectionClient {
         let response = self
             .with_pat(ENDPOINT, |http, d| {
                 Ok(http
-                    .post(d.require(&d.introspection_endpoint, ENDPOINT)?)
+                    .post(crate::discovery::require(
+                        d,
+                        &d.introspection_endpoint,
+                        ENDPOINT,
+                    )?)
                     .form(&[("token", rpt.as_str()), ("token_type_hint", "access_token")]))
             })
             .await?;

@@ -7,7 +7,8 @@ use http::header::AUTHORIZATION;
 use http::request::Parts;
 use tracing::field::Empty;
 use tracing::{Instrument, Level, Span};
-use uma_client::{PermissionRequest, ProtectionClient, UmaChallenge};
+use uma_client::ProtectionClient;
+use uma_types::{PermissionRequest, UmaChallenge};
 
 use crate::outcome::{GuardOutcome, Mode, Rejection, RejectionKind};
 use crate::permissions::GrantedPermissions;
@@ -211,7 +212,7 @@ fn grants(
     if exp.is_some_and(|exp| exp <= now) {
         return None;
     }
-    let live = |p: &&uma_client::Permission| {
+    let live = |p: &&uma_types::Permission| {
         p.exp.is_none_or(|exp| exp > now) && p.nbf.is_none_or(|nbf| nbf <= now)
     };
     let covered = required.iter().all(|needed| {
@@ -229,7 +230,7 @@ fn grants(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uma_client::Permission;
+    use uma_types::Permission;
 
     const NOW: u64 = 1_800_000_000;
 

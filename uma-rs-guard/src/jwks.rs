@@ -8,7 +8,8 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use tokio::sync::Mutex;
-use uma_client::{Permission, ProtectionClient};
+use uma_client::ProtectionClient;
+use uma_types::Permission;
 
 /// The largest JWKS read, and the most keys kept from it.
 const MAX_JWKS_BYTES: usize = 64 * 1024;

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 use tower::Layer;
-use uma_client::{ClientCredentials, Pat, ProtectionClient};
+use uma_client::{ClientCredentials, ProtectionClient};
+use uma_types::Pat;
 
 use crate::decision::Shared;
 use crate::outcome::Mode;

@@ -2,8 +2,8 @@
 
 use http::header::{ALLOW, WARNING, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
-use uma_client::UmaChallenge;
-use uma_client::challenge::AS_UNREACHABLE_WARNING;
+use uma_types::UmaChallenge;
+use uma_types::challenge::AS_UNREACHABLE_WARNING;
 
 use crate::permissions::GrantedPermissions;
 

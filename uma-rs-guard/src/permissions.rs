@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use uma_client::Permission;
+use uma_types::Permission;
 
 /// The permissions of the RPT that let a request through, put in the request's extensions.
 ///

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use http::request::Parts;
 use http::{HeaderValue, Method};
-use uma_client::{PermissionRequest, ProtectionClient, ResourceScope};
+use uma_client::ProtectionClient;
+use uma_types::{PermissionRequest, ResourceScope};
 
 /// What a request needs. Every answer but `Protected` and `Unprotected` refuses the request; only
 /// `Unmatched` can be let through, by [`allow_unmatched`](crate::UmaGuardLayerBuilder::allow_unmatched).

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use quick_cache::sync::{Cache, DefaultLifecycle, EntryAction, EntryResult};
 use quick_cache::{OptionsBuilder, UnitWeighter};
 use siphasher::sip128::{Hasher128, SipHasher13};
-use uma_client::{ProtectionClient, Rpt};
+use uma_client::ProtectionClient;
+use uma_types::Rpt;
 
 use crate::permissions::GrantedPermissions;
 

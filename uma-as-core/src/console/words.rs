@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use time::{Date, Month, OffsetDateTime};
-use uma_client::ResourceScope;
+use uma_types::ResourceScope;
 
 use crate::store::{Decision, Policy, Resource};
 
@@ -211,7 +211,7 @@ impl Known {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uma_client::{Permission, PermissionRequest, ResourceDescription};
+    use uma_types::{Permission, PermissionRequest, ResourceDescription};
 
     #[test]
     fn days_and_ends_of_days() {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_json::Value;
-use uma_client::ResourceDescription;
+use uma_types::ResourceDescription;
 
 use crate::config::{ClientEntry, UserEntry};
 use crate::error::Error;
@@ -277,7 +277,7 @@ impl RealmImport {
                 "client {id}: no secret in the export (masked or absent)"
             ));
         };
-        let mut grants = vec!["refresh_token", uma_client::UMA_TICKET_GRANT_TYPE];
+        let mut grants = vec!["refresh_token", uma_types::UMA_TICKET_GRANT_TYPE];
         if client.standard_flow_enabled {
             grants.push("authorization_code");
         }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use uma_client::ErrorCode;
+use uma_types::ErrorCode;
 
 use std::collections::BTreeMap;
 
@@ -208,7 +208,7 @@ async fn update_resource(
     state: State<AppState>,
     auth: crate::protection::ProtectionAuth,
     id: axum::extract::Path<String>,
-    description: crate::request::JsonBody<uma_client::ResourceDescription>,
+    description: crate::request::JsonBody<uma_types::ResourceDescription>,
 ) -> Result<StatusCode, ApiError> {
     let _registered = resource::update(state, auth, id, description).await?;
     Ok(StatusCode::NO_CONTENT)

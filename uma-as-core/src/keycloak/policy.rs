@@ -31,7 +31,7 @@ impl FromRequestParts<AppState> for PolicyManager {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let record = live_bearer_token(&parts.headers, state).await?;
         Self::of(state, record).ok_or_else(|| {
-            ApiError::insufficient_scope(state.realm(), uma_client::UMA_PROTECTION_SCOPE)
+            ApiError::insufficient_scope(state.realm(), uma_types::UMA_PROTECTION_SCOPE)
         })
     }
 }

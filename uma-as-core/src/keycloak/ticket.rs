@@ -41,7 +41,7 @@ impl FromRequestParts<AppState> for TicketCaller {
         PolicyManager::of(state, record)
             .map(Self::User)
             .ok_or_else(|| {
-                ApiError::insufficient_scope(state.realm(), uma_client::UMA_PROTECTION_SCOPE)
+                ApiError::insufficient_scope(state.realm(), uma_types::UMA_PROTECTION_SCOPE)
             })
     }
 }
@@ -311,7 +311,7 @@ async fn resource_of(state: &AppState, resource_id: &str) -> Result<Resource, Ap
 fn not_authorised() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
-        uma_client::ErrorCode::Other("not_authorised".to_owned()),
+        uma_types::ErrorCode::Other("not_authorised".to_owned()),
         "the ticket is answered for only by the resource's owner or resource server",
     )
 }
@@ -453,7 +453,7 @@ pub(crate) struct NewTicket {
 fn invalid_permission(description: impl Into<String>) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
-        uma_client::ErrorCode::Other("invalid_permission".to_owned()),
+        uma_types::ErrorCode::Other("invalid_permission".to_owned()),
         description,
     )
 }
@@ -481,7 +481,7 @@ pub(crate) async fn create(
     let resource = state.store.resource(&resource_id).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            uma_client::ErrorCode::Other("invalid_resource_id".to_owned()),
+            uma_types::ErrorCode::Other("invalid_resource_id".to_owned()),
             format!("Resource set with id [{resource_id}] does not exists in this server."),
         )
     })?;

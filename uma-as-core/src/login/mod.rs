@@ -97,7 +97,7 @@ fn over_bounds<'a>(values: &[(&'a str, Option<&str>, usize)]) -> Option<&'a str>
 fn prompt(client_id: &str, purpose: &LoginPurpose) -> String {
     match purpose {
         LoginPurpose::Authorize { scopes, .. }
-            if scopes.iter().any(|s| s == uma_client::UMA_PROTECTION_SCOPE) =>
+            if scopes.iter().any(|s| s == uma_types::UMA_PROTECTION_SCOPE) =>
         {
             format!("{client_id} asks to manage sharing of your resources.")
         }

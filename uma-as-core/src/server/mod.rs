@@ -8,7 +8,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use uma_client::UMA_PROTECTION_SCOPE;
+use uma_types::UMA_PROTECTION_SCOPE;
 
 use crate::error::Error;
 use crate::store::{TokenKind, TokenRecord};

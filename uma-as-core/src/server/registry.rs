@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use uma_client::{ClientSecret, UMA_TICKET_GRANT_TYPE};
+use uma_types::{ClientSecret, UMA_TICKET_GRANT_TYPE};
 
 use crate::secret::SecretDigest;
 

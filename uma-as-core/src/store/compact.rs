@@ -3,7 +3,7 @@
 //! keys. Records written in the wire's form (by earlier versions) still read.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use uma_client::{Permission, PermissionRequest, ResourceScope};
+use uma_types::{Permission, PermissionRequest, ResourceScope};
 
 use super::{Decision, StoreError};
 

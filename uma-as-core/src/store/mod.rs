@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use uma_client::{Permission, PermissionRequest, ResourceDescription};
+use uma_types::{Permission, PermissionRequest, ResourceDescription};
 
 pub use crate::keys::{SigningAlgorithm, SigningKey};
 pub use memory::MemoryStore;

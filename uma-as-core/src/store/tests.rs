@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use uma_client::{PermissionRequest, ResourceDescription};
+use uma_types::{PermissionRequest, ResourceDescription};
 
 use super::*;
 use crate::time::now;

@@ -2,7 +2,7 @@
 //! servers page by page, what is shared with a user or their groups, and decisions page by
 //! page without losing any made in the same second.
 
-use uma_client::{PermissionRequest, ResourceDescription};
+use uma_types::{PermissionRequest, ResourceDescription};
 
 use super::tests::stores;
 use super::*;

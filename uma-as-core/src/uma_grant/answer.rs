@@ -3,8 +3,8 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use uma_client::token::ID_TOKEN_FORMAT;
-use uma_client::{ErrorCode, TokenResponse};
+use uma_types::token::ID_TOKEN_FORMAT;
+use uma_types::{ErrorCode, TokenResponse};
 
 use super::weigh::Weighing;
 use super::{Assessment, NotIssued};
@@ -146,7 +146,7 @@ pub(super) async fn answer(
                 state.lifetimes.pct,
             )
             .await?;
-        Some(uma_client::Pct::new(pct))
+        Some(uma_types::Pct::new(pct))
     } else {
         None
     };
@@ -182,7 +182,7 @@ pub(super) fn why_granted(
 pub(super) async fn reissue(
     state: &AppState,
     ticket: &Ticket,
-) -> Result<uma_client::PermissionTicket, ApiError> {
+) -> Result<uma_types::PermissionTicket, ApiError> {
     crate::permission::issue_ticket(
         state,
         ticket.permissions.clone(),
@@ -196,12 +196,12 @@ pub(super) async fn reissue(
 /// claims interaction endpoint (Grant §3.3.6).
 pub(super) fn need_info(
     state: &AppState,
-    ticket: uma_client::PermissionTicket,
+    ticket: uma_types::PermissionTicket,
     names: &[String],
 ) -> ApiError {
     let claims = names
         .iter()
-        .map(|name| uma_client::RequiredClaim {
+        .map(|name| uma_types::RequiredClaim {
             claim_token_format: vec![ID_TOKEN_FORMAT.to_owned()],
             claim_type: None,
             friendly_name: Some(if name == "sub" {

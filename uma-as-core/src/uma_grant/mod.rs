@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use uma_client::ErrorCode;
-use uma_client::token::ID_TOKEN_FORMAT;
+use uma_types::ErrorCode;
+use uma_types::token::ID_TOKEN_FORMAT;
 
 use crate::assessment::{NO_CLAIMS, Party, requested_scopes};
 use crate::decisions::Explanation;

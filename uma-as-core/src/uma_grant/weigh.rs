@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use uma_client::Permission;
+use uma_types::Permission;
 
 use super::NotIssued;
 use crate::assessment::{Party, grant};

@@ -11,7 +11,7 @@ use crate::ResourceScope;
 /// the spec's names winning when both are present.
 ///
 /// ```
-/// let permission: uma_client::Permission =
+/// let permission: uma_types::Permission =
 ///     serde_json::from_str(r#"{"rsid":"r1","rsname":"Album","scopes":["view"]}"#).unwrap();
 /// assert_eq!(permission.resource_id, "r1");
 /// ```
@@ -36,7 +36,7 @@ impl Permission {
     /// A permission for `scopes` on `resource_id`, with no times of its own.
     ///
     /// ```
-    /// let permission = uma_client::Permission::new("r1", ["view", "print"]);
+    /// let permission = uma_types::Permission::new("r1", ["view", "print"]);
     /// assert!(permission.exp.is_none());
     /// ```
     pub fn new<S: Into<ResourceScope>>(
@@ -56,7 +56,7 @@ impl Permission {
     /// Whether this permission covers `scope`.
     ///
     /// ```
-    /// let permission = uma_client::Permission::new("r1", ["view"]);
+    /// let permission = uma_types::Permission::new("r1", ["view"]);
     /// assert!(permission.has_scope("view") && !permission.has_scope("edit"));
     /// ```
     pub fn has_scope(&self, scope: &str) -> bool {
@@ -118,7 +118,7 @@ impl From<Permission> for WirePermission {
 /// `{"active": false}`.
 ///
 /// ```
-/// let answer: uma_client::Introspection = serde_json::from_str(
+/// let answer: uma_types::Introspection = serde_json::from_str(
 ///     r#"{"active":true,"permissions":[{"resource_id":"r1","resource_scopes":["view"]}]}"#,
 /// ).unwrap();
 /// assert!(answer.active && answer.scope.is_none());
@@ -164,7 +164,7 @@ impl Introspection {
     ///
     /// ```
     /// assert_eq!(
-    ///     serde_json::to_value(uma_client::Introspection::inactive()).unwrap(),
+    ///     serde_json::to_value(uma_types::Introspection::inactive()).unwrap(),
     ///     serde_json::json!({"active": false})
     /// );
     /// ```

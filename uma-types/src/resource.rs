@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// `{"name": "view", ...}` object.
 ///
 /// ```
-/// let scopes: Vec<uma_client::ResourceScope> =
+/// let scopes: Vec<uma_types::ResourceScope> =
 ///     serde_json::from_str(r#"["view", {"id": "s2", "name": "edit"}]"#).unwrap();
 /// assert_eq!(scopes, ["view", "edit"]);
 /// ```
@@ -24,7 +24,7 @@ impl ResourceScope {
     /// A scope named `name`.
     ///
     /// ```
-    /// let scope = uma_client::ResourceScope::new("http://photoz.example.com/dev/scopes/print");
+    /// let scope = uma_types::ResourceScope::new("http://photoz.example.com/dev/scopes/print");
     /// assert_eq!(scope.to_string(), "http://photoz.example.com/dev/scopes/print");
     /// ```
     pub fn new(name: impl Into<String>) -> Self {
@@ -34,7 +34,7 @@ impl ResourceScope {
     /// The scope's identifier.
     ///
     /// ```
-    /// assert_eq!(uma_client::ResourceScope::from("view").as_str(), "view");
+    /// assert_eq!(uma_types::ResourceScope::from("view").as_str(), "view");
     /// ```
     pub fn as_str(&self) -> &str {
         &self.0
@@ -130,7 +130,7 @@ impl<'de> Deserialize<'de> for OwnerName {
 /// A resource description (FedAuthz §3.1): what a resource server registers.
 ///
 /// ```
-/// use uma_client::ResourceDescription;
+/// use uma_types::ResourceDescription;
 ///
 /// let album = ResourceDescription::new(["view", "edit"]).name("Alice's album");
 /// assert_eq!(
@@ -183,7 +183,7 @@ impl ResourceDescription {
     /// A description with these scopes and nothing else.
     ///
     /// ```
-    /// let description = uma_client::ResourceDescription::new(["view", "edit"]);
+    /// let description = uma_types::ResourceDescription::new(["view", "edit"]);
     /// assert_eq!(description.resource_scopes.len(), 2);
     /// ```
     pub fn new<S: Into<ResourceScope>>(scopes: impl IntoIterator<Item = S>) -> Self {
@@ -203,7 +203,7 @@ impl ResourceDescription {
     /// Sets the paths where the resource lives (Keycloak's `uris`).
     ///
     /// ```
-    /// let description = uma_client::ResourceDescription::new(["view"]).uris(["/albums/holiday"]);
+    /// let description = uma_types::ResourceDescription::new(["view"]).uris(["/albums/holiday"]);
     /// assert_eq!(serde_json::to_value(&description).unwrap()["uris"][0], "/albums/holiday");
     /// ```
     pub fn uris<S: Into<String>>(mut self, uris: impl IntoIterator<Item = S>) -> Self {
@@ -214,7 +214,7 @@ impl ResourceDescription {
     /// Sets the human-readable name.
     ///
     /// ```
-    /// let description = uma_client::ResourceDescription::new(["view"]).name("Photo Album");
+    /// let description = uma_types::ResourceDescription::new(["view"]).name("Photo Album");
     /// assert_eq!(description.name.as_deref(), Some("Photo Album"));
     /// ```
     pub fn name(mut self, name: impl Into<String>) -> Self {
@@ -225,7 +225,7 @@ impl ResourceDescription {
     /// Sets the resource type.
     ///
     /// ```
-    /// let description = uma_client::ResourceDescription::new(["view"])
+    /// let description = uma_types::ResourceDescription::new(["view"])
     ///     .resource_type("http://www.example.com/rsrcs/photoalbum");
     /// assert!(serde_json::to_value(&description).unwrap().get("type").is_some());
     /// ```
@@ -237,7 +237,7 @@ impl ResourceDescription {
     /// Sets the human-readable description.
     ///
     /// ```
-    /// let description = uma_client::ResourceDescription::new(["view"])
+    /// let description = uma_types::ResourceDescription::new(["view"])
     ///     .description("Collection of digital photographs");
     /// assert!(description.description.is_some());
     /// ```
@@ -249,7 +249,7 @@ impl ResourceDescription {
     /// Asks the owner about requests no policy grants (Keycloak's `ownerManagedAccess`).
     ///
     /// ```
-    /// let description = uma_client::ResourceDescription::new(["view"]).owner_managed_access(true);
+    /// let description = uma_types::ResourceDescription::new(["view"]).owner_managed_access(true);
     /// assert_eq!(serde_json::to_value(&description).unwrap()["ownerManagedAccess"], true);
     /// ```
     pub fn owner_managed_access(mut self, ask: bool) -> Self {
@@ -260,7 +260,7 @@ impl ResourceDescription {
     /// Registers the resource for this owner (Keycloak's `owner` field).
     ///
     /// ```
-    /// let description = uma_client::ResourceDescription::new(["view"]).owner("alice");
+    /// let description = uma_types::ResourceDescription::new(["view"]).owner("alice");
     /// assert_eq!(serde_json::to_value(&description).unwrap()["owner"], "alice");
     /// ```
     pub fn owner(mut self, owner: impl Into<String>) -> Self {
@@ -272,7 +272,7 @@ impl ResourceDescription {
 /// A registered resource as read back (FedAuthz §3.2.2): its description plus `_id`.
 ///
 /// ```
-/// let read: uma_client::RegisteredResource =
+/// let read: uma_types::RegisteredResource =
 ///     serde_json::from_str(r#"{"_id":"KX3A-39WE","resource_scopes":["view"],"name":"Album"}"#).unwrap();
 /// assert_eq!(read.id, "KX3A-39WE");
 /// ```
@@ -289,7 +289,7 @@ pub struct RegisteredResource {
 /// The body of a successful create or update (FedAuthz §3.2.1, §3.2.3).
 ///
 /// ```
-/// let created: uma_client::ResourceRegistration = serde_json::from_str(r#"{"_id":"KX3A-39WE"}"#).unwrap();
+/// let created: uma_types::ResourceRegistration = serde_json::from_str(r#"{"_id":"KX3A-39WE"}"#).unwrap();
 /// assert_eq!(created.id, "KX3A-39WE");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

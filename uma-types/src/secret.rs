@@ -7,7 +7,7 @@ macro_rules! secret_string {
         ///
         /// Its `Debug` output never shows the value:
         ///
-        #[doc = concat!("```\nlet secret = uma_client::", stringify!($name), "::new(\"value\");\nassert!(!format!(\"{secret:?}\").contains(\"value\"));\n```")]
+        #[doc = concat!("```\nlet secret = uma_types::", stringify!($name), "::new(\"value\");\nassert!(!format!(\"{secret:?}\").contains(\"value\"));\n```")]
         #[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
         pub struct $name(String);
@@ -15,21 +15,21 @@ macro_rules! secret_string {
         impl $name {
             /// Wraps a value received on the wire or from configuration.
             ///
-            #[doc = concat!("```\nlet value = uma_client::", stringify!($name), "::new(\"s3cret\");\nassert_eq!(format!(\"{value:?}\"), \"", stringify!($name), "(<redacted>)\");\n```")]
+            #[doc = concat!("```\nlet value = uma_types::", stringify!($name), "::new(\"s3cret\");\nassert_eq!(format!(\"{value:?}\"), \"", stringify!($name), "(<redacted>)\");\n```")]
             pub fn new(value: impl Into<String>) -> Self {
                 Self(value.into())
             }
 
             /// The value itself, for putting on the wire. Never log it.
             ///
-            #[doc = concat!("```\nlet value = uma_client::", stringify!($name), "::from(\"s3cret\");\nassert_eq!(value.as_str(), \"s3cret\");\n```")]
+            #[doc = concat!("```\nlet value = uma_types::", stringify!($name), "::from(\"s3cret\");\nassert_eq!(value.as_str(), \"s3cret\");\n```")]
             pub fn as_str(&self) -> &str {
                 &self.0
             }
 
             /// Unwraps the value.
             ///
-            #[doc = concat!("```\nlet value = uma_client::", stringify!($name), "::new(\"s3cret\");\nassert_eq!(value.into_string(), \"s3cret\");\n```")]
+            #[doc = concat!("```\nlet value = uma_types::", stringify!($name), "::new(\"s3cret\");\nassert_eq!(value.into_string(), \"s3cret\");\n```")]
             pub fn into_string(self) -> String {
                 self.0
             }

@@ -12,7 +12,7 @@ use crate::PermissionTicket;
 ///
 /// ```
 /// assert_eq!(
-///     uma_client::challenge::AS_UNREACHABLE_WARNING,
+///     uma_types::challenge::AS_UNREACHABLE_WARNING,
 ///     r#"199 - "UMA Authorization Server Unreachable""#
 /// );
 /// ```
@@ -21,7 +21,7 @@ pub const AS_UNREACHABLE_WARNING: &str = "199 - \"UMA Authorization Server Unrea
 /// An UMA challenge: where the authorization server is and the ticket to present there.
 ///
 /// ```
-/// use uma_client::{PermissionTicket, UmaChallenge};
+/// use uma_types::{PermissionTicket, UmaChallenge};
 ///
 /// let challenge = UmaChallenge {
 ///     realm: Some("example".into()),
@@ -55,7 +55,7 @@ impl UmaChallenge {
     ///     http::header::WWW_AUTHENTICATE,
     ///     r#"UMA realm="example", as_uri="https://as.example.com", ticket="t1""#.parse().unwrap(),
     /// );
-    /// let challenge = uma_client::UmaChallenge::from_headers(&headers).unwrap();
+    /// let challenge = uma_types::UmaChallenge::from_headers(&headers).unwrap();
     /// assert_eq!(challenge.ticket.as_str(), "t1");
     /// ```
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
@@ -71,9 +71,9 @@ impl UmaChallenge {
     /// A challenge without `as_uri` or `ticket` is not an UMA challenge one can follow.
     ///
     /// ```
-    /// let challenge = uma_client::UmaChallenge::parse(r#"uma AS_URI="https://as", ticket=t1"#).unwrap();
+    /// let challenge = uma_types::UmaChallenge::parse(r#"uma AS_URI="https://as", ticket=t1"#).unwrap();
     /// assert_eq!(challenge.as_uri, "https://as");
-    /// assert!(uma_client::UmaChallenge::parse(r#"Bearer realm="x""#).is_none());
+    /// assert!(uma_types::UmaChallenge::parse(r#"Bearer realm="x""#).is_none());
     /// ```
     pub fn parse(header: &str) -> Option<Self> {
         let challenge = parse_challenges(header)

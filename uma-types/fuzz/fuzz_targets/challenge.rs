@@ -13,11 +13,11 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = uma_client::UmaChallenge::parse(text);
+        let _ = uma_types::UmaChallenge::parse(text);
     }
     let mut headers = http::HeaderMap::new();
     if let Ok(value) = http::HeaderValue::from_bytes(data) {
         headers.append(http::header::WWW_AUTHENTICATE, value);
     }
-    let _ = uma_client::UmaChallenge::from_headers(&headers);
+    let _ = uma_types::UmaChallenge::from_headers(&headers);
 });

@@ -7,7 +7,7 @@ use crate::{PermissionTicket, ResourceScope};
 /// One requested permission (FedAuthz §4.1): a registered resource and zero or more of its scopes.
 ///
 /// ```
-/// let permission = uma_client::PermissionRequest::new("112210f47de98100", ["view"]);
+/// let permission = uma_types::PermissionRequest::new("112210f47de98100", ["view"]);
 /// assert_eq!(
 ///     serde_json::to_value(&permission).unwrap(),
 ///     serde_json::json!({"resource_id": "112210f47de98100", "resource_scopes": ["view"]})
@@ -25,7 +25,7 @@ impl PermissionRequest {
     /// A request for `scopes` on `resource_id`.
     ///
     /// ```
-    /// let zero_scopes = uma_client::PermissionRequest::new("r1", Vec::<&str>::new());
+    /// let zero_scopes = uma_types::PermissionRequest::new("r1", Vec::<&str>::new());
     /// assert!(zero_scopes.resource_scopes.is_empty());
     /// ```
     pub fn new<S: Into<ResourceScope>>(
@@ -44,7 +44,7 @@ impl PermissionRequest {
 /// Serializing a single permission yields the object form, which every server accepts.
 ///
 /// ```
-/// use uma_client::{PermissionRequest, permission::PermissionRequestBody};
+/// use uma_types::{PermissionRequest, permission::PermissionRequestBody};
 ///
 /// let one = PermissionRequestBody::from_permissions(vec![PermissionRequest::new("r1", ["view"])]);
 /// assert!(serde_json::to_value(&one).unwrap().is_object());
@@ -63,7 +63,7 @@ impl PermissionRequestBody {
     /// The body for these permissions: the object form for one, the array form otherwise.
     ///
     /// ```
-    /// use uma_client::{PermissionRequest, permission::PermissionRequestBody};
+    /// use uma_types::{PermissionRequest, permission::PermissionRequestBody};
     ///
     /// let many = PermissionRequestBody::from_permissions(vec![
     ///     PermissionRequest::new("r1", ["view"]),
@@ -83,7 +83,7 @@ impl PermissionRequestBody {
     /// The requested permissions, whichever the form.
     ///
     /// ```
-    /// use uma_client::permission::PermissionRequestBody;
+    /// use uma_types::permission::PermissionRequestBody;
     ///
     /// let body: PermissionRequestBody =
     ///     serde_json::from_str(r#"{"resource_id":"r1","resource_scopes":["view"]}"#).unwrap();
@@ -100,7 +100,7 @@ impl PermissionRequestBody {
 /// The body of a successful permission request (FedAuthz §4.2): `201` with one ticket.
 ///
 /// ```
-/// let answer: uma_client::TicketResponse =
+/// let answer: uma_types::TicketResponse =
 ///     serde_json::from_str(r#"{"ticket":"016f84e8-f9b9-11e0-bd6f-0021cc6004de"}"#).unwrap();
 /// assert_eq!(answer.ticket.as_str(), "016f84e8-f9b9-11e0-bd6f-0021cc6004de");
 /// ```

@@ -10,7 +10,7 @@ use crate::PermissionTicket;
 /// An error code. The spec's codes are variants; anything else is kept as [`ErrorCode::Other`].
 ///
 /// ```
-/// use uma_client::ErrorCode;
+/// use uma_types::ErrorCode;
 ///
 /// assert_eq!(ErrorCode::from("need_info".to_owned()), ErrorCode::NeedInfo);
 /// assert_eq!(ErrorCode::from("forbidden_by_policy".to_owned()).as_str(), "forbidden_by_policy");
@@ -61,7 +61,7 @@ impl ErrorCode {
     /// The code as it appears on the wire.
     ///
     /// ```
-    /// assert_eq!(uma_client::ErrorCode::RequestDenied.as_str(), "request_denied");
+    /// assert_eq!(uma_types::ErrorCode::RequestDenied.as_str(), "request_denied");
     /// ```
     pub fn as_str(&self) -> &str {
         match self {
@@ -131,7 +131,7 @@ impl fmt::Display for ErrorCode {
 /// optional; `claim_token_format` and `issuer` are arrays.
 ///
 /// ```
-/// let claim: uma_client::RequiredClaim = serde_json::from_str(
+/// let claim: uma_types::RequiredClaim = serde_json::from_str(
 ///     r#"{"name":"email","claim_token_format":["http://openid.net/specs/openid-connect-core-1_0.html#IDToken"]}"#,
 /// ).unwrap();
 /// assert_eq!(claim.claim_token_format.len(), 1);
@@ -158,7 +158,7 @@ pub struct RequiredClaim {
 /// An OAuth error response body, with the UMA members.
 ///
 /// ```
-/// use uma_client::{ErrorCode, ErrorResponse};
+/// use uma_types::{ErrorCode, ErrorResponse};
 ///
 /// let body: ErrorResponse = serde_json::from_str(r#"{"error":"request_denied"}"#).unwrap();
 /// assert_eq!(body.error, ErrorCode::RequestDenied);
@@ -191,7 +191,7 @@ impl ErrorResponse {
     /// A body with only `error`.
     ///
     /// ```
-    /// use uma_client::{ErrorCode, ErrorResponse};
+    /// use uma_types::{ErrorCode, ErrorResponse};
     ///
     /// let body = ErrorResponse::new(ErrorCode::InvalidGrant);
     /// assert_eq!(serde_json::to_value(&body).unwrap(), serde_json::json!({"error": "invalid_grant"}));
@@ -211,7 +211,7 @@ impl ErrorResponse {
     /// Adds `error_description`.
     ///
     /// ```
-    /// use uma_client::{ErrorCode, ErrorResponse};
+    /// use uma_types::{ErrorCode, ErrorResponse};
     ///
     /// let body = ErrorResponse::new(ErrorCode::InvalidScope).with_description("no such scope");
     /// assert_eq!(body.to_string(), "invalid_scope: no such scope");

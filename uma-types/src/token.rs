@@ -8,21 +8,21 @@ use crate::{AccessToken, ClaimToken, Pct, PermissionTicket, Rpt};
 /// The grant type of the UMA grant (Grant §3.3.1).
 ///
 /// ```
-/// assert_eq!(uma_client::UMA_TICKET_GRANT_TYPE, "urn:ietf:params:oauth:grant-type:uma-ticket");
+/// assert_eq!(uma_types::UMA_TICKET_GRANT_TYPE, "urn:ietf:params:oauth:grant-type:uma-ticket");
 /// ```
 pub const UMA_TICKET_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:uma-ticket";
 
 /// The scope of a protection API access token (FedAuthz §1.2).
 ///
 /// ```
-/// assert_eq!(uma_client::UMA_PROTECTION_SCOPE, "uma_protection");
+/// assert_eq!(uma_types::UMA_PROTECTION_SCOPE, "uma_protection");
 /// ```
 pub const UMA_PROTECTION_SCOPE: &str = "uma_protection";
 
 /// The claim token format of an OpenID Connect ID token (Grant §3.3.1).
 ///
 /// ```
-/// use uma_client::token::ID_TOKEN_FORMAT;
+/// use uma_types::token::ID_TOKEN_FORMAT;
 /// assert!(ID_TOKEN_FORMAT.ends_with("#IDToken"));
 /// ```
 pub const ID_TOKEN_FORMAT: &str = "http://openid.net/specs/openid-connect-core-1_0.html#IDToken";
@@ -31,7 +31,7 @@ pub const ID_TOKEN_FORMAT: &str = "http://openid.net/specs/openid-connect-core-1
 /// [`UmaGrantRequest::to_form`] adds.
 ///
 /// ```
-/// use uma_client::{PermissionTicket, UmaGrantRequest};
+/// use uma_types::{PermissionTicket, UmaGrantRequest};
 ///
 /// let mut grant = UmaGrantRequest::new(PermissionTicket::new("016f84e8"));
 /// grant.scope = Some("print".into());
@@ -62,7 +62,7 @@ impl UmaGrantRequest {
     /// A request with only the ticket (Grant §3.3.1's first example).
     ///
     /// ```
-    /// let grant = uma_client::UmaGrantRequest::new("016f84e8".into());
+    /// let grant = uma_types::UmaGrantRequest::new("016f84e8".into());
     /// assert!(grant.rpt.is_none() && grant.pct.is_none());
     /// ```
     pub fn new(ticket: PermissionTicket) -> Self {
@@ -79,10 +79,10 @@ impl UmaGrantRequest {
     /// The `application/x-www-form-urlencoded` pairs, `grant_type` first.
     ///
     /// ```
-    /// let grant = uma_client::UmaGrantRequest::new("t1".into());
+    /// let grant = uma_types::UmaGrantRequest::new("t1".into());
     /// assert_eq!(
     ///     grant.to_form(),
-    ///     [("grant_type", uma_client::UMA_TICKET_GRANT_TYPE), ("ticket", "t1")]
+    ///     [("grant_type", uma_types::UMA_TICKET_GRANT_TYPE), ("ticket", "t1")]
     /// );
     /// ```
     pub fn to_form(&self) -> Vec<(&'static str, &str)> {
@@ -108,7 +108,7 @@ impl UmaGrantRequest {
 /// A successful token response (RFC 6749 §5.1), with the UMA members `pct` and `upgraded`.
 ///
 /// ```
-/// let token: uma_client::TokenResponse =
+/// let token: uma_types::TokenResponse =
 ///     serde_json::from_str(r#"{"access_token":"sbjsbhs","token_type":"Bearer","upgraded":true}"#).unwrap();
 /// assert_eq!(token.upgraded, Some(true));
 /// ```
@@ -142,7 +142,7 @@ impl TokenResponse {
     /// The access token as an RPT, for a response to the UMA grant.
     ///
     /// ```
-    /// let token: uma_client::TokenResponse =
+    /// let token: uma_types::TokenResponse =
     ///     serde_json::from_str(r#"{"access_token":"abc","token_type":"Bearer"}"#).unwrap();
     /// assert_eq!(token.rpt().as_str(), "abc");
     /// ```
