@@ -3,7 +3,7 @@
 
 use http::{HeaderMap, HeaderValue, header::WWW_AUTHENTICATE};
 use proptest::prelude::*;
-use uma_client::{PermissionTicket, UmaChallenge};
+use uma_types::{PermissionTicket, UmaChallenge};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
