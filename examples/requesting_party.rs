@@ -18,7 +18,7 @@ use http::Method;
 use serde_json::Value;
 use uma_as_core::{AuthorizationServer, ClientConfig, UserConfig};
 use uma_client::{
-    AccessToken, ClientCredentials, Error, GrantAuth, NeedInfo, ProtectionClient, PushedClaims,
+    AccessToken, ClientCredentials, GrantAuth, NeedInfo, ProtectionClient, PushedClaims,
     ResourceDescription, UmaClient,
 };
 use uma_rs_guard::{Permissions, ResourceId, RouteResolver, UmaGuardLayer};
@@ -27,10 +27,14 @@ type Result<T = (), E = Box<dyn std::error::Error + Send + Sync>> = std::result:
 
 /// What the program does with one attempt to read the album.
 async fn read_album(uma: &UmaClient, url: &str) -> Result<Option<String>> {
-    match uma.get(url).send().await {
-        Ok(response) => Ok(Some(response.text().await?)),
+    let error = match uma.get(url).send().await {
+        Ok(response) => return Ok(Some(response.text().await?)),
+        Err(error) => error,
+    };
+    match error {
         // The AS wants claims the ClaimTokenSource could not give: send the user to gather them.
-        Err(Error::NeedInfo(needed)) => {
+        error if error.is_need_info() => {
+            let needed = error.into_need_info()?;
             let discovery = uma.discovery(&needed.issuer).await?;
             let interaction = needed.claims_interaction(
                 discovery.claims_interaction_endpoint.as_deref(),
@@ -42,29 +46,31 @@ async fn read_album(uma: &UmaClient, url: &str) -> Result<Option<String>> {
             Ok(None)
         }
         // The owner must decide: poll for a while, with each new ticket, then give up for now.
-        Err(Error::RequestSubmitted(pending)) => {
+        error if error.is_request_submitted() => {
             println!("  request_submitted: the owner has been asked; polling");
+            let pending = error.into_request_submitted()?;
             match uma
-                .poll(*pending, Instant::now() + Duration::from_secs(30))
+                .poll(pending, Instant::now() + Duration::from_secs(30))
                 .await
             {
                 Ok(_) => Box::pin(read_album(uma, url)).await,
-                Err(Error::RequestSubmitted(_)) => {
+                Err(error) if error.is_request_submitted() => {
                     println!("  still pending; try again later");
                     Ok(None)
                 }
                 Err(error) => Err(error.into()),
             }
         }
-        Err(Error::RequestDenied { body, .. }) => {
-            println!("  request_denied: {body}");
+        error if error.is_request_denied() => {
+            let said = error.oauth_error().map(ToString::to_string);
+            println!("  request_denied: {}", said.unwrap_or_default());
             Ok(None)
         }
-        Err(Error::AuthorizationServerUnreachable) => {
+        error if error.is_authorization_server_unreachable() => {
             println!("  the resource server cannot reach its authorization server");
             Ok(None)
         }
-        Err(error) => Err(error.into()),
+        error => Err(error.into()),
     }
 }
 

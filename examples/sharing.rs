@@ -14,8 +14,8 @@ use http::Method;
 use serde_json::Value;
 use uma_as_core::{AuthorizationServer, ClientConfig, UserConfig};
 use uma_client::{
-    ClientCredentials, Error, GrantAuth, NeedInfo, ProtectionClient, PushedClaims,
-    ResourceDescription, UmaClient,
+    ClientCredentials, GrantAuth, NeedInfo, ProtectionClient, PushedClaims, ResourceDescription,
+    UmaClient,
 };
 use uma_rs_guard::{Permissions, ResourceId, RouteResolver, UmaGuardLayer};
 
@@ -84,7 +84,7 @@ async fn main() -> Result {
         ))
         .build()?;
     let pending = match bob.get(&url).send().await {
-        Err(Error::RequestSubmitted(pending)) => *pending,
+        Err(error) if error.is_request_submitted() => error.into_request_submitted()?,
         other => return Err(format!("expected request_submitted, got {other:?}").into()),
     };
     println!(

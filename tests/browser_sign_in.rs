@@ -18,9 +18,7 @@ use http::StatusCode;
 use serde_json::Value;
 use sha2::Digest as _;
 use uma_as_core::{AuthorizationServer, ClientConfig, RunningServer, UserConfig};
-use uma_client::{
-    ClientCredentials, Error, GrantAuth, ProtectionClient, ResourceDescription, UmaClient,
-};
+use uma_client::{ClientCredentials, GrantAuth, ProtectionClient, ResourceDescription, UmaClient};
 
 /// The clients' callback pages: each visit is kept, and the page says it arrived.
 #[derive(Clone, Default)]
@@ -171,10 +169,13 @@ async fn claims_gathering_completes_in_chromium() {
         )))
         .build()
         .unwrap();
-    let needed = match app.get(&album).send().await {
-        Err(Error::NeedInfo(needed)) => needed,
-        other => panic!("{other:?}"),
-    };
+    let needed = app
+        .get(&album)
+        .send()
+        .await
+        .unwrap_err()
+        .into_need_info()
+        .unwrap();
     let interaction = needed
         .claims_interaction(None, "doctor-app", &format!("{base}/claims-callback"))
         .unwrap();

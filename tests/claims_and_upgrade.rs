@@ -7,7 +7,7 @@ use http::StatusCode;
 use serde_json::Value;
 use support::{CLIENT_ID, CLIENT_SECRET, OTHER_RS_ID, OTHER_RS_SECRET, World};
 use uma_client::{
-    ClientCredentials, Error, GrantAuth, NeedInfo, PermissionRequest, PushedClaims, UmaClient,
+    ClientCredentials, GrantAuth, NeedInfo, PermissionRequest, PushedClaims, UmaClient,
     UmaGrantRequest,
 };
 
@@ -35,12 +35,12 @@ async fn need_info_then_a_pushed_id_token_then_the_pct() {
     // Without claims: need_info, asking for an ID token of this AS, with a new ticket.
     let uma = client_only(&world);
     let sent = support::ticket(&world).await;
-    let Err(Error::NeedInfo(needed)) = uma
+    let needed = uma
         .redeem(&world.issuer, &UmaGrantRequest::new(sent.clone()))
         .await
-    else {
-        panic!("expected need_info");
-    };
+        .unwrap_err()
+        .into_need_info()
+        .unwrap();
     assert_ne!(needed.ticket, sent);
     let claim = &needed.required_claims[0];
     assert_eq!(
@@ -89,10 +89,12 @@ async fn need_info_then_a_pushed_id_token_then_the_pct() {
         .unwrap();
     let mut stolen = UmaGrantRequest::new(support::ticket(&world).await);
     stolen.pct = Some(pct.clone());
-    assert!(matches!(
-        other.redeem(&world.issuer, &stolen).await,
-        Err(Error::NeedInfo(_))
-    ));
+    assert!(
+        other
+            .redeem(&world.issuer, &stolen)
+            .await
+            .is_err_and(|e| e.is_need_info())
+    );
 
     // Revoked (token_type_hint=pct), it identifies no one any more.
     let revoked = reqwest::Client::new()
@@ -105,10 +107,11 @@ async fn need_info_then_a_pushed_id_token_then_the_pct() {
     assert_eq!(revoked.status(), StatusCode::OK);
     let mut after = UmaGrantRequest::new(support::ticket(&world).await);
     after.pct = Some(pct);
-    assert!(matches!(
-        uma.redeem(&world.issuer, &after).await,
-        Err(Error::NeedInfo(_))
-    ));
+    assert!(
+        uma.redeem(&world.issuer, &after)
+            .await
+            .is_err_and(|e| e.is_need_info())
+    );
 }
 
 #[tokio::test]
@@ -285,12 +288,12 @@ async fn a_known_party_lacking_a_claim_is_asked_for_it_then_refused() {
         )))
         .build()
         .unwrap();
-    let Err(Error::NeedInfo(needed)) = anonymous
+    let needed = anonymous
         .redeem(server.issuer(), &UmaGrantRequest::new(ticket().await))
         .await
-    else {
-        panic!("expected need_info");
-    };
+        .unwrap_err()
+        .into_need_info()
+        .unwrap();
     let names: Vec<Option<&str>> = needed
         .required_claims
         .iter()
@@ -318,22 +321,23 @@ async fn a_known_party_lacking_a_claim_is_asked_for_it_then_refused() {
         .unwrap();
     // Bob's does not: he is asked for the claim...
     let bob = client_for("bob").await;
-    let Err(Error::NeedInfo(needed)) = bob
+    let needed = bob
         .redeem(server.issuer(), &UmaGrantRequest::new(ticket().await))
         .await
-    else {
-        panic!("expected need_info");
-    };
+        .unwrap_err()
+        .into_need_info()
+        .unwrap();
     assert_eq!(needed.required_claims[0].name.as_deref(), Some("email"));
     // ...and pushing what he has does not make it match: a denial, not another need_info.
     let id_token = server.id_token("bob", CLIENT_ID).await.unwrap();
     let mut pushed = UmaGrantRequest::new(needed.ticket.clone());
     pushed.claim_token = Some(id_token.as_str().into());
     pushed.claim_token_format = Some(uma_client::token::ID_TOKEN_FORMAT.into());
-    assert!(matches!(
-        bob.redeem(server.issuer(), &pushed).await,
-        Err(Error::RequestDenied { .. })
-    ));
+    assert!(
+        bob.redeem(server.issuer(), &pushed)
+            .await
+            .is_err_and(|e| e.is_request_denied())
+    );
 }
 
 #[tokio::test]

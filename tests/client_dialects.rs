@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use uma_client::{
-    ClientCredentials, Error, GrantAuth, NeedInfo, ProtectionClient, PushedClaims, UmaClient,
+    ClientCredentials, GrantAuth, NeedInfo, ProtectionClient, PushedClaims, UmaClient,
 };
 
 type Script = Arc<dyn Fn(&std::collections::HashMap<String, String>) -> Response + Send + Sync>;
@@ -195,21 +195,21 @@ async fn need_info_without_a_source_hands_back_what_is_needed() {
     }))
     .await;
     let uma = client(&peer).build().unwrap();
-    match uma.get(&resource).send().await.unwrap_err() {
-        Error::NeedInfo(needed) => {
-            assert_eq!(needed.ticket.as_str(), "t2");
-            let interaction = needed
-                .claims_interaction(None, "app", "https://app.example/callback")
-                .unwrap();
-            assert!(
-                interaction
-                    .url
-                    .as_str()
-                    .starts_with("https://as/gather?id=7&client_id=app&ticket=t2&")
-            );
-        }
-        other => panic!("{other:?}"),
-    }
+    let error = uma.get(&resource).send().await.unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::FORBIDDEN));
+    assert_eq!(error.ticket().map(|t| t.as_str()), Some("t2"));
+    assert_eq!(error.redirect_user(), Some("https://as/gather?id=7"));
+    let needed = error.into_need_info().unwrap();
+    assert_eq!(needed.ticket.as_str(), "t2");
+    let interaction = needed
+        .claims_interaction(None, "app", "https://app.example/callback")
+        .unwrap();
+    assert!(
+        interaction
+            .url
+            .as_str()
+            .starts_with("https://as/gather?id=7&client_id=app&ticket=t2&")
+    );
 }
 
 #[tokio::test]
@@ -230,10 +230,13 @@ async fn request_submitted_is_polled_with_each_new_ticket() {
     }))
     .await;
     let uma = client(&peer).build().unwrap();
-    let pending = match uma.get(&resource).send().await.unwrap_err() {
-        Error::RequestSubmitted(pending) => *pending,
-        other => panic!("{other:?}"),
-    };
+    let pending = uma
+        .get(&resource)
+        .send()
+        .await
+        .unwrap_err()
+        .into_request_submitted()
+        .unwrap();
     assert_eq!(pending.ticket.as_ref().unwrap().as_str(), "t2");
     let token = uma
         .poll(pending, Instant::now() + Duration::from_secs(10))
@@ -261,16 +264,16 @@ async fn polling_stops_at_the_deadline_with_the_pending_state() {
     }))
     .await;
     let uma = client(&peer).build().unwrap();
-    let Error::RequestSubmitted(pending) = uma.get(&resource).send().await.unwrap_err() else {
-        panic!("not request_submitted");
-    };
-    match uma
-        .poll(*pending, Instant::now() + Duration::from_secs(1))
+    let error = uma.get(&resource).send().await.unwrap_err();
+    assert_eq!(error.interval(), Some(Duration::from_secs(3600)));
+    let pending = error.into_request_submitted().unwrap();
+    let still = uma
+        .poll(pending, Instant::now() + Duration::from_secs(1))
         .await
-    {
-        Err(Error::RequestSubmitted(still)) => assert_eq!(still.ticket.unwrap().as_str(), "t9"),
-        other => panic!("{other:?}"),
-    }
+        .unwrap_err();
+    assert_eq!(still.ticket().map(|t| t.as_str()), Some("t9"));
+    // Given back without asking again: no response, so no status.
+    assert_eq!(still.status(), None);
     assert_eq!(
         peer.seen.0.lock().unwrap().len(),
         1,
@@ -304,10 +307,11 @@ async fn peers_spellings_of_denial_and_submission() {
             .send()
             .await
             .unwrap_err();
-        match (denied, error) {
-            (true, Error::RequestDenied { .. }) => {}
-            (false, Error::RequestSubmitted(pending)) => assert!(pending.ticket.is_none()),
-            (_, other) => panic!("{body}: {other:?}"),
+        if denied {
+            assert!(error.is_request_denied(), "{body}: {error:?}");
+        } else {
+            assert!(error.is_request_submitted(), "{body}: {error:?}");
+            assert!(error.ticket().is_none());
         }
     }
 }
@@ -328,7 +332,7 @@ async fn an_unrotated_ticket_stops_the_process() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::TicketNotRotated), "{error:?}");
+    assert!(error.is_ticket_not_rotated(), "{error:?}");
 }
 
 #[tokio::test]
@@ -482,10 +486,11 @@ async fn a_discovery_document_for_another_issuer_is_not_used() {
         .auth(GrantAuth::Client(ClientCredentials::new("app", "secret")))
         .build()
         .unwrap();
-    assert!(matches!(
-        uma.discovery(&issuer).await,
-        Err(Error::Discovery { .. })
-    ));
+    assert!(
+        uma.discovery(&issuer)
+            .await
+            .is_err_and(|e| e.is_discovery())
+    );
 }
 
 #[tokio::test]
@@ -514,14 +519,10 @@ async fn authorization_server_redirects_are_not_followed_and_huge_bodies_are_ref
         .auth(GrantAuth::Client(ClientCredentials::new("app", "secret")))
         .build()
         .unwrap();
-    match uma.discovery(&issuer).await {
-        Err(Error::UnexpectedResponse { status, .. }) => assert_eq!(status, StatusCode::FOUND),
-        other => panic!("{other:?}"),
-    }
-    match uma.discovery(&format!("{issuer}/huge")).await {
-        Err(Error::UnexpectedResponse { detail, .. }) => {
-            assert!(detail.contains("larger than"), "{detail}")
-        }
-        other => panic!("{other:?}"),
-    }
+    let redirected = uma.discovery(&issuer).await.unwrap_err();
+    assert!(redirected.is_unexpected_response(), "{redirected:?}");
+    assert_eq!(redirected.status(), Some(StatusCode::FOUND));
+    let huge = uma.discovery(&format!("{issuer}/huge")).await.unwrap_err();
+    assert!(huge.is_unexpected_response(), "{huge:?}");
+    assert!(huge.to_string().contains("larger than"), "{huge}");
 }

@@ -10,8 +10,7 @@ use reqwest::redirect::Policy;
 use serde_json::Value;
 use uma_as_core::{AuthorizationServer, ClientConfig, RunningServer, UserConfig};
 use uma_client::{
-    ClientCredentials, Error, GrantAuth, ProtectionClient, ResourceDescription, UmaClient,
-    UmaGrantRequest,
+    ClientCredentials, GrantAuth, ProtectionClient, ResourceDescription, UmaClient, UmaGrantRequest,
 };
 
 use support::{CLIENT_ID, CLIENT_SECRET, RS_ID, RS_SECRET};
@@ -408,7 +407,7 @@ async fn requests_are_answered_once_and_only_by_their_owner() {
         .redeem(setup.server.issuer(), &UmaGrantRequest::new(ticket))
         .await;
     assert!(
-        matches!(asked, Err(Error::RequestSubmitted(_))),
+        asked.as_ref().is_err_and(|e| e.is_request_submitted()),
         "{asked:?}"
     );
     let owner = setup.server.owner_token("alice", CLIENT_ID).await.unwrap();

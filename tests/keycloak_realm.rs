@@ -176,7 +176,7 @@ async fn refusals_at_keycloaks_token_path_are_in_keycloaks_words() {
         .send()
         .await;
     assert!(
-        matches!(refused, Err(uma_client::Error::RequestDenied { .. })),
+        refused.as_ref().is_err_and(|e| e.is_request_denied()),
         "{refused:?}"
     );
 

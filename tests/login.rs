@@ -9,7 +9,7 @@ use http::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 use uma_as_core::{AuthorizationServer, ClientConfig, RunningServer, UserConfig};
 use uma_client::{
-    ClientCredentials, Error, GrantAuth, PermissionRequest, ProtectionClient, ResourceDescription,
+    ClientCredentials, GrantAuth, PermissionRequest, ProtectionClient, ResourceDescription,
     UmaClient, UmaGrantRequest,
 };
 
@@ -121,10 +121,12 @@ async fn need_info_then_claims_gathering_then_an_rpt() {
         .build()
         .unwrap();
     let ticket = view_ticket(&s).await;
-    let Err(Error::NeedInfo(needed)) = client.redeem(issuer, &UmaGrantRequest::new(ticket)).await
-    else {
-        panic!("expected need_info");
-    };
+    let needed = client
+        .redeem(issuer, &UmaGrantRequest::new(ticket))
+        .await
+        .unwrap_err()
+        .into_need_info()
+        .unwrap();
     assert_eq!(
         needed.redirect_user.as_deref(),
         Some(format!("{issuer}/claims").as_str())
@@ -328,7 +330,7 @@ async fn the_gathered_identity_counts_only_for_its_client() {
         .redeem(issuer, &UmaGrantRequest::new(new_ticket.into()))
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::NeedInfo(_)), "{error:?}");
+    assert!(error.is_need_info(), "{error:?}");
 }
 
 fn pkce() -> (String, String) {
@@ -472,9 +474,13 @@ async fn claims_gathering_through_the_guard() {
         .build()
         .unwrap();
     // The guarded album, asked for by a client that does not know its user.
-    let Err(Error::NeedInfo(needed)) = client.get(&album).send().await else {
-        panic!("expected need_info");
-    };
+    let needed = client
+        .get(&album)
+        .send()
+        .await
+        .unwrap_err()
+        .into_need_info()
+        .unwrap();
     let discovery = client.discovery(s.server.issuer()).await.unwrap();
     let interaction = needed
         .claims_interaction(

@@ -89,10 +89,11 @@ async fn pending(setup: &Setup) -> Vec<Value> {
 #[tokio::test]
 async fn an_approval_grants_the_party_that_asked_through_the_client_it_asked_through() {
     let setup = setup().await;
-    assert!(matches!(
-        visit(&setup, "bob", CLIENT_ID).await,
-        Err(Error::RequestSubmitted(_))
-    ));
+    assert!(
+        visit(&setup, "bob", CLIENT_ID)
+            .await
+            .is_err_and(|e| e.is_request_submitted())
+    );
     let requests = pending(&setup).await;
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0]["party_type"], "user");
@@ -112,10 +113,9 @@ async fn an_approval_grants_the_party_that_asked_through_the_client_it_asked_thr
     // Not every user of the client, and not Bob through another client: each is a new request.
     for (user, client_id) in [("carol", CLIENT_ID), ("bob", OTHER_APP)] {
         assert!(
-            matches!(
-                visit(&setup, user, client_id).await,
-                Err(Error::RequestSubmitted(_))
-            ),
+            visit(&setup, user, client_id)
+                .await
+                .is_err_and(|e| e.is_request_submitted()),
             "{user} through {client_id}"
         );
     }
@@ -133,10 +133,13 @@ async fn a_client_acting_for_itself_is_shown_as_such_and_approving_it_grants_no_
         )))
         .build()
         .unwrap();
-    assert!(matches!(
-        as_itself.get(&setup.album_url).send().await,
-        Err(Error::RequestSubmitted(_))
-    ));
+    assert!(
+        as_itself
+            .get(&setup.album_url)
+            .send()
+            .await
+            .is_err_and(|e| e.is_request_submitted())
+    );
     let requests = pending(&setup).await;
     assert_eq!(requests[0]["party"], CLIENT_ID);
     assert_eq!(requests[0]["party_type"], "client");
@@ -162,10 +165,11 @@ async fn a_client_acting_for_itself_is_shown_as_such_and_approving_it_grants_no_
         StatusCode::OK
     );
     // The people who use doctor-app gained nothing from it.
-    assert!(matches!(
-        visit(&setup, "bob", CLIENT_ID).await,
-        Err(Error::RequestSubmitted(_))
-    ));
+    assert!(
+        visit(&setup, "bob", CLIENT_ID)
+            .await
+            .is_err_and(|e| e.is_request_submitted())
+    );
 }
 
 async fn owner_call(setup: &Setup, method: reqwest::Method, path: &str) -> (StatusCode, Value) {
@@ -186,18 +190,23 @@ async fn owner_call(setup: &Setup, method: reqwest::Method, path: &str) -> (Stat
 async fn the_owner_approves_and_the_polling_client_gets_in() {
     let setup = setup().await;
     let bob = client(&setup, "bob").await;
-    let pending = match bob.get(&setup.album_url).send().await.unwrap_err() {
-        Error::RequestSubmitted(pending) => *pending,
-        other => panic!("{other:?}"),
-    };
+    let pending = bob
+        .get(&setup.album_url)
+        .send()
+        .await
+        .unwrap_err()
+        .into_request_submitted()
+        .unwrap();
     assert_eq!(pending.interval, Some(0));
     assert!(pending.ticket.is_some());
 
     // Asking again coalesces into the same request.
-    assert!(matches!(
-        bob.get(&setup.album_url).send().await,
-        Err(Error::RequestSubmitted(_))
-    ));
+    assert!(
+        bob.get(&setup.album_url)
+            .send()
+            .await
+            .is_err_and(|e| e.is_request_submitted())
+    );
     let (status, requests) = owner_call(&setup, reqwest::Method::GET, "/requests").await;
     assert_eq!(status, StatusCode::OK);
     let requests = requests.as_array().unwrap().clone();
@@ -207,20 +216,21 @@ async fn the_owner_approves_and_the_polling_client_gets_in() {
     assert_eq!(requests[0]["status"], "pending");
 
     // A poll before the decision: request_submitted again, with yet another ticket.
-    let still = match bob.poll(pending.clone(), Instant::now()).await {
-        Err(Error::RequestSubmitted(still)) => *still,
-        other => panic!("{other:?}"),
-    };
-    let repoll = match bob
+    let still = bob
+        .poll(pending.clone(), Instant::now())
+        .await
+        .unwrap_err()
+        .into_request_submitted()
+        .unwrap();
+    let repoll = bob
         .redeem(
             setup.server.issuer(),
             &uma_client::UmaGrantRequest::new(still.ticket.clone().unwrap()),
         )
         .await
-    {
-        Err(Error::RequestSubmitted(next)) => *next,
-        other => panic!("{other:?}"),
-    };
+        .unwrap_err()
+        .into_request_submitted()
+        .unwrap();
     assert_ne!(repoll.ticket, still.ticket);
 
     // Alice approves; Bob's next poll gets the RPT, and the approval is a policy from now on.
@@ -255,9 +265,13 @@ async fn the_owner_approves_and_the_polling_client_gets_in() {
 async fn the_owner_denies_and_the_request_is_denied() {
     let setup = setup().await;
     let carol = client(&setup, "carol").await;
-    let Err(Error::RequestSubmitted(pending)) = carol.get(&setup.album_url).send().await else {
-        panic!("expected request_submitted");
-    };
+    let pending = carol
+        .get(&setup.album_url)
+        .send()
+        .await
+        .unwrap_err()
+        .into_request_submitted()
+        .unwrap();
     let (_, requests) = owner_call(&setup, reqwest::Method::GET, "/requests").await;
     let id = requests[0]["id"].as_str().unwrap().to_owned();
     let (status, denied) = owner_call(
@@ -268,17 +282,20 @@ async fn the_owner_denies_and_the_request_is_denied() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(denied["status"], "denied");
-    assert!(matches!(
+    assert!(
         carol
-            .poll(*pending, Instant::now() + Duration::from_secs(10))
-            .await,
-        Err(Error::RequestDenied { .. })
-    ));
+            .poll(pending, Instant::now() + Duration::from_secs(10))
+            .await
+            .is_err_and(|e| e.is_request_denied())
+    );
     // Asking again does not bother the owner again.
-    assert!(matches!(
-        carol.get(&setup.album_url).send().await,
-        Err(Error::RequestDenied { .. })
-    ));
+    assert!(
+        carol
+            .get(&setup.album_url)
+            .send()
+            .await
+            .is_err_and(|e| e.is_request_denied())
+    );
 }
 
 #[tokio::test]

@@ -299,7 +299,7 @@ async fn connections_beyond_the_cap_wait_for_a_free_one() {
         .build()
         .unwrap();
     let refused = impatient.get(&jwks).send().await;
-    assert!(refused.is_err_and(|e| e.is_timeout()));
+    assert!(refused.as_ref().is_err_and(|e| e.is_timeout()));
     // ...and once one closes, it is.
     drop(first);
     let patient = reqwest::Client::builder()

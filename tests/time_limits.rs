@@ -368,7 +368,7 @@ async fn a_policy_deleted_during_an_assessment_leaves_no_live_rpt() {
 
     match granting.await.unwrap() {
         // Either no RPT at all...
-        Err(uma_client::Error::RequestDenied { .. }) => {}
+        Err(error) if error.is_request_denied() => {}
         // ...or none that is alive.
         Ok(token) => {
             let introspected = protection.introspect(&token.rpt()).await.unwrap();

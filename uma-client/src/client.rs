@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use http::header::AUTHORIZATION;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 
+use crate::error::Kind;
 use crate::follow::{Flow, Step, origin};
 use crate::grant::{ClaimTokenSource, ClaimsInteraction, RequestSubmitted, classify};
 use crate::transport::{self, ClientCredentials};
@@ -197,12 +198,14 @@ impl UmaClient {
     /// on the way), the request is made once more for a fresh ticket. The request is then sent
     /// again with the new RPT, which is kept for that origin only.
     ///
-    /// A challenge this client may not answer is [`Error::ResourceServerNotAllowed`],
-    /// [`Error::ChallengeFromAnotherOrigin`] or [`Error::UntrustedAuthorizationServer`]; nothing
+    /// A challenge this client may not answer is an error
+    /// ([`is_resource_server_not_allowed`](Error::is_resource_server_not_allowed),
+    /// [`is_challenge_from_another_origin`](Error::is_challenge_from_another_origin) or
+    /// [`is_untrusted_authorization_server`](Error::is_untrusted_authorization_server)); nothing
     /// is sent to the authorization server. A request whose body cannot be replayed (a stream)
     /// is not retried: its `401` comes back as it is. A `403` carrying
-    /// `Warning: 199 - "UMA Authorization Server Unreachable"` is
-    /// [`Error::AuthorizationServerUnreachable`].
+    /// `Warning: 199 - "UMA Authorization Server Unreachable"` is an error that
+    /// [`is_authorization_server_unreachable`](Error::is_authorization_server_unreachable).
     ///
     /// ```no_run
     /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
@@ -269,22 +272,21 @@ impl UmaClient {
         issuer: &str,
         grant: UmaGrantRequest,
     ) -> Result<TokenResponse> {
-        match self.redeem(issuer, &grant).await {
-            Err(Error::NeedInfo(needed)) => {
-                let Some(source) = &self.inner.claim_source else {
-                    return Err(Error::NeedInfo(needed));
-                };
-                let Some(claims) = source.claim_token(&needed).await else {
-                    return Err(Error::NeedInfo(needed));
-                };
-                let mut pushed = UmaGrantRequest::new(needed.ticket.clone());
-                pushed.claim_token = Some(claims.token);
-                pushed.claim_token_format = Some(claims.format);
-                pushed.rpt = grant.rpt;
-                self.redeem(issuer, &pushed).await
-            }
-            other => other,
-        }
+        let error = match self.redeem(issuer, &grant).await {
+            Err(error) if error.is_need_info() => error,
+            other => return other,
+        };
+        let (Some(source), Some(needed)) = (&self.inner.claim_source, error.need_info()) else {
+            return Err(error);
+        };
+        let Some(claims) = source.claim_token(needed).await else {
+            return Err(error);
+        };
+        let mut pushed = UmaGrantRequest::new(needed.ticket.clone());
+        pushed.claim_token = Some(claims.token);
+        pushed.claim_token_format = Some(claims.format);
+        pushed.rpt = grant.rpt;
+        self.redeem(issuer, &pushed).await
     }
 
     pub(crate) fn cached_rpt(&self, origin: &str) -> Option<CachedRpt> {
@@ -324,18 +326,18 @@ impl UmaClient {
     /// Polls after `request_submitted` (Grant §3.3.6): waits the server's `interval` (5 s if it
     /// names none), redeems the latest ticket, and again while the answer is `request_submitted`,
     /// each time with the new ticket, until an RPT, another answer, or `deadline`. At the
-    /// deadline the latest pending state comes back as [`Error::RequestSubmitted`], to poll again
-    /// later.
+    /// deadline the latest pending state comes back as an error that
+    /// [`is_request_submitted`](Error::is_request_submitted), to poll again later.
     ///
     /// ```no_run
     /// use std::time::{Duration, Instant};
-    /// use uma_client::Error;
     ///
     /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
     /// match uma.get("https://photoz.example.com/albums/1").send().await {
-    ///     Err(Error::RequestSubmitted(pending)) => {
+    ///     Err(error) if error.is_request_submitted() => {
+    ///         let pending = error.into_request_submitted()?;
     ///         // Wait up to ten minutes for the owner to decide.
-    ///         let rpt = uma.poll(*pending, Instant::now() + Duration::from_secs(600)).await?;
+    ///         let rpt = uma.poll(pending, Instant::now() + Duration::from_secs(600)).await?;
     ///     }
     ///     other => { other?; }
     /// }
@@ -347,23 +349,36 @@ impl UmaClient {
         deadline: Instant,
     ) -> Result<TokenResponse> {
         let mut pending = pending;
+        // The status of the last answer that left the request pending, given back with it;
+        // none until this call has asked.
+        let mut status = None;
+        let still_pending = |status, pending| -> Error {
+            Kind::RequestSubmitted {
+                status,
+                pending: Box::new(pending),
+            }
+            .into()
+        };
         loop {
             let Some(ticket) = pending.ticket.clone() else {
                 // Nothing to poll with (Keycloak's dialect): only a new request can continue.
-                return Err(Error::RequestSubmitted(Box::new(pending)));
+                return Err(still_pending(status, pending));
             };
             let wait = pending
                 .interval
                 .map_or(DEFAULT_POLL_INTERVAL, crate::time::clamped);
             if Instant::now() + wait > deadline {
-                return Err(Error::RequestSubmitted(Box::new(pending)));
+                return Err(still_pending(status, pending));
             }
             tokio::time::sleep(wait).await;
             match self
                 .redeem(&pending.issuer, &UmaGrantRequest::new(ticket))
                 .await
             {
-                Err(Error::RequestSubmitted(next)) => pending = *next,
+                Err(error) if error.is_request_submitted() => {
+                    status = error.status();
+                    pending = error.into_request_submitted()?;
+                }
                 other => return other,
             }
         }
@@ -373,10 +388,9 @@ impl UmaClient {
     /// see [`ClaimsInteraction::ticket_from_redirect`]) and redeems the new ticket.
     ///
     /// ```no_run
-    /// use uma_client::Error;
-    ///
     /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
-    /// if let Err(Error::NeedInfo(needed)) = uma.get("https://photoz.example.com/albums/1").send().await {
+    /// let answer = uma.get("https://photoz.example.com/albums/1").send().await;
+    /// if let Some(needed) = answer.as_ref().err().and_then(|e| e.need_info()) {
     ///     let interaction = needed.claims_interaction(None, "doctor-app", "https://app.example/callback")?;
     ///     // Send the browser to `interaction.url`; keep `interaction` in the user's session. When the
     ///     // browser comes back to the callback:
@@ -396,14 +410,12 @@ impl UmaClient {
     }
 
     async fn send_resource(&self, request: reqwest::Request) -> Result<reqwest::Response> {
-        self.inner
-            .http
-            .execute(request)
-            .await
-            .map_err(|source| Error::Transport {
+        self.inner.http.execute(request).await.map_err(|source| {
+            Error::from(Kind::Transport {
                 endpoint: "resource server",
                 source: source.without_url(),
             })
+        })
     }
 
     /// Redeems the ticket of a challenge at its authorization server for an RPT (Grant §3.3.1).
@@ -433,9 +445,11 @@ impl UmaClient {
     /// `issuer`.
     ///
     /// The PCT this client holds for `issuer` goes with the request unless the request names
-    /// one; a PCT in the answer replaces it. An error answer is classified: [`Error::NeedInfo`],
-    /// [`Error::RequestSubmitted`], [`Error::RequestDenied`] (peers' dialects included), and
-    /// [`Error::TicketNotRotated`] when a returned ticket equals the one sent.
+    /// one; a PCT in the answer replaces it. An error answer is classified
+    /// ([`is_need_info`](Error::is_need_info), [`is_request_submitted`](Error::is_request_submitted),
+    /// [`is_request_denied`](Error::is_request_denied), peers' dialects included), and a returned
+    /// ticket equal to the one sent is an error that
+    /// [`is_ticket_not_rotated`](Error::is_ticket_not_rotated).
     ///
     /// ```no_run
     /// use uma_client::{PermissionTicket, UmaGrantRequest};
@@ -483,9 +497,10 @@ impl UmaClient {
     /// ```
     pub async fn discovery(&self, issuer: &str) -> Result<Arc<DiscoveryDocument>> {
         if !self.trusts(issuer) {
-            return Err(Error::UntrustedAuthorizationServer {
+            return Err(Kind::UntrustedAuthorizationServer {
                 as_uri: issuer.to_owned(),
-            });
+            }
+            .into());
         }
         if let Some(document) = self.cached_discovery(issuer) {
             return Ok(document);
@@ -501,8 +516,11 @@ impl UmaClient {
 }
 
 pub(crate) fn bearer(token: &str) -> Result<HeaderValue> {
-    let mut value = HeaderValue::try_from(format!("Bearer {token}"))
-        .map_err(|_| Error::Config("token has characters not allowed in a header".to_owned()))?;
+    let mut value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
+        Error::from(Kind::InvalidInput(
+            "token has characters not allowed in a header".to_owned(),
+        ))
+    })?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -610,19 +628,17 @@ impl UmaClientBuilder {
     ///     .unwrap();
     /// ```
     pub fn build(self) -> Result<UmaClient> {
-        let auth = self
-            .auth
-            .ok_or_else(|| Error::Config("grant authentication is required".to_owned()))?;
+        let auth = self.auth.ok_or_else(|| {
+            Error::from(Kind::Builder("grant authentication is required".to_owned()))
+        })?;
         if self.trusted.is_empty() {
-            return Err(Error::Config(
-                "trust at least one authorization server".to_owned(),
-            ));
+            return Err(Kind::Builder("trust at least one authorization server".to_owned()).into());
         }
         let as_http = crate::default_http_client(self.timeout.unwrap_or(Duration::from_secs(10)))?;
         let mut resource_servers = HashSet::new();
         for (given, issuer) in self.resource_servers {
             let url = url::Url::parse(&given).map_err(|e| {
-                Error::Config(format!(
+                Kind::Builder(format!(
                     "resource server origin {given:?} is not a URL: {e}"
                 ))
             })?;
@@ -633,7 +649,9 @@ impl UmaClientBuilder {
             None => reqwest::Client::builder()
                 .redirect(same_origin_redirects())
                 .build()
-                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
+                .map_err(|e| {
+                    Error::from(Kind::Builder(format!("cannot build the HTTP client: {e}")))
+                })?,
         };
         Ok(UmaClient {
             inner: Arc::new(Inner {
@@ -765,9 +783,11 @@ impl UmaRequestBuilder {
     /// # Ok(()) }
     /// ```
     pub async fn send(self) -> Result<reqwest::Response> {
-        let request = self.inner.build().map_err(|source| Error::Transport {
-            endpoint: "resource server",
-            source: source.without_url(),
+        let request = self.inner.build().map_err(|source| {
+            Error::from(Kind::Transport {
+                endpoint: "resource server",
+                source: source.without_url(),
+            })
         })?;
         self.client.execute_with(request, self.vouched).await
     }

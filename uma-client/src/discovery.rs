@@ -14,10 +14,11 @@ pub(crate) async fn fetch(
     let document: DiscoveryDocument =
         crate::transport::expect_json(response, http::StatusCode::OK, ENDPOINT).await?;
     if document.issuer != issuer {
-        return Err(crate::Error::Discovery {
+        return Err(crate::error::Kind::Discovery {
             issuer: issuer.to_owned(),
             detail: format!("the document names issuer {:?}", document.issuer),
-        });
+        }
+        .into());
     }
     Ok(document)
 }
@@ -28,8 +29,11 @@ pub(crate) fn require<'a>(
     endpoint: &'a Option<String>,
     name: &str,
 ) -> crate::Result<&'a str> {
-    endpoint.as_deref().ok_or_else(|| crate::Error::Discovery {
-        issuer: document.issuer.clone(),
-        detail: format!("no {name}"),
+    endpoint.as_deref().ok_or_else(|| {
+        crate::error::Kind::Discovery {
+            issuer: document.issuer.clone(),
+            detail: format!("no {name}"),
+        }
+        .into()
     })
 }

@@ -17,7 +17,8 @@ use http::header::{AUTHORIZATION, WARNING};
 
 use crate::challenge::AS_UNREACHABLE_WARNING;
 use crate::client::bearer;
-use crate::{Error, ErrorCode, Result, UmaChallenge, UmaClient};
+use crate::error::Kind;
+use crate::{ErrorCode, Result, UmaChallenge, UmaClient};
 
 /// The origin (scheme, host, port) of a URL, as RPTs are kept by.
 pub(crate) fn origin(url: &url::Url) -> String {
@@ -75,7 +76,7 @@ impl<'a> Flow<'a> {
     /// What to do with the resource server's `response`.
     pub(crate) async fn next(&mut self, response: reqwest::Response) -> Result<Step> {
         if response.status() == StatusCode::FORBIDDEN && is_as_unreachable(&response) {
-            return Err(Error::AuthorizationServerUnreachable);
+            return Err(Kind::AuthorizationServerUnreachable.into());
         }
         if self.answered || response.status() != StatusCode::UNAUTHORIZED {
             return Ok(Step::Done(response));
@@ -96,8 +97,12 @@ impl<'a> Flow<'a> {
             }
             // The ticket expired or was spent between the challenge and the redemption: start
             // once more from the resource, for a fresh one.
-            Err(Error::Oauth { ref body, .. })
-                if body.error == ErrorCode::InvalidGrant && !self.restarted =>
+            Err(error)
+                if !self.restarted
+                    && error.is_oauth()
+                    && error
+                        .oauth_error()
+                        .is_some_and(|body| body.error == ErrorCode::InvalidGrant) =>
             {
                 self.restarted = true;
                 self.retry = request.try_clone();
@@ -114,25 +119,28 @@ impl<'a> Flow<'a> {
         };
         let answered_by = origin(response.url());
         if answered_by != self.origin {
-            return Err(Error::ChallengeFromAnotherOrigin {
+            return Err(Kind::ChallengeFromAnotherOrigin {
                 sent_to: self.origin.clone(),
                 answered_by,
-            });
+            }
+            .into());
         }
         if !self.client.trusts(&challenge.as_uri) {
-            return Err(Error::UntrustedAuthorizationServer {
+            return Err(Kind::UntrustedAuthorizationServer {
                 as_uri: challenge.as_uri,
-            });
+            }
+            .into());
         }
         if !(self.vouched
             || self
                 .client
                 .allows_resource_server(&self.origin, &challenge.as_uri))
         {
-            return Err(Error::ResourceServerNotAllowed {
+            return Err(Kind::ResourceServerNotAllowed {
                 origin: self.origin.clone(),
                 as_uri: challenge.as_uri,
-            });
+            }
+            .into());
         }
         Ok(Some(challenge))
     }

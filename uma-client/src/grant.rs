@@ -5,18 +5,17 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use http::StatusCode;
 use url::Url;
 
+use crate::error::Kind;
 use crate::{ClaimToken, Error, ErrorCode, ErrorResponse, PermissionTicket, RequiredClaim, Result};
 
 /// `need_info`: the authorization server needs claims about the requesting party.
 ///
 /// ```no_run
 /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
-/// if let Err(uma_client::Error::NeedInfo(needed)) =
-///     uma.get("https://photoz.example.com/albums/1").send().await
-/// {
+/// let answer = uma.get("https://photoz.example.com/albums/1").send().await;
+/// if let Some(needed) = answer.as_ref().err().and_then(|e| e.need_info()) {
 ///     for claim in &needed.required_claims {
 ///         println!("needs {:?} in one of {:?}", claim.name, claim.claim_token_format);
 ///     }
@@ -40,9 +39,8 @@ pub struct NeedInfo {
 ///
 /// ```no_run
 /// # async fn run(uma: uma_client::UmaClient) -> uma_client::Result<()> {
-/// if let Err(uma_client::Error::RequestSubmitted(pending)) =
-///     uma.get("https://photoz.example.com/albums/1").send().await
-/// {
+/// let answer = uma.get("https://photoz.example.com/albums/1").send().await;
+/// if let Some(pending) = answer.as_ref().err().and_then(|e| e.request_submitted()) {
 ///     println!("poll every {:?} s", pending.interval);
 /// }
 /// # Ok(()) }
@@ -188,14 +186,19 @@ impl NeedInfo {
             .redirect_user
             .as_deref()
             .or(claims_interaction_endpoint)
-            .ok_or_else(|| Error::Discovery {
-                issuer: self.issuer.clone(),
-                detail: "no redirect_user and no claims_interaction_endpoint".to_owned(),
+            .ok_or_else(|| {
+                Error::from(Kind::Discovery {
+                    issuer: self.issuer.clone(),
+                    detail: "no redirect_user and no claims_interaction_endpoint".to_owned(),
+                })
             })?;
-        let mut url = Url::parse(base).map_err(|e| Error::UnexpectedResponse {
-            endpoint: "token endpoint",
-            status: StatusCode::FORBIDDEN,
-            detail: format!("redirect_user is not a URL: {e}"),
+        let mut url = Url::parse(base).map_err(|e| {
+            Error::from(Kind::UnexpectedResponse {
+                endpoint: "token endpoint",
+                // The need_info answer's status is not kept with it.
+                status: None,
+                detail: format!("redirect_user is not a URL: {e}"),
+            })
         })?;
         let state = random_state()?;
         url.query_pairs_mut()
@@ -227,7 +230,8 @@ impl ClaimsInteraction {
     /// assert!(interaction.ticket_from_redirect("https://app.example/cb?ticket=t3&state=forged").is_err());
     /// ```
     pub fn ticket_from_redirect(&self, redirect: &str) -> Result<PermissionTicket> {
-        let url = Url::parse(redirect).map_err(|e| Error::Config(format!("bad redirect: {e}")))?;
+        let url = Url::parse(redirect)
+            .map_err(|e| Error::from(Kind::InvalidInput(format!("bad redirect: {e}"))))?;
         let mut state = None;
         let mut ticket = None;
         let mut error = None;
@@ -241,22 +245,25 @@ impl ClaimsInteraction {
             }
         }
         if state.as_deref() != Some(self.state.as_str()) {
-            return Err(Error::StateMismatch);
+            return Err(Kind::StateMismatch.into());
         }
         if let Some(error) = error {
-            return Err(Error::Oauth {
+            return Err(Kind::Oauth {
                 endpoint: "claims interaction endpoint",
-                status: StatusCode::FOUND,
+                status: None,
                 body: Box::new(ErrorResponse::new(ErrorCode::from(error))),
-            });
+            }
+            .into());
         }
-        let ticket = PermissionTicket::new(ticket.ok_or_else(|| Error::UnexpectedResponse {
-            endpoint: "claims interaction endpoint",
-            status: StatusCode::FOUND,
-            detail: "the redirect back has no ticket".to_owned(),
+        let ticket = PermissionTicket::new(ticket.ok_or_else(|| {
+            Error::from(Kind::UnexpectedResponse {
+                endpoint: "claims interaction endpoint",
+                status: None,
+                detail: "the redirect back has no ticket".to_owned(),
+            })
         })?);
         if ticket == self.ticket {
-            return Err(Error::TicketNotRotated);
+            return Err(Kind::TicketNotRotated.into());
         }
         Ok(ticket)
     }
@@ -266,8 +273,7 @@ impl ClaimsInteraction {
 fn random_state() -> Result<String> {
     use base64::Engine as _;
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| Error::Config(format!("no randomness for a state: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| Error::from(Kind::NoRandomness(e.to_string())))?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
@@ -275,108 +281,103 @@ fn random_state() -> Result<String> {
 /// reading the peers' dialects too: Keycloak's `access_denied` with `error_description`
 /// `request_submitted` or `not_authorized`, Janssen's `forbidden_by_policy`.
 pub(crate) fn classify(error: Error, issuer: &str, sent: &PermissionTicket) -> Error {
-    let Error::Oauth { status, body, .. } = &error else {
+    let Kind::Oauth { status, body, .. } = error.kind() else {
         return error;
     };
+    let status = *status;
     let rotated = |ticket: &Option<PermissionTicket>| match ticket {
-        Some(ticket) if ticket == sent => Err(Error::TicketNotRotated),
+        Some(ticket) if ticket == sent => Err(Kind::TicketNotRotated),
         _ => Ok(()),
     };
     let description = body.error_description.as_deref();
-    match (&body.error, description) {
+    let kind = match (&body.error, description) {
         (ErrorCode::NeedInfo, _) => match (rotated(&body.ticket), &body.ticket) {
             (Err(e), _) => e,
-            (Ok(()), Some(ticket)) => Error::NeedInfo(Box::new(NeedInfo {
-                issuer: issuer.to_owned(),
-                ticket: ticket.clone(),
-                required_claims: body.required_claims.clone().unwrap_or_default(),
-                redirect_user: body.redirect_user.clone(),
-            })),
-            (Ok(()), None) => Error::UnexpectedResponse {
+            (Ok(()), Some(ticket)) => Kind::NeedInfo {
+                status,
+                needed: Box::new(NeedInfo {
+                    issuer: issuer.to_owned(),
+                    ticket: ticket.clone(),
+                    required_claims: body.required_claims.clone().unwrap_or_default(),
+                    redirect_user: body.redirect_user.clone(),
+                }),
+            },
+            (Ok(()), None) => Kind::UnexpectedResponse {
                 endpoint: "token endpoint",
-                status: *status,
+                status,
                 detail: "need_info without a ticket".to_owned(),
             },
         },
         (ErrorCode::RequestSubmitted, _) | (ErrorCode::AccessDenied, Some("request_submitted")) => {
             match rotated(&body.ticket) {
                 Err(e) => e,
-                Ok(()) => Error::RequestSubmitted(Box::new(RequestSubmitted {
-                    issuer: issuer.to_owned(),
-                    ticket: body.ticket.clone(),
-                    interval: body.interval,
-                })),
+                Ok(()) => Kind::RequestSubmitted {
+                    status,
+                    pending: Box::new(RequestSubmitted {
+                        issuer: issuer.to_owned(),
+                        ticket: body.ticket.clone(),
+                        interval: body.interval,
+                    }),
+                },
             }
         }
-        (ErrorCode::RequestDenied | ErrorCode::AccessDenied, _) => Error::RequestDenied {
-            status: *status,
+        (ErrorCode::RequestDenied | ErrorCode::AccessDenied, _) => Kind::RequestDenied {
+            status,
             body: body.clone(),
         },
-        (ErrorCode::Other(code), _) if code == "forbidden_by_policy" => Error::RequestDenied {
-            status: *status,
+        (ErrorCode::Other(code), _) if code == "forbidden_by_policy" => Kind::RequestDenied {
+            status,
             body: body.clone(),
         },
-        _ => error,
-    }
+        _ => return error,
+    };
+    kind.into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::StatusCode;
 
     fn oauth(body: serde_json::Value) -> Error {
-        Error::Oauth {
+        Kind::Oauth {
             endpoint: "token endpoint",
-            status: StatusCode::FORBIDDEN,
+            status: Some(StatusCode::FORBIDDEN),
             body: Box::new(serde_json::from_value(body).unwrap()),
         }
+        .into()
     }
 
     #[test]
     fn dialects_map_to_the_same_outcomes() {
         let sent = PermissionTicket::new("t1");
         let classify = |body| classify(oauth(body), "https://as", &sent);
-        assert!(matches!(
-            classify(serde_json::json!({"error": "request_denied"})),
-            Error::RequestDenied { .. }
-        ));
-        assert!(matches!(
+        assert!(classify(serde_json::json!({"error": "request_denied"})).is_request_denied());
+        assert!(
             classify(
                 serde_json::json!({"error": "access_denied", "error_description": "not_authorized"})
-            ),
-            Error::RequestDenied { .. }
-        ));
-        assert!(matches!(
-            classify(serde_json::json!({"error": "forbidden_by_policy"})),
-            Error::RequestDenied { .. }
-        ));
-        match classify(
+            )
+            .is_request_denied()
+        );
+        assert!(classify(serde_json::json!({"error": "forbidden_by_policy"})).is_request_denied());
+        let error = classify(
             serde_json::json!({"error": "access_denied", "error_description": "request_submitted"}),
-        ) {
-            Error::RequestSubmitted(pending) => assert!(pending.ticket.is_none()),
-            other => panic!("{other:?}"),
-        }
-        match classify(
+        );
+        assert!(error.is_request_submitted(), "{error:?}");
+        assert!(error.ticket().is_none());
+        assert_eq!(error.status(), Some(StatusCode::FORBIDDEN));
+        let error = classify(
             serde_json::json!({"error": "request_submitted", "ticket": "t2", "interval": 5}),
-        ) {
-            Error::RequestSubmitted(pending) => {
-                assert_eq!(pending.ticket.unwrap().as_str(), "t2");
-                assert_eq!(pending.interval, Some(5));
-            }
-            other => panic!("{other:?}"),
-        }
-        match classify(
+        );
+        assert_eq!(error.ticket().map(PermissionTicket::as_str), Some("t2"));
+        assert_eq!(error.interval(), Some(std::time::Duration::from_secs(5)));
+        let error = classify(
             serde_json::json!({"error": "need_info", "ticket": "t2", "redirect_user": "https://as/claims"}),
-        ) {
-            Error::NeedInfo(needed) => {
-                assert_eq!(needed.redirect_user.as_deref(), Some("https://as/claims"))
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            classify(serde_json::json!({"error": "invalid_grant"})),
-            Error::Oauth { .. }
-        ));
+        );
+        assert!(error.is_need_info(), "{error:?}");
+        assert_eq!(error.redirect_user(), Some("https://as/claims"));
+        assert_eq!(error.ticket().map(PermissionTicket::as_str), Some("t2"));
+        assert!(classify(serde_json::json!({"error": "invalid_grant"})).is_oauth());
     }
 
     #[test]
@@ -386,19 +387,16 @@ mod tests {
             serde_json::json!({"error": "need_info", "ticket": "t1", "redirect_user": "https://as/c"}),
             serde_json::json!({"error": "request_submitted", "ticket": "t1"}),
         ] {
-            assert!(matches!(
-                classify(oauth(body), "https://as", &sent),
-                Error::TicketNotRotated
-            ));
+            assert!(classify(oauth(body), "https://as", &sent).is_ticket_not_rotated());
         }
-        assert!(matches!(
+        assert!(
             classify(
                 oauth(serde_json::json!({"error": "need_info"})),
                 "https://as",
                 &sent
-            ),
-            Error::UnexpectedResponse { .. }
-        ));
+            )
+            .is_unexpected_response()
+        );
     }
 
     #[test]
@@ -428,24 +426,31 @@ mod tests {
             )))
             .unwrap();
         assert_eq!(ticket.as_str(), "cHJpdmFjeQ");
-        assert!(matches!(
-            interaction.ticket_from_redirect(&back("ticket=cHJpdmFjeQ&state=abc")),
-            Err(Error::StateMismatch)
-        ));
-        assert!(matches!(
-            interaction.ticket_from_redirect(&back("ticket=cHJpdmFjeQ")),
-            Err(Error::StateMismatch)
-        ));
-        assert!(matches!(
-            interaction.ticket_from_redirect(&back(&format!(
-                "ticket=ZXJyb3JfZGV0YWlscw%3D%3D&state={state}"
-            ))),
-            Err(Error::TicketNotRotated)
-        ));
-        match interaction.ticket_from_redirect(&back(&format!("error=access_denied&state={state}")))
-        {
-            Err(Error::Oauth { body, .. }) => assert_eq!(body.error, ErrorCode::AccessDenied),
-            other => panic!("{other:?}"),
-        }
+        assert!(
+            interaction
+                .ticket_from_redirect(&back("ticket=cHJpdmFjeQ&state=abc"))
+                .is_err_and(|e| e.is_state_mismatch())
+        );
+        assert!(
+            interaction
+                .ticket_from_redirect(&back("ticket=cHJpdmFjeQ"))
+                .is_err_and(|e| e.is_state_mismatch())
+        );
+        assert!(
+            interaction
+                .ticket_from_redirect(&back(&format!(
+                    "ticket=ZXJyb3JfZGV0YWlscw%3D%3D&state={state}"
+                )))
+                .is_err_and(|e| e.is_ticket_not_rotated())
+        );
+        let refused = interaction
+            .ticket_from_redirect(&back(&format!("error=access_denied&state={state}")))
+            .unwrap_err();
+        assert_eq!(
+            refused.oauth_error().map(|body| &body.error),
+            Some(&ErrorCode::AccessDenied)
+        );
+        // The error came in a redirect this client never saw as a response: no status.
+        assert_eq!(refused.status(), None);
     }
 }

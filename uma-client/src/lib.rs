@@ -78,6 +78,7 @@ mod transport;
 
 pub use uma_types::{challenge, introspection, oauth_error, permission, resource, token};
 
+use crate::error::Kind;
 use std::time::Duration;
 
 pub use client::{GrantAuth, UmaClient, UmaClientBuilder, UmaRequestBuilder};
@@ -104,5 +105,5 @@ fn default_http_client(timeout: Duration) -> Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .build()
-        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
+        .map_err(|e| Error::from(Kind::Builder(format!("cannot build the HTTP client: {e}"))))
 }

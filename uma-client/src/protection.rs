@@ -8,6 +8,7 @@ use http::StatusCode;
 use http::header::{AUTHORIZATION, LOCATION};
 use tokio::sync::{Mutex, OnceCell};
 
+use crate::error::Kind;
 use crate::permission::{PermissionRequestBody, TicketResponse};
 use crate::transport::{self, ClientCredentials};
 use crate::{
@@ -254,11 +255,12 @@ impl ProtectionClient {
             })
             .await?;
         if response.status() == StatusCode::CREATED && !response.headers().contains_key(LOCATION) {
-            return Err(Error::UnexpectedResponse {
+            return Err(Kind::UnexpectedResponse {
                 endpoint: ENDPOINT,
-                status: response.status(),
+                status: Some(response.status()),
                 detail: "201 without a Location header".to_owned(),
-            });
+            }
+            .into());
         }
         let created: ResourceRegistration =
             transport::expect_json(response, StatusCode::CREATED, ENDPOINT).await?;
@@ -452,7 +454,8 @@ impl ProtectionClient {
 
 /// `{endpoint}/{id}`, with `id` percent-encoded as one path segment.
 fn resource_url(endpoint: &str, id: &str) -> Result<url::Url> {
-    let bad = |detail: String| Error::Config(format!("resource registration endpoint: {detail}"));
+    let bad =
+        |detail: String| Kind::InvalidInput(format!("resource registration endpoint: {detail}"));
     let mut url = url::Url::parse(endpoint).map_err(|e| bad(e.to_string()))?;
     url.path_segments_mut()
         .map_err(|()| bad("not a hierarchical URL".to_owned()))?
@@ -524,11 +527,17 @@ impl ProtectionClientBuilder {
     /// assert!(ProtectionClient::builder("not a url").pat("x".into()).build().is_err());
     /// ```
     pub fn build(self) -> Result<ProtectionClient> {
-        let pat_source = self
-            .pat_source
-            .ok_or_else(|| Error::Config("client credentials or a PAT are required".to_owned()))?;
-        url::Url::parse(&self.issuer)
-            .map_err(|e| Error::Config(format!("issuer {:?} is not a URL: {e}", self.issuer)))?;
+        let pat_source = self.pat_source.ok_or_else(|| {
+            Error::from(Kind::Builder(
+                "client credentials or a PAT are required".to_owned(),
+            ))
+        })?;
+        url::Url::parse(&self.issuer).map_err(|e| {
+            Error::from(Kind::Builder(format!(
+                "issuer {:?} is not a URL: {e}",
+                self.issuer
+            )))
+        })?;
         let http = match self.http {
             Some(http) => http,
             None => crate::default_http_client(self.timeout)?,

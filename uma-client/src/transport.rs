@@ -5,6 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use http::StatusCode;
 use serde::de::DeserializeOwned;
 
+use crate::error::Kind;
 use crate::{ClientSecret, Error, ErrorResponse, Result};
 
 /// The largest response body read from an authorization server; a larger one is an error.
@@ -104,14 +105,16 @@ impl ClientCredentials {
     }
 }
 
-/// Sends a request, mapping a transport failure to [`Error::Transport`] without its URL.
+/// Sends a request, mapping a transport failure to a transport error without its URL.
 pub(crate) async fn send(
     request: reqwest::RequestBuilder,
     endpoint: &'static str,
 ) -> Result<reqwest::Response> {
-    request.send().await.map_err(|source| Error::Transport {
-        endpoint,
-        source: source.without_url(),
+    request.send().await.map_err(|source| {
+        Error::from(Kind::Transport {
+            endpoint,
+            source: source.without_url(),
+        })
     })
 }
 
@@ -122,24 +125,27 @@ pub(crate) async fn read_body(
 ) -> Result<(StatusCode, Vec<u8>)> {
     let status = response.status();
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|source| Error::Transport {
-        endpoint,
-        source: source.without_url(),
+    while let Some(chunk) = response.chunk().await.map_err(|source| {
+        Error::from(Kind::Transport {
+            endpoint,
+            source: source.without_url(),
+        })
     })? {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(Error::UnexpectedResponse {
+            return Err(Kind::UnexpectedResponse {
                 endpoint,
-                status,
+                status: Some(status),
                 detail: format!("body larger than {MAX_BODY_BYTES} bytes"),
-            });
+            }
+            .into());
         }
         body.extend_from_slice(&chunk);
     }
     Ok((status, body))
 }
 
-/// Reads a JSON body when the status is `expected`; maps an OAuth error body to [`Error::Oauth`]
-/// and anything else to [`Error::UnexpectedResponse`].
+/// Reads a JSON body when the status is `expected`; maps an OAuth error body to an OAuth error
+/// and anything else to an unexpected response.
 pub(crate) async fn expect_json<T: DeserializeOwned>(
     response: reqwest::Response,
     expected: StatusCode,
@@ -149,10 +155,12 @@ pub(crate) async fn expect_json<T: DeserializeOwned>(
     if status != expected {
         return Err(error_from(status, &body, endpoint));
     }
-    serde_json::from_slice(&body).map_err(|e| Error::UnexpectedResponse {
-        endpoint,
-        status,
-        detail: format!("malformed JSON body: {e}"),
+    serde_json::from_slice(&body).map_err(|e| {
+        Error::from(Kind::UnexpectedResponse {
+            endpoint,
+            status: Some(status),
+            detail: format!("malformed JSON body: {e}"),
+        })
     })
 }
 
@@ -171,18 +179,20 @@ pub(crate) async fn expect_status(
 }
 
 fn error_from(status: StatusCode, body: &[u8], endpoint: &'static str) -> Error {
-    match serde_json::from_slice::<ErrorResponse>(body) {
-        Ok(body) => Error::Oauth {
+    let status = Some(status);
+    let kind = match serde_json::from_slice::<ErrorResponse>(body) {
+        Ok(body) => Kind::Oauth {
             endpoint,
             status,
             body: Box::new(body),
         },
-        Err(_) => Error::UnexpectedResponse {
+        Err(_) => Kind::UnexpectedResponse {
             endpoint,
             status,
             detail: "no OAuth error body".to_owned(),
         },
-    }
+    };
+    kind.into()
 }
 
 #[cfg(test)]

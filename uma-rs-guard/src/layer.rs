@@ -179,6 +179,9 @@ pub enum ConfigError {
     /// The protection client could not be built (such as an issuer that is not a URL).
     #[error(transparent)]
     Client(#[from] uma_client::Error),
+    /// The guard's HTTP client (for the JWKS and introspection) could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(String),
     /// The operating system's random source failed (the cache's key is drawn from it).
     #[error("the operating system's random source failed: {0}")]
     RandomSource(String),
@@ -363,7 +366,7 @@ impl UmaGuardLayerBuilder {
             .timeout(self.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| ConfigError::Client(uma_client::Error::Config(e.to_string())))?;
+            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
         let validator = Validator::new(protection.clone(), http, self.validator)
             .map_err(|e| ConfigError::RandomSource(e.to_string()))?;
         Ok(UmaGuardLayer {
