@@ -137,20 +137,13 @@ pub(super) async fn start(State(state): State<AppState>, headers: HeaderMap) -> 
 
 /// After a sign-in for the console: a new session, and the console.
 pub(crate) async fn signed_in_as(state: &AppState, user: &str) -> Response {
-    let id = secret::new_token();
-    let issued_at = now();
-    let record = TokenRecord {
-        kind: TokenKind::Console {
-            csrf: secret::new_id(),
-        },
-        client_id: String::new(),
-        subject: user.to_owned(),
-        issued_at,
-        expires_at: issued_at.saturating_add(LIFETIME.as_secs()),
+    let session = TokenKind::Console {
+        csrf: secret::new_id(),
     };
-    if let Err(error) = state.store.put_token(TokenHash::of(&id), record).await {
-        return unavailable(state, &error);
-    }
+    let id = match state.issue_token(session, "", user, LIFETIME).await {
+        Ok((id, _)) => id,
+        Err(error) => return unavailable(state, &error),
+    };
     let mut response = see_other(&state.endpoint(paths::CONSOLE));
     if let Ok(value) = HeaderValue::try_from(state.console_cookie.set(&id)) {
         response.headers_mut().append(header::SET_COOKIE, value);

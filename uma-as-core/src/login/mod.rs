@@ -485,25 +485,17 @@ async fn finish(
             code_challenge,
             nonce,
         } => {
-            let code = secret::new_token();
-            let record = TokenRecord {
-                kind: TokenKind::AuthorizationCode {
-                    redirect_uri: session.redirect_uri.clone(),
-                    scopes,
-                    code_challenge,
-                    nonce,
-                },
-                client_id: client_id.clone(),
-                subject: username.to_owned(),
-                issued_at: now(),
-                expires_at: now().saturating_add(CODE_LIFETIME.as_secs()),
+            let code = TokenKind::AuthorizationCode {
+                redirect_uri: session.redirect_uri.clone(),
+                scopes,
+                code_challenge,
+                nonce,
             };
             state
-                .store
-                .put_token(TokenHash::of(&code), record)
+                .issue_token(code, &client_id, username, CODE_LIFETIME)
                 .await
                 .ok()
-                .map(|()| ("code", code))
+                .map(|(code, _)| ("code", code))
         }
     };
     let Some((name, value)) = finished else {

@@ -57,18 +57,15 @@ pub(super) async fn start(
     client_id: &str,
     session: LoginSession,
 ) -> Result<(), NotStarted> {
-    let issued_at = now();
-    let expires_at = issued_at.saturating_add(super::LOGIN_LIFETIME.as_secs());
-    if !state.sign_in_sessions.admit(expires_at) {
+    let record = TokenRecord::new(
+        TokenKind::Login(session),
+        client_id,
+        String::new(),
+        super::LOGIN_LIFETIME,
+    );
+    if !state.sign_in_sessions.admit(record.expires_at) {
         return Err(NotStarted::Full);
     }
-    let record = TokenRecord {
-        kind: TokenKind::Login(session),
-        client_id: client_id.to_owned(),
-        subject: String::new(),
-        issued_at,
-        expires_at,
-    };
     state
         .store
         .put_token(TokenHash::of(id), record)

@@ -10,7 +10,6 @@ use crate::secret::{self, SecretDigest, SecretKey, TokenHash};
 use crate::serve::ConnectionLimits;
 use crate::store::{Store, TokenKind, TokenRecord};
 use crate::throttle::Throttle;
-use crate::time::now;
 
 use super::{RegisteredClient, RegisteredUser, RptFormat};
 
@@ -90,7 +89,9 @@ impl AppState {
         self.users.contains_key(name)
     }
 
-    /// Issues and stores a token, returning its value.
+    /// Issues and stores a credential (an access token or PAT, an authorization code, a console
+    /// session), returning its value: the one place one is minted, whatever its kind. RPTs, whose
+    /// storage depends on the policies they rely on, go through [`crate::rpt`].
     pub(crate) async fn issue_token(
         &self,
         kind: TokenKind,
@@ -98,14 +99,7 @@ impl AppState {
         subject: &str,
         lifetime: Duration,
     ) -> Result<(String, TokenRecord), crate::store::StoreError> {
-        let issued_at = now();
-        let record = TokenRecord {
-            kind,
-            client_id: client_id.to_owned(),
-            subject: subject.to_owned(),
-            issued_at,
-            expires_at: issued_at + lifetime.as_secs(),
-        };
+        let record = TokenRecord::new(kind, client_id, subject, lifetime);
         // Keycloak's adapters read access tokens offline: in its realm mode they are JWTs (still
         // stored, so that revocation and introspection work as for any other).
         let token = match &record.kind {

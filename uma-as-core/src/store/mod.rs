@@ -246,6 +246,25 @@ pub struct TokenRecord {
     pub expires_at: u64,
 }
 
+impl TokenRecord {
+    /// A record of `kind` issued now to `client_id` for `subject`, expiring after `lifetime`.
+    pub fn new(
+        kind: TokenKind,
+        client_id: impl Into<String>,
+        subject: impl Into<String>,
+        lifetime: std::time::Duration,
+    ) -> Self {
+        let issued_at = crate::time::now();
+        Self {
+            kind,
+            client_id: client_id.into(),
+            subject: subject.into(),
+            issued_at,
+            expires_at: issued_at.saturating_add(lifetime.as_secs()),
+        }
+    }
+}
+
 /// A request that no policy granted, put to the resource owner (owner-managed access).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingRequest {
