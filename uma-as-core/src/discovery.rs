@@ -14,7 +14,11 @@ use crate::server::{AppState, paths};
 
 /// The JWKS: the public keys of every token that may still be alive.
 pub(crate) async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let keys = KeyRing::jwks(state.store.as_ref(), state.lifetimes.longest_signed()).await?;
+    let keys = KeyRing::jwks(
+        state.store.as_ref(),
+        state.issuance.lifetimes.longest_signed(),
+    )
+    .await?;
     let mut response = Json(keys).into_response();
     // Short enough that a rotation is seen soon, long enough to spare the store.
     response.headers_mut().insert(
@@ -81,7 +85,7 @@ pub(crate) async fn openid_document(State(state): State<AppState>) -> Json<Value
         }
         members.insert(
             "id_token_signing_alg_values_supported".into(),
-            json!([state.keys.alg().as_str()]),
+            json!([state.issuance.keys.alg().as_str()]),
         );
         members.insert(
             "claims_supported".into(),
@@ -106,7 +110,7 @@ fn grant_types(state: &AppState) -> Vec<String> {
         "refresh_token",
         UMA_TICKET_GRANT_TYPE,
     ];
-    if state.password_grant {
+    if state.sign_in.password_grant {
         grants.insert(2, "password");
     }
     grants.into_iter().map(str::to_owned).collect()

@@ -233,7 +233,7 @@ async fn find(state: &AppState, audience: &str, name: &str) -> Result<Resource, 
 /// have one owner (each ticket here has one).
 pub(crate) async fn ticket_for(state: &AppState, params: &FormParams) -> Result<Ticket, ApiError> {
     let audience = params.require("audience")?;
-    if !state.clients.contains_key(audience) {
+    if !state.registry.clients.contains_key(audience) {
         return Err(ApiError::invalid_request(format!(
             "audience {audience:?} is not a client of this server"
         )));
@@ -294,7 +294,7 @@ pub(crate) async fn ticket_for(state: &AppState, params: &FormParams) -> Result<
         permissions,
         owner: owner.unwrap_or_default(),
         resource_server: audience.to_owned(),
-        expires_at: now().saturating_add(state.lifetimes.ticket.as_secs()),
+        expires_at: now().saturating_add(state.issuance.lifetimes.ticket.as_secs()),
         gathered: None,
     })
 }

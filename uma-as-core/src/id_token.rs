@@ -37,6 +37,7 @@ pub(crate) fn id_token(
     access_token: Option<&str>,
 ) -> Result<String, ApiError> {
     let user = state
+        .registry
         .users
         .get(username)
         .ok_or_else(|| ApiError::invalid_grant("unknown user"))?;
@@ -50,18 +51,18 @@ pub(crate) fn id_token(
         extra.insert("nonce".to_owned(), Value::from(nonce));
     }
     if let Some(access_token) = access_token {
-        let hash = at_hash(state.keys.alg(), access_token);
+        let hash = at_hash(state.issuance.keys.alg(), access_token);
         extra.insert("at_hash".to_owned(), Value::from(hash));
     }
     let claims = IdTokenClaims {
         iss: state.issuer.clone(),
         sub: username.to_owned(),
         aud: client_id.to_owned(),
-        exp: iat + state.lifetimes.access_token.as_secs(),
+        exp: iat + state.issuance.lifetimes.access_token.as_secs(),
         iat,
         extra,
     };
-    Ok(state.keys.sign(JwtType::IdToken, &claims)?)
+    Ok(state.issuance.keys.sign(JwtType::IdToken, &claims)?)
 }
 
 /// The left half of the access token's digest by the hash of the ID token's algorithm, base64url
@@ -173,7 +174,7 @@ mod tests {
 
     async fn each_check_refuses(server: AuthorizationServer) {
         let state = server.state();
-        let sign = |c: IdTokenClaims| state.keys.sign(JwtType::IdToken, &c).unwrap();
+        let sign = |c: IdTokenClaims| state.issuance.keys.sign(JwtType::IdToken, &c).unwrap();
         let good = sign(claims("http://as.test", "app", "bob", now() + 60));
         let verify = async |token: &str| verify_id_token(state, token, "app").await.unwrap();
         assert_eq!(verify(&good).await.unwrap(), "bob");
@@ -197,6 +198,7 @@ mod tests {
             (
                 "an access token's type",
                 state
+                    .issuance
                     .keys
                     .sign(
                         JwtType::AccessToken,

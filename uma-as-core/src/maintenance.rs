@@ -40,21 +40,22 @@ pub(crate) async fn run(server: Weak<Inner>, every: Duration) {
 /// One round of upkeep.
 pub(crate) async fn tick(server: &Inner) -> Result<(), StoreError> {
     let store = server.store.as_ref();
-    server.keys.reload(store).await?;
-    if let Some(every) = server.key_rotation {
+    server.issuance.keys.reload(store).await?;
+    if let Some(every) = server.issuance.key_rotation {
         server
+            .issuance
             .keys
-            .rotate_if_due(store, every, server.key_publication)
+            .rotate_if_due(store, every, server.issuance.key_publication)
             .await?;
     }
     let now = now();
-    let keep_published = server.lifetimes.longest_signed();
-    let expired = server.keys.expired(keep_published, now);
+    let keep_published = server.issuance.lifetimes.longest_signed();
+    let expired = server.issuance.keys.expired(keep_published, now);
     if !expired.is_empty() {
         store.delete_signing_keys(&expired).await?;
-        server.keys.reload(store).await?;
+        server.issuance.keys.reload(store).await?;
     }
-    let kept_since = now.saturating_sub(server.decision_retention.as_secs());
+    let kept_since = now.saturating_sub(server.approvals.decision_retention.as_secs());
     for _ in 0..MAX_BATCHES {
         if store.purge(now, kept_since, BATCH).await? == 0 {
             break;

@@ -104,7 +104,7 @@ pub(crate) async fn issue_ticket_with(
     gathered: Option<crate::store::Gathered>,
 ) -> Result<PermissionTicket, ApiError> {
     let ticket = secret::new_token();
-    let lifetime: Duration = state.lifetimes.ticket;
+    let lifetime: Duration = state.issuance.lifetimes.ticket;
     state
         .store
         .put_ticket(

@@ -15,8 +15,13 @@ use crate::server::AppState;
 /// Reads a body of at most `max_body_bytes` within the body timeout (TM-30): a client that sends
 /// too much gets `413`, one that sends too slowly `408`.
 async fn read_body(body: Body, state: &AppState) -> Result<Bytes, ApiError> {
-    let limit = state.max_body_bytes;
-    match tokio::time::timeout(state.limits.body_timeout, axum::body::to_bytes(body, limit)).await {
+    let limit = state.limits.max_body_bytes;
+    match tokio::time::timeout(
+        state.limits.connections.body_timeout,
+        axum::body::to_bytes(body, limit),
+    )
+    .await
+    {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(_)) => Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -95,12 +95,12 @@ pub(crate) async fn issue(
         let natural = issued_at.saturating_add(lifetime.as_secs());
         granted.not_after.map_or(natural, |end| natural.min(end))
     };
-    let expires_at = end(state.lifetimes.rpt);
+    let expires_at = end(state.issuance.lifetimes.rpt);
     let refresh_expires_at =
-        end(state.lifetimes.refresh_token).min(refresh_ends_by.unwrap_or(u64::MAX));
-    let token = match state.rpt_format {
+        end(state.issuance.lifetimes.refresh_token).min(refresh_ends_by.unwrap_or(u64::MAX));
+    let token = match state.issuance.rpt_format {
         RptFormat::Opaque => secret::new_token(),
-        RptFormat::Jwt => state.keys.sign(
+        RptFormat::Jwt => state.issuance.keys.sign(
             JwtType::AccessToken,
             &RptClaims {
                 iss: &state.issuer,
@@ -119,7 +119,8 @@ pub(crate) async fn issue(
         )?,
     };
     // Every grant's refresh token is a row kept for a day: only when asked for.
-    let refresh = (state.rpt_refresh_tokens || refresh_ends_by.is_some()).then(secret::new_token);
+    let refresh =
+        (state.issuance.rpt_refresh_tokens || refresh_ends_by.is_some()).then(secret::new_token);
     let record = |kind: TokenKind, expires_at: u64| TokenRecord {
         kind,
         client_id: client_id.to_owned(),
@@ -179,7 +180,7 @@ pub(crate) async fn refresh(
         }
     }
     if party != granted.owner {
-        let user = state.users.get(party);
+        let user = state.registry.users.get(party);
         let now = now();
         let party = Party {
             id: party,

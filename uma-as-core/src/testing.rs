@@ -40,7 +40,7 @@ impl AuthorizationServer {
         if !self.state.is_user(username) {
             return Err(Error::UnknownParty(username.to_owned()));
         }
-        if !self.state.clients.contains_key(client_id) {
+        if !self.state.registry.clients.contains_key(client_id) {
             return Err(Error::UnknownParty(client_id.to_owned()));
         }
         let kind = TokenKind::Access {
@@ -48,7 +48,12 @@ impl AuthorizationServer {
         };
         let (token, _) = self
             .state
-            .issue_token(kind, client_id, username, self.state.lifetimes.access_token)
+            .issue_token(
+                kind,
+                client_id,
+                username,
+                self.state.issuance.lifetimes.access_token,
+            )
             .await?;
         Ok(AccessToken::new(token))
     }
@@ -67,7 +72,7 @@ impl AuthorizationServer {
             .resource(resource_id)
             .await?
             .ok_or_else(|| Error::UnknownResource(resource_id.to_owned()))?;
-        if !self.state.is_user(party) && !self.state.clients.contains_key(party) {
+        if !self.state.is_user(party) && !self.state.registry.clients.contains_key(party) {
             return Err(Error::UnknownParty(party.to_owned()));
         }
         let policy = Policy {
@@ -88,7 +93,7 @@ impl AuthorizationServer {
     /// client pushes as a claim token (`claim_token_format` =
     /// `http://openid.net/specs/openid-connect-core-1_0.html#IDToken`).
     pub async fn id_token(&self, username: &str, client_id: &str) -> Result<String, Error> {
-        if !self.state.clients.contains_key(client_id) {
+        if !self.state.registry.clients.contains_key(client_id) {
             return Err(Error::UnknownParty(client_id.to_owned()));
         }
         crate::id_token::id_token(&self.state, username, client_id, None, None)
@@ -97,7 +102,7 @@ impl AuthorizationServer {
 
     /// A PAT of a configured client, as `client_credentials` with scope `uma_protection` gives.
     pub async fn pat(&self, client_id: &str) -> Result<AccessToken, Error> {
-        if !self.state.clients.contains_key(client_id) {
+        if !self.state.registry.clients.contains_key(client_id) {
             return Err(Error::UnknownParty(client_id.to_owned()));
         }
         let kind = TokenKind::Access {
@@ -109,7 +114,7 @@ impl AuthorizationServer {
                 kind,
                 client_id,
                 client_id,
-                self.state.lifetimes.access_token,
+                self.state.issuance.lifetimes.access_token,
             )
             .await?;
         Ok(AccessToken::new(token))

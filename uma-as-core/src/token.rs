@@ -34,7 +34,9 @@ pub(crate) async fn token(
         "refresh_token",
         UMA_TICKET_GRANT_TYPE,
     ];
-    if !supported.contains(&grant_type) || (grant_type == "password" && !state.password_grant) {
+    if !supported.contains(&grant_type)
+        || (grant_type == "password" && !state.sign_in.password_grant)
+    {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             ErrorCode::UnsupportedGrantType,
@@ -43,6 +45,7 @@ pub(crate) async fn token(
     }
     let caller = authenticate(&state, &headers, &params, grant_type).await?;
     let client = state
+        .registry
         .clients
         .get(&caller.client_id)
         .ok_or_else(|| ApiError::invalid_client(state.realm(), None))?;
@@ -161,13 +164,14 @@ pub(crate) fn authenticate_client(
 }
 
 fn verify_client(state: &AppState, id: &str, secret: &str) -> Option<String> {
-    let presented = state.secret_key.digest(secret);
+    let presented = state.registry.secret_key.digest(secret);
     // Compare even for an unknown client id, so that timing does not tell which ids exist.
     let expected = state
+        .registry
         .clients
         .get(id)
-        .map_or(&state.unknown_client_digest, |c| &c.secret_digest);
-    (presented.ct_eq(expected) && state.clients.contains_key(id)).then(|| id.to_owned())
+        .map_or(&state.registry.unknown_client_digest, |c| &c.secret_digest);
+    (presented.ct_eq(expected) && state.registry.clients.contains_key(id)).then(|| id.to_owned())
 }
 
 fn caller_is_client(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
@@ -199,7 +203,7 @@ async fn client_credentials(
             "scope {unknown:?} is not available to clients"
         )));
     }
-    let lifetime = state.lifetimes.access_token;
+    let lifetime = state.issuance.lifetimes.access_token;
     let scope = scopes.join(" ");
     let (token, _) = state
         .issue_token(
@@ -243,19 +247,20 @@ async fn password(
         Key::Account(username.to_owned()),
         Key::Client(caller.client_id.clone()),
     ];
-    if let Some(wait) = state.throttle.locked(&keys) {
+    if let Some(wait) = state.sign_in.throttle.locked(&keys) {
         return Err(ApiError::too_many_attempts(wait));
     }
     // Checked against a hash even for an unknown user, so that timing does not tell who exists.
     let hash = state
+        .registry
         .users
         .get(username)
         .and_then(|u| u.password_hash.as_deref());
-    if !crate::password::verify_off_runtime(&state.password_checks, password, hash).await {
-        state.throttle.failed(&keys);
+    if !crate::password::verify_off_runtime(&state.sign_in.password_checks, password, hash).await {
+        state.sign_in.throttle.failed(&keys);
         return Err(wrong());
     }
-    state.throttle.succeeded(username);
+    state.sign_in.throttle.succeeded(username);
     let scopes = scopes_of(params);
     if let Some(unknown) = scopes.iter().find(|s| !USER_SCOPES.contains(&s.as_str())) {
         return Err(ApiError::invalid_scope(format!(
@@ -297,7 +302,7 @@ impl<'a> UserTokens<'a> {
             refresh_ends_by,
             nonce,
         } = self;
-        let lifetime = state.lifetimes.access_token;
+        let lifetime = state.issuance.lifetimes.access_token;
         let scope = scopes.join(" ");
         let (access, _) = state
             .issue_token(
@@ -322,10 +327,11 @@ impl<'a> UserTokens<'a> {
         };
         let refresh_lifetime = match refresh_ends_by {
             Some(end) => state
+                .issuance
                 .lifetimes
                 .refresh_token
                 .min(std::time::Duration::from_secs(end.saturating_sub(now()))),
-            None => state.lifetimes.refresh_token,
+            None => state.issuance.lifetimes.refresh_token,
         };
         let (refresh, _) = state
             .issue_token(

@@ -21,7 +21,7 @@ pub(crate) async fn userinfo(
     let record = live_bearer_token(&headers, &state).await?;
     let user = match &record.kind {
         TokenKind::Access { scopes } if scopes.iter().any(|s| s == "openid") => {
-            state.users.get(&record.subject)
+            state.registry.users.get(&record.subject)
         }
         _ => None,
     };

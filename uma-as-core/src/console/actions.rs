@@ -125,6 +125,7 @@ fn share_of(
 
 fn is_group(state: &AppState, group: &str) -> bool {
     state
+        .registry
         .users
         .values()
         .any(|u| u.groups.iter().any(|g| g == group))

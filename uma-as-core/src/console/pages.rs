@@ -224,6 +224,7 @@ async fn shared_page(
     after: Option<&str>,
 ) -> Result<SharedPage, StoreError> {
     let groups = state
+        .registry
         .users
         .get(&owner.user)
         .map(|u| u.groups.clone())

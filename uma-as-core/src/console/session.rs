@@ -66,7 +66,7 @@ impl Refused {
 }
 
 async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Owner>, StoreError> {
-    let Some(id) = state.console_cookie.read(headers) else {
+    let Some(id) = state.sign_in.console_cookie.read(headers) else {
         return Ok(None);
     };
     let hash = TokenHash::of(&id);
@@ -145,7 +145,7 @@ pub(crate) async fn signed_in_as(state: &AppState, user: &str) -> Response {
         Err(error) => return unavailable(state, &error),
     };
     let mut response = see_other(&state.endpoint(paths::CONSOLE));
-    if let Ok(value) = HeaderValue::try_from(state.console_cookie.set(&id)) {
+    if let Ok(value) = HeaderValue::try_from(state.sign_in.console_cookie.set(&id)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
@@ -160,7 +160,7 @@ pub(super) async fn sign_out(
         return unavailable(&state, &error);
     }
     let mut response = see_other(&sign_in_url(&state));
-    if let Ok(value) = HeaderValue::try_from(state.console_cookie.clear()) {
+    if let Ok(value) = HeaderValue::try_from(state.sign_in.console_cookie.clear()) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response

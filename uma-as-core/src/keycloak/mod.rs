@@ -110,6 +110,7 @@ async fn logout_page(
         }
     };
     let registered = state
+        .registry
         .clients
         .get(&client)
         .is_some_and(|c| c.redirect_uris.iter().any(|uri| uri == target));
@@ -254,7 +255,11 @@ pub(crate) fn access_token(
     } else {
         record.subject.clone()
     };
-    let roles = state.users.get(&record.subject).map(|user| &user.roles);
+    let roles = state
+        .registry
+        .users
+        .get(&record.subject)
+        .map(|user| &user.roles);
     let realm_access = roles
         .filter(|r| !r.realm.is_empty())
         .map(|r| RoleList { roles: &r.realm });
@@ -264,7 +269,7 @@ pub(crate) fn access_token(
         .filter(|(_, roles)| !roles.is_empty())
         .map(|(client, roles)| (client.as_str(), RoleList { roles }))
         .collect();
-    state.keys.sign(
+    state.issuance.keys.sign(
         JwtType::AccessToken,
         &AccessTokenClaims {
             iss: &state.issuer,

@@ -184,7 +184,8 @@ pub(crate) async fn claims(
     ]) {
         return too_long(name);
     }
-    let Some((client_id, client)) = get("client_id").and_then(|id| state.clients.get_key_value(id))
+    let Some((client_id, client)) =
+        get("client_id").and_then(|id| state.registry.clients.get_key_value(id))
     else {
         return error_page(StatusCode::BAD_REQUEST, "unknown or missing client_id");
     };
@@ -258,7 +259,7 @@ pub(crate) async fn authorize(
     let Some((client_id, client)) = query
         .client_id
         .as_deref()
-        .and_then(|id| state.clients.get_key_value(id))
+        .and_then(|id| state.registry.clients.get_key_value(id))
     else {
         return error_page(StatusCode::BAD_REQUEST, "unknown or missing client_id");
     };
@@ -336,7 +337,7 @@ pub(crate) async fn sign_in(
     headers: HeaderMap,
     params: FormParams,
 ) -> Response {
-    let Some(id) = state.cookie.read(&headers) else {
+    let Some(id) = state.sign_in.cookie.read(&headers) else {
         return error_page(
             StatusCode::FORBIDDEN,
             "no sign-in session: start again from the application",
@@ -382,18 +383,20 @@ pub(crate) async fn sign_in(
     }
     let mut keys = vec![Key::Account(username.to_owned())];
     keys.extend(peer.map(|ip| Key::Client(format!("peer {ip}"))));
-    if let Some(wait) = state.throttle.locked(&keys) {
+    if let Some(wait) = state.sign_in.throttle.locked(&keys) {
         return locked_page(wait);
     }
     let hash_of = state
+        .registry
         .users
         .get(username)
         .and_then(|u| u.password_hash.as_deref());
-    if !crate::password::verify_off_runtime(&state.password_checks, password, hash_of).await {
-        state.throttle.failed(&keys);
+    if !crate::password::verify_off_runtime(&state.sign_in.password_checks, password, hash_of).await
+    {
+        state.sign_in.throttle.failed(&keys);
         return wrong_password(&state, &hash, &record, again).await;
     }
-    state.throttle.succeeded(username);
+    state.sign_in.throttle.succeeded(username);
     let TokenKind::Login(session) = record.kind else {
         return error_page(StatusCode::FORBIDDEN, "no sign-in session");
     };
@@ -418,7 +421,7 @@ async fn wrong_password(
             StatusCode::FORBIDDEN,
             "too many wrong passwords: start again from the application",
         );
-        if let Ok(value) = HeaderValue::try_from(state.cookie.clear()) {
+        if let Ok(value) = HeaderValue::try_from(state.sign_in.cookie.clear()) {
             response.headers_mut().insert(header::SET_COOKIE, value);
         }
         return response;
@@ -455,7 +458,7 @@ async fn finish(
         LoginPurpose::Console => {
             let mut response = crate::console::signed_in_as(state, username).await;
             // The sign-in session is over; drop its cookie.
-            if let Ok(value) = HeaderValue::try_from(state.cookie.clear()) {
+            if let Ok(value) = HeaderValue::try_from(state.sign_in.cookie.clear()) {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
             return response;
@@ -515,7 +518,7 @@ async fn finish(
         None => return error_page(StatusCode::BAD_REQUEST, "the redirect URI is not usable"),
     };
     // The session is over; drop its cookie.
-    if let Ok(value) = HeaderValue::try_from(state.cookie.clear()) {
+    if let Ok(value) = HeaderValue::try_from(state.sign_in.cookie.clear()) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response

@@ -71,7 +71,7 @@ pub(super) fn sign_in_page(state: &AppState, form: &Form<'_>, session: Option<&s
     let mut response = Html(page).into_response();
     protect(response.headers_mut(), Some(form.redirect_uri));
     if let Some(id) = session {
-        if let Ok(value) = HeaderValue::try_from(state.cookie.set(id)) {
+        if let Ok(value) = HeaderValue::try_from(state.sign_in.cookie.set(id)) {
             response.headers_mut().insert(header::SET_COOKIE, value);
         }
     }

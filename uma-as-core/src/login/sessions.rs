@@ -63,7 +63,7 @@ pub(super) async fn start(
         String::new(),
         super::LOGIN_LIFETIME,
     );
-    if !state.sign_in_sessions.admit(record.expires_at) {
+    if !state.sign_in.sessions.admit(record.expires_at) {
         return Err(NotStarted::Full);
     }
     state

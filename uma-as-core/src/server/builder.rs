@@ -17,8 +17,8 @@ use crate::throttle::Throttle;
 use crate::time::now;
 
 use super::{
-    AppState, AuthorizationServer, ClientConfig, Inner, Lifetimes, RegisteredClient,
-    RegisteredUser, RunningServer, UserConfig,
+    AppState, Approvals, AuthorizationServer, ClientConfig, Inner, Issuance, Lifetimes, Limits,
+    RegisteredClient, RegisteredUser, Registry, RunningServer, SignIn, UserConfig,
 };
 
 /// How RPTs are issued.
@@ -376,27 +376,37 @@ impl AuthorizationServerBuilder {
         let console_cookie = SessionCookie::new(&issuer, "uma_console");
         let state = AppState(Arc::new(Inner {
             issuer,
-            clients,
-            users,
             store,
-            keys,
-            lifetimes: self.lifetimes,
-            rpt_format: self.rpt_format,
-            password_grant: self.password_grant,
-            approval_poll_interval: self.approval_poll_interval,
-            decision_retention: self.decision_retention,
-            max_body_bytes: self.max_body_bytes,
-            limits: self.limits,
-            unknown_client_digest: secret_key.digest(&secret::new_token()),
-            secret_key,
-            throttle: Throttle::default(),
-            password_checks: tokio::sync::Semaphore::new(password_checks),
-            sign_in_sessions: SignInSessions::new(self.max_sign_in_sessions),
-            cookie,
-            console_cookie,
-            key_publication: self.key_publication,
-            key_rotation: self.key_rotation,
-            rpt_refresh_tokens: self.rpt_refresh_tokens,
+            registry: Registry {
+                clients,
+                users,
+                unknown_client_digest: secret_key.digest(&secret::new_token()),
+                secret_key,
+            },
+            issuance: Issuance {
+                keys,
+                lifetimes: self.lifetimes,
+                rpt_format: self.rpt_format,
+                rpt_refresh_tokens: self.rpt_refresh_tokens,
+                key_publication: self.key_publication,
+                key_rotation: self.key_rotation,
+            },
+            sign_in: SignIn {
+                password_grant: self.password_grant,
+                throttle: Throttle::default(),
+                password_checks: tokio::sync::Semaphore::new(password_checks),
+                sessions: SignInSessions::new(self.max_sign_in_sessions),
+                cookie,
+                console_cookie,
+            },
+            limits: Limits {
+                max_body_bytes: self.max_body_bytes,
+                connections: self.limits,
+            },
+            approvals: Approvals {
+                poll_interval: self.approval_poll_interval,
+                decision_retention: self.decision_retention,
+            },
             keycloak_paths: self.keycloak_realm.is_some(),
         }));
         tokio::spawn(crate::maintenance::run(

@@ -20,7 +20,7 @@ mod state;
 pub use builder::{AuthorizationServerBuilder, RptFormat};
 pub use registry::{ClientConfig, UserConfig};
 pub(crate) use registry::{RegisteredClient, RegisteredUser};
-pub(crate) use state::{AppState, Inner, Lifetimes};
+pub(crate) use state::{AppState, Approvals, Inner, Issuance, Lifetimes, Limits, Registry, SignIn};
 
 /// Paths of the endpoints, relative to the issuer.
 pub(crate) mod paths {
@@ -77,8 +77,9 @@ impl AuthorizationServer {
         let store = self.state.store.as_ref();
         Ok(self
             .state
+            .issuance
             .keys
-            .rotate(store, self.state.key_publication)
+            .rotate(store, self.state.issuance.key_publication)
             .await?)
     }
 
@@ -118,7 +119,7 @@ impl AuthorizationServer {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        let limits = self.state.limits;
+        let limits = self.state.limits.connections;
         crate::serve::serve(self.router(), listener, limits, shutdown).await?;
         Ok(())
     }

@@ -36,34 +36,65 @@ pub(crate) struct AppState(pub(crate) Arc<Inner>);
 
 pub(crate) struct Inner {
     pub(crate) issuer: String,
+    pub(crate) store: Arc<dyn Store>,
+    /// Who may call, and what their credentials are checked against.
+    pub(crate) registry: Registry,
+    /// What the server signs and issues, and for how long.
+    pub(crate) issuance: Issuance,
+    /// The sign-in pages and the console's sessions.
+    pub(crate) sign_in: SignIn,
+    /// Bounds on what callers may send.
+    pub(crate) limits: Limits,
+    /// Owner approvals and the decision log.
+    pub(crate) approvals: Approvals,
+    /// Keycloak's paths served beside the spec's, and named by discovery.
+    pub(crate) keycloak_paths: bool,
+}
+
+/// The registered clients and users, and what presented secrets are compared with.
+pub(crate) struct Registry {
     pub(crate) clients: HashMap<String, RegisteredClient>,
     pub(crate) users: HashMap<String, RegisteredUser>,
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) keys: KeyRing,
-    pub(crate) lifetimes: Lifetimes,
-    pub(crate) rpt_format: RptFormat,
-    pub(crate) password_grant: bool,
-    pub(crate) approval_poll_interval: Duration,
-    pub(crate) decision_retention: Duration,
-    pub(crate) max_body_bytes: usize,
-    pub(crate) limits: ConnectionLimits,
     /// Keys the digests of client secrets; never leaves this process.
     pub(crate) secret_key: SecretKey,
     /// What a secret presented for an unknown client is compared with.
     pub(crate) unknown_client_digest: SecretDigest,
+}
+
+/// Signing keys, token formats and lifetimes.
+pub(crate) struct Issuance {
+    pub(crate) keys: KeyRing,
+    pub(crate) lifetimes: Lifetimes,
+    pub(crate) rpt_format: RptFormat,
+    pub(crate) rpt_refresh_tokens: bool,
+    pub(crate) key_publication: Duration,
+    pub(crate) key_rotation: Option<Duration>,
+}
+
+/// What signing in takes: the password grant's switch, the throttle, the bounded password checks
+/// and sessions, and the two session cookies.
+pub(crate) struct SignIn {
+    pub(crate) password_grant: bool,
     /// Failed sign-ins, per account and per client.
     pub(crate) throttle: Throttle,
     /// Password checks running at once, off the async workers.
     pub(crate) password_checks: tokio::sync::Semaphore,
-    pub(crate) sign_in_sessions: SignInSessions,
+    pub(crate) sessions: SignInSessions,
     pub(crate) cookie: SessionCookie,
     /// The owner's console session cookie.
     pub(crate) console_cookie: SessionCookie,
-    pub(crate) key_publication: Duration,
-    pub(crate) key_rotation: Option<Duration>,
-    pub(crate) rpt_refresh_tokens: bool,
-    /// Keycloak's paths served beside the spec's, and named by discovery.
-    pub(crate) keycloak_paths: bool,
+}
+
+/// Request bounds.
+pub(crate) struct Limits {
+    pub(crate) max_body_bytes: usize,
+    pub(crate) connections: ConnectionLimits,
+}
+
+/// How owner approvals are polled and how long decisions are kept.
+pub(crate) struct Approvals {
+    pub(crate) poll_interval: Duration,
+    pub(crate) decision_retention: Duration,
 }
 
 impl std::ops::Deref for AppState {
@@ -86,7 +117,7 @@ impl AppState {
     }
 
     pub(crate) fn is_user(&self, name: &str) -> bool {
-        self.users.contains_key(name)
+        self.registry.users.contains_key(name)
     }
 
     /// Issues and stores a credential (an access token or PAT, an authorization code, a console

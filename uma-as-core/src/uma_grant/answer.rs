@@ -68,7 +68,7 @@ pub(super) async fn refusal(
     {
         explanation.reason = Some("the owner has been asked".to_owned());
         let ticket = reissue(state, ticket).await?;
-        let interval = state.approval_poll_interval.as_secs();
+        let interval = state.approvals.poll_interval.as_secs();
         return Ok(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::RequestSubmitted,
@@ -143,7 +143,7 @@ pub(super) async fn answer(
                 TokenKind::Pct,
                 &caller.client_id,
                 party_id,
-                state.lifetimes.pct,
+                state.issuance.lifetimes.pct,
             )
             .await?;
         Some(uma_types::Pct::new(pct))

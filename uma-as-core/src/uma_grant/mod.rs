@@ -245,7 +245,7 @@ async fn assess(
                 ))
             },
         )?;
-    let user = state.users.get(assessment.party_id);
+    let user = state.registry.users.get(assessment.party_id);
     let claims = party_claims(user.map_or(NO_CLAIMS, |u| &u.claims), assessment.asserted);
     let party = Party {
         id: assessment.party_id,
