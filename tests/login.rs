@@ -386,6 +386,21 @@ async fn an_owner_authorizes_a_pat_with_the_code_grant_and_pkce() {
     let s = setup().await;
     let (verifier, challenge) = pkce();
     let code = authorize(&s, &challenge, "uma_protection openid").await;
+    // A code is minted by the same function as a PAT, but is no PAT (and the refusal does not
+    // spend it: the exchange below still works).
+    let as_bearer = reqwest::Client::new()
+        .get(format!("{}/resource_set", s.server.issuer()))
+        .bearer_auth(&code)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_bearer.status(), StatusCode::FORBIDDEN);
+    assert!(
+        as_bearer.headers()[reqwest::header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_scope")
+    );
     let response = exchange(&s, &code, &verifier).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();

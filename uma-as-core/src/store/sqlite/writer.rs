@@ -255,7 +255,9 @@ mod tests {
         assert_eq!(order.len(), requests + 1);
     }
 
-    /// A write that fails in a batch fails alone: the others in its batch still commit.
+    /// A write that fails in a batch fails alone: the others in its batch still commit. Unlike
+    /// the store-level test, which races writes into shared transactions, these three are queued
+    /// before the loop runs, so that they are certainly one batch.
     #[tokio::test]
     async fn one_failing_write_does_not_fail_its_batch() {
         let db = TempDb::new();
