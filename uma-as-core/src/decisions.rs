@@ -2,6 +2,8 @@
 //! asked, through which client, for what, what was granted, which policies decided, or what was
 //! missing — and the owner reads the decisions about their resources at `{issuer}/decisions`.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
@@ -10,8 +12,7 @@ use uma_types::{Permission, PermissionRequest};
 use crate::error::ApiError;
 use crate::policy::Owner;
 use crate::secret;
-use crate::server::AppState;
-use crate::store::Decision;
+use crate::store::{Decision, Store};
 use crate::time::now;
 
 /// Why a decision went as it did, for the owner's record.
@@ -25,7 +26,7 @@ pub(crate) struct Explanation {
 /// Records a decision. A storage failure is logged, not answered: the client's answer is already
 /// decided, and recording must not change it.
 pub(crate) async fn record(
-    state: AppState,
+    store: &dyn Store,
     owner: String,
     requested: Vec<PermissionRequest>,
     party: String,
@@ -45,7 +46,7 @@ pub(crate) async fn record(
         policies: explanation.policies,
         reason: explanation.reason,
     };
-    if let Err(error) = state.store.put_decision(decision).await {
+    if let Err(error) = store.put_decision(decision).await {
         tracing::error!(%error, "a decision could not be recorded");
     }
 }
@@ -73,14 +74,13 @@ pub(crate) struct DecisionView {
 /// `GET {issuer}/decisions?resource=<id>&limit=<n>`: the owner's decisions, newest first
 /// (100 by default, 1,000 at most).
 pub(crate) async fn list(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     owner: Owner,
     query: Result<Query<DecisionQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<DecisionView>>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid_request(format!("bad query: {e}")))?;
     let limit = query.limit.unwrap_or(100).min(1000);
-    let decisions = state
-        .store
+    let decisions = store
         .decisions_of(owner.name(), query.resource.as_deref(), None, limit)
         .await?;
     Ok(Json(

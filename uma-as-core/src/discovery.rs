@@ -1,5 +1,7 @@
 //! The discovery document (Grant §2, FedAuthz §2), served at both well-known locations.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -7,35 +9,37 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uma_types::{DiscoveryDocument, UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT_TYPE};
 
-use crate::error::ApiError;
 use crate::keycloak::paths as keycloak;
-use crate::keys::KeyRing;
-use crate::server::{AppState, paths};
+use crate::server::{AppState, Issuance, paths};
 
 /// The JWKS: the public keys of every token that may still be alive.
-pub(crate) async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let keys = KeyRing::jwks(
-        state.store.as_ref(),
-        state.issuance.lifetimes.longest_signed(),
+pub(crate) async fn jwks(State(issuance): State<Arc<Issuance>>) -> Response {
+    let body = issuance.keys.jwks(issuance.lifetimes.longest_signed());
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            // Short enough that a rotation is seen soon, long enough to spare the server.
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("max-age=60"),
+            ),
+        ],
+        body,
     )
-    .await?;
-    let mut response = Json(keys).into_response();
-    // Short enough that a rotation is seen soon, long enough to spare the store.
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("max-age=60"),
-    );
-    Ok(response)
+        .into_response()
 }
 
 pub(crate) async fn document(State(state): State<AppState>) -> Json<DiscoveryDocument> {
     // In Keycloak's realm mode, Keycloak's paths for what it names differently.
     let kc = state.keycloak_paths;
     let path = |spec: &'static str, keycloak: &'static str| {
-        state.endpoint(if kc { keycloak } else { spec })
+        state.issuer.endpoint(if kc { keycloak } else { spec })
     };
     Json(DiscoveryDocument {
-        issuer: state.issuer.clone(),
+        issuer: state.issuer.as_str().to_owned(),
         token_endpoint: path(paths::TOKEN, keycloak::TOKEN),
         introspection_endpoint: Some(path(paths::INTROSPECTION, keycloak::INTROSPECTION)),
         resource_registration_endpoint: Some(path(
@@ -47,7 +51,7 @@ pub(crate) async fn document(State(state): State<AppState>) -> Json<DiscoveryDoc
         authorization_endpoint: Some(path(paths::AUTHORIZE, keycloak::AUTHORIZE)),
         response_types_supported: vec!["code".to_owned()],
         code_challenge_methods_supported: vec!["S256".to_owned()],
-        claims_interaction_endpoint: Some(state.endpoint(paths::CLAIMS)),
+        claims_interaction_endpoint: Some(state.issuer.endpoint(paths::CLAIMS)),
         revocation_endpoint: Some(path(paths::REVOCATION, keycloak::REVOCATION)),
         policy_endpoint: Some(path(paths::POLICY, keycloak::UMA_POLICY)),
         grant_types_supported: grant_types(&state),
@@ -74,13 +78,13 @@ pub(crate) async fn openid_document(State(state): State<AppState>) -> Json<Value
     if let Some(members) = value.as_object_mut() {
         members.insert(
             "userinfo_endpoint".into(),
-            json!(state.endpoint(paths::USERINFO)),
+            json!(state.issuer.endpoint(paths::USERINFO)),
         );
         members.insert("subject_types_supported".into(), json!(["public"]));
         if state.keycloak_paths {
             members.insert(
                 "end_session_endpoint".into(),
-                json!(state.endpoint(keycloak::LOGOUT)),
+                json!(state.issuer.endpoint(keycloak::LOGOUT)),
             );
         }
         members.insert(

@@ -197,7 +197,8 @@ async fn named(
             .iter()
             .any(|uri| uri == name || (matching && crate::keycloak::uri_matches(uri, name)))
     };
-    let found = crate::resource::scan(state, audience, None, (0, MAX_AT_URI), at_uri).await?;
+    let found =
+        crate::resource::scan(&*state.store, audience, None, (0, MAX_AT_URI), at_uri).await?;
     if found.is_empty() {
         return Err(invalid_resource(format!(
             "Resource with uri [{name}] does not exist."

@@ -55,7 +55,7 @@ pub(crate) fn id_token(
         extra.insert("at_hash".to_owned(), Value::from(hash));
     }
     let claims = IdTokenClaims {
-        iss: state.issuer.clone(),
+        iss: state.issuer.as_str().to_owned(),
         sub: username.to_owned(),
         aud: client_id.to_owned(),
         exp: iat + state.issuance.lifetimes.access_token.as_secs(),
@@ -117,7 +117,7 @@ fn check(
         return Err(invalid("unexpected algorithm"));
     }
     let mut validation = Validation::new(alg);
-    validation.set_issuer(&[&state.issuer]);
+    validation.set_issuer(&[state.issuer.as_str()]);
     validation.set_audience(&[client_id]);
     validation.leeway = 5;
     let claims = jsonwebtoken::decode::<IdTokenClaims>(token, &decoding, &validation)
@@ -129,7 +129,7 @@ fn check(
     {
         return Err(invalid("an access token is not an ID token"));
     }
-    if !state.is_user(&claims.sub) {
+    if !state.registry.is_user(&claims.sub) {
         return Err(invalid("unknown subject"));
     }
     Ok(claims.sub)

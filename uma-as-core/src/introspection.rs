@@ -87,7 +87,7 @@ fn describe(state: &AppState, auth: &ProtectionAuth, record: TokenRecord) -> Int
         iat: Some(record.issued_at),
         sub: Some(record.subject.clone()),
         client_id: Some(record.client_id.clone()),
-        iss: Some(state.issuer.clone()),
+        iss: Some(state.issuer.as_str().to_owned()),
         token_type: Some("Bearer".to_owned()),
         ..Introspection::default()
     };

@@ -2,12 +2,13 @@
 //! start, kept in the store, published in the JWKS, rotated without breaking tokens already
 //! issued.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
+use axum::body::Bytes;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, Header};
@@ -225,6 +226,15 @@ impl JwtType {
 pub(crate) struct KeyRing {
     keys: RwLock<Arc<Vec<Loaded>>>,
     alg: SigningAlgorithm,
+    jwks: Mutex<Option<Jwks>>,
+}
+
+/// The JWKS body last made, and what it was made of.
+struct Jwks {
+    keys: Arc<Vec<Loaded>>,
+    keep_published: u64,
+    until: u64,
+    body: Bytes,
 }
 
 struct Loaded {
@@ -254,6 +264,7 @@ impl KeyRing {
         let ring = Self {
             keys: RwLock::new(Arc::new(Vec::new())),
             alg,
+            jwks: Mutex::new(None),
         };
         ring.reload(store).await?;
         Ok(ring)
@@ -360,17 +371,33 @@ impl KeyRing {
         self.reload(store).await
     }
 
-    /// The JWKS: every key that signs or will, and every replaced one for `keep_published`
-    /// seconds after its successor began to sign.
-    pub(crate) async fn jwks(store: &dyn Store, keep_published: u64) -> Result<Value, StoreError> {
+    /// The JWKS as a JSON body: every key that signs or will, and every replaced one for
+    /// `keep_published` seconds after its successor began to sign. It is made from the keys as
+    /// last loaded and kept until they are reloaded or the set it publishes changes with time,
+    /// so that serving it reads no store (and goes on while the store is out); a key another
+    /// replica made appears with the next reload, as it does among the keys that sign.
+    pub(crate) fn jwks(&self, keep_published: u64) -> Bytes {
+        let keys = self.keys();
         let now = now();
-        let all = store.signing_keys().await?;
-        let keys: Vec<Value> = all
-            .iter()
-            .filter(|k| replaced_at(k, &all, now).is_none_or(|at| at + keep_published > now))
-            .map(SigningKey::jwk)
-            .collect();
-        Ok(json!({ "keys": keys }))
+        let mut cached = self.jwks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(jwks) = cached.as_ref() {
+            if Arc::ptr_eq(&jwks.keys, &keys)
+                && jwks.keep_published == keep_published
+                && now < jwks.until
+            {
+                return jwks.body.clone();
+            }
+        }
+        let all: Vec<SigningKey> = keys.iter().map(|k| k.key.clone()).collect();
+        let (body, until) = published(&all, keep_published, now);
+        let body = Bytes::from(body.to_string());
+        *cached = Some(Jwks {
+            keys,
+            keep_published,
+            until,
+            body: body.clone(),
+        });
+        body
     }
 
     /// Of the keys as last loaded, those replaced more than `keep_published` seconds ago: no
@@ -393,6 +420,25 @@ fn encoded(value: &impl Serialize) -> Result<String, StoreError> {
 }
 
 /// When a newer key began to sign in this key's place, if one has.
+/// The JWKS of `all` at `now`, and the first second at which it may differ: when a key begins
+/// to sign (and so replaces another) or a replaced key stops being published.
+fn published(all: &[SigningKey], keep_published: u64, now: u64) -> (Value, u64) {
+    let mut until = u64::MAX;
+    let mut keys = Vec::new();
+    for key in all {
+        if key.active_from > now {
+            until = until.min(key.active_from);
+        }
+        match replaced_at(key, all, now) {
+            Some(at) if at.saturating_add(keep_published) <= now => continue,
+            Some(at) => until = until.min(at.saturating_add(keep_published)),
+            None => {}
+        }
+        keys.push(key.jwk());
+    }
+    (json!({ "keys": keys }), until)
+}
+
 fn replaced_at(key: &SigningKey, all: &[SigningKey], now: u64) -> Option<u64> {
     let successor = all
         .iter()
@@ -416,6 +462,10 @@ mod tests {
     struct Claims {
         sub: String,
         exp: u64,
+    }
+
+    fn jwks_of(ring: &KeyRing, keep_published: u64) -> Value {
+        serde_json::from_slice(&ring.jwks(keep_published)).unwrap()
     }
 
     fn verify(jwks: &Value, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
@@ -471,14 +521,14 @@ mod tests {
         let new_token = ring.sign(JwtType::IdToken, &claims()).unwrap();
         assert_eq!(kid_of(&new_token), new_kid);
 
-        let jwks = KeyRing::jwks(&store, 300).await.unwrap();
+        let jwks = jwks_of(&ring, 300);
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
         assert_eq!(verify(&jwks, &old_token).unwrap().sub, "bob");
         assert_eq!(verify(&jwks, &new_token).unwrap().sub, "bob");
 
         // Once no token of the old key can be alive, it is no longer published, and it is due
         // for deletion.
-        let jwks = KeyRing::jwks(&store, 0).await.unwrap();
+        let jwks = jwks_of(&ring, 0);
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
         assert_eq!(jwks["keys"][0]["kid"], new_kid.as_str());
         assert_eq!(ring.expired(300, now()), Vec::<String>::new());
@@ -492,6 +542,57 @@ mod tests {
         assert_eq!(kid_of(&token), new_kid);
     }
 
+    /// The body is made once per loaded key set, and again when a rotation reloads the keys.
+    #[tokio::test]
+    async fn the_jwks_is_kept_until_the_keys_change() {
+        let store = MemoryStore::new();
+        let ring = KeyRing::load_or_create(&store, SigningAlgorithm::EdDSA)
+            .await
+            .unwrap();
+        let (first, again) = (ring.jwks(300), ring.jwks(300));
+        assert_eq!(
+            first.as_ptr(),
+            again.as_ptr(),
+            "served from the one body made"
+        );
+        let kid = ring.rotate(&store, Duration::from_secs(120)).await.unwrap();
+        let rotated = ring.jwks(300);
+        assert_ne!(first.as_ptr(), rotated.as_ptr());
+        let jwks: Value = serde_json::from_slice(&rotated).unwrap();
+        assert!(
+            jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kid"] == kid.as_str())
+        );
+    }
+
+    /// What is published changes when a key begins to sign and when a replaced key's tokens
+    /// can no longer live; the JWKS made before either is good until then and no longer.
+    #[test]
+    fn the_jwks_says_until_when_it_holds() {
+        let mut old = SigningKey::generate(SigningAlgorithm::EdDSA).unwrap();
+        let mut new = SigningKey::generate(SigningAlgorithm::EdDSA).unwrap();
+        (old.active_from, new.active_from) = (1_000, 2_000);
+        let all = [old, new];
+        let kids = |jwks: &Value| jwks["keys"].as_array().unwrap().len();
+        let (jwks, until) = published(&all, 300, 1_500);
+        assert_eq!(
+            (kids(&jwks), until),
+            (2, 2_000),
+            "both, until the new one signs"
+        );
+        let (jwks, until) = published(&all, 300, 2_000);
+        assert_eq!(
+            (kids(&jwks), until),
+            (2, 2_300),
+            "the old one while its tokens live"
+        );
+        let (jwks, until) = published(&all, 300, 2_300);
+        assert_eq!((kids(&jwks), until), (1, u64::MAX), "then the new one only");
+    }
+
     #[tokio::test]
     async fn a_new_key_is_published_before_it_signs() {
         let store = MemoryStore::new();
@@ -500,7 +601,7 @@ mod tests {
             .unwrap();
         let old_kid = kid_of(&ring.sign(JwtType::IdToken, &claims()).unwrap());
         let new_kid = ring.rotate(&store, Duration::from_secs(120)).await.unwrap();
-        let jwks = KeyRing::jwks(&store, 300).await.unwrap();
+        let jwks = jwks_of(&ring, 300);
         let published: Vec<&str> = jwks["keys"]
             .as_array()
             .unwrap()
@@ -579,7 +680,7 @@ mod tests {
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.alg, Algorithm::RS256);
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-        let jwks = KeyRing::jwks(&store, 300).await.unwrap();
+        let jwks = jwks_of(&ring, 300);
         assert_eq!(verify(&jwks, &token).unwrap().sub, "bob");
         // Claims changed under the signature are refused.
         let parts: Vec<&str> = token.split('.').collect();
@@ -616,7 +717,7 @@ mod tests {
             jsonwebtoken::decode_header(&new_token).unwrap().alg,
             Algorithm::RS256
         );
-        let jwks = KeyRing::jwks(&store, 300).await.unwrap();
+        let jwks = jwks_of(&rsa, 300);
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
         assert_eq!(verify(&jwks, &old_token).unwrap().sub, "bob");
         assert_eq!(verify(&jwks, &new_token).unwrap().sub, "bob");
@@ -667,7 +768,7 @@ mod tests {
             "no new key made"
         );
         let token = ring.sign(JwtType::AccessToken, &claims()).unwrap();
-        let jwks = KeyRing::jwks(&store, 300).await.unwrap();
+        let jwks = jwks_of(&ring, 300);
         assert_eq!(verify(&jwks, &token).unwrap().sub, "bob");
     }
 }

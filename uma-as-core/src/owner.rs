@@ -1,6 +1,8 @@
 //! Owner-managed access: requests no policy grants are put to the resource owner, who approves
 //! (which makes a policy) or denies them through the owner API at `{issuer}/requests`.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,23 +14,22 @@ use crate::error::ApiError;
 use crate::policy::Owner;
 use crate::request::OptionalJsonBody;
 use crate::secret;
-use crate::server::AppState;
-use crate::store::{PendingRequest, Policy, RequestStatus, Resource, StoreError};
+use crate::server::Registry;
+use crate::store::{PendingRequest, Policy, RequestStatus, Resource, Store, StoreError};
 use crate::time::now;
 
 /// Puts the request for each resource to its owner, coalescing with the same request asked
 /// before. `true` while any is undecided; `false` once one was denied (or approved for fewer
 /// scopes than asked, which did not grant it).
 pub(crate) async fn submit(
-    state: &AppState,
+    store: &dyn Store,
     ungranted: &[(&Resource, &BTreeSet<String>)],
     party: &str,
     client_id: &str,
 ) -> Result<bool, StoreError> {
     let mut pending = false;
     for (resource, scopes) in ungranted {
-        let request = state
-            .store
+        let request = store
             .put_request_if_absent(PendingRequest {
                 id: secret::new_id(),
                 owner: resource.owner.clone(),
@@ -73,9 +74,9 @@ pub(crate) struct RequestView {
 }
 
 impl RequestView {
-    fn new(state: &AppState, r: PendingRequest) -> Self {
-        let party_type = party_type(state, &r);
-        let requested_by = requested_by(state, &r);
+    fn new(registry: &Registry, r: PendingRequest) -> Self {
+        let party_type = party_type(registry, &r);
+        let requested_by = requested_by(registry, &r);
         Self {
             id: r.id,
             resource_id: r.resource_id,
@@ -91,26 +92,26 @@ impl RequestView {
 }
 
 pub(crate) async fn list(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
+    State(registry): State<Arc<Registry>>,
     owner: Owner,
 ) -> Result<Json<Vec<RequestView>>, ApiError> {
-    let requests = state.store.requests_of(owner.name()).await?;
+    let requests = store.requests_of(owner.name()).await?;
     Ok(Json(
         requests
             .into_iter()
-            .map(|r| RequestView::new(&state, r))
+            .map(|r| RequestView::new(&registry, r))
             .collect(),
     ))
 }
 
 /// The owner's request `id`, or `404` (another owner's request looks the same as none).
 pub(crate) async fn owned(
-    state: &AppState,
+    store: &dyn Store,
     owner: &str,
     id: &str,
 ) -> Result<PendingRequest, ApiError> {
-    state
-        .store
+    store
         .request(id)
         .await?
         .filter(|r| r.owner == owner)
@@ -132,15 +133,15 @@ pub(crate) struct Approved {
 }
 
 /// Who asks, in words: "bob through doctor-app", "the client doctor-app, for itself".
-pub(crate) fn requested_by(state: &AppState, r: &PendingRequest) -> String {
-    match party_type(state, r) {
+pub(crate) fn requested_by(registry: &Registry, r: &PendingRequest) -> String {
+    match party_type(registry, r) {
         PartyType::User => format!("{} through {}", r.party, r.client_id),
         PartyType::Client => format!("the client {}, for itself", r.client_id),
     }
 }
 
-fn party_type(state: &AppState, request: &PendingRequest) -> PartyType {
-    if state.is_user(&request.party) {
+fn party_type(registry: &Registry, request: &PendingRequest) -> PartyType {
+    if registry.is_user(&request.party) {
         PartyType::User
     } else {
         PartyType::Client
@@ -153,15 +154,16 @@ fn party_type(state: &AppState, request: &PendingRequest) -> PartyType {
 /// the person and the client; a client's (acting for itself) names the client as the party, so
 /// that it never extends to the people who use that client.
 pub(crate) async fn approve(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
+    State(registry): State<Arc<Registry>>,
     owner: Owner,
     Path(id): Path<String>,
     OptionalJsonBody(approval): OptionalJsonBody<Approval>,
 ) -> Result<Json<Approved>, ApiError> {
     let scopes = approval.unwrap_or_default().scopes;
-    let (request, policy_id) = approve_request(&state, owner.name(), &id, scopes).await?;
+    let (request, policy_id) = approve_request(&*store, owner.name(), &id, scopes).await?;
     Ok(Json(Approved {
-        request: RequestView::new(&state, request),
+        request: RequestView::new(&registry, request),
         policy_id,
     }))
 }
@@ -169,12 +171,12 @@ pub(crate) async fn approve(
 /// Approves the owner's request `id` for `scopes` (all it asked when `None`): the request
 /// approved, and the id of the policy made.
 pub(crate) async fn approve_request(
-    state: &AppState,
+    store: &dyn Store,
     owner: &str,
     id: &str,
     scopes: Option<Vec<String>>,
 ) -> Result<(PendingRequest, String), ApiError> {
-    let mut request = owned(state, owner, id).await?;
+    let mut request = owned(store, owner, id).await?;
     if request.status != RequestStatus::Pending {
         return Err(answered_already());
     }
@@ -198,11 +200,11 @@ pub(crate) async fn approve_request(
     let policy_id = policy.id.clone();
     // The policy first, so that an approval that counts always has its policy; if another
     // answer came first, the policy goes again.
-    state.store.put_policy(policy).await?;
+    store.put_policy(policy).await?;
     request.status = RequestStatus::Approved;
-    if !state.store.decide_request(request.clone()).await? {
-        state.store.delete_policy(&policy_id).await?;
-        crate::policy::withdraw(state, &policy_id).await?;
+    if !store.decide_request(request.clone()).await? {
+        store.delete_policy(&policy_id).await?;
+        crate::policy::withdraw(store, &policy_id).await?;
         return Err(answered_already());
     }
     Ok((request, policy_id))
@@ -218,26 +220,27 @@ fn answered_already() -> ApiError {
 }
 
 pub(crate) async fn deny(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
+    State(registry): State<Arc<Registry>>,
     owner: Owner,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let request = deny_request(&state, owner.name(), &id).await?;
-    Ok(Json(RequestView::new(&state, request)))
+    let request = deny_request(&*store, owner.name(), &id).await?;
+    Ok(Json(RequestView::new(&registry, request)))
 }
 
 /// Denies the owner's request `id`.
 pub(crate) async fn deny_request(
-    state: &AppState,
+    store: &dyn Store,
     owner: &str,
     id: &str,
 ) -> Result<PendingRequest, ApiError> {
-    let mut request = owned(state, owner, id).await?;
+    let mut request = owned(store, owner, id).await?;
     if request.status != RequestStatus::Pending {
         return Err(answered_already());
     }
     request.status = RequestStatus::Denied;
-    if !state.store.decide_request(request.clone()).await? {
+    if !store.decide_request(request.clone()).await? {
         return Err(answered_already());
     }
     Ok(request)

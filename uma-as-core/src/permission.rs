@@ -1,6 +1,7 @@
 //! The permission endpoint (FedAuthz §4): a resource server asks for a ticket on the client's
 //! behalf.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -13,12 +14,13 @@ use crate::error::ApiError;
 use crate::protection::ProtectionAuth;
 use crate::request::JsonBody;
 use crate::secret::{self, TokenHash};
-use crate::server::AppState;
-use crate::store::Ticket;
+use crate::server::Issuance;
+use crate::store::{Store, Ticket};
 use crate::time::now;
 
 pub(crate) async fn request(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
+    State(issuance): State<Arc<Issuance>>,
     auth: ProtectionAuth,
     JsonBody(body): JsonBody<serde_json::Value>,
 ) -> Result<(StatusCode, Json<TicketResponse>), ApiError> {
@@ -27,8 +29,7 @@ pub(crate) async fn request(
     let permissions = parse(body)?;
     let mut owner: Option<String> = None;
     for permission in &permissions {
-        let resource = state
-            .store
+        let resource = store
             .resource(&permission.resource_id)
             .await?
             .filter(|r| auth.may_manage(r))
@@ -60,7 +61,8 @@ pub(crate) async fn request(
         }
     }
     let owner = owner.ok_or_else(|| ApiError::invalid_request("no permission requested"))?;
-    let ticket = issue_ticket(&state, permissions, owner, auth.resource_server).await?;
+    let lifetime = issuance.lifetimes.ticket;
+    let ticket = issue_ticket(&*store, lifetime, permissions, owner, auth.resource_server).await?;
     Ok((StatusCode::CREATED, Json(TicketResponse { ticket })))
 }
 
@@ -85,28 +87,28 @@ fn parse(body: serde_json::Value) -> Result<Vec<PermissionRequest>, ApiError> {
     Ok(permissions)
 }
 
-/// Mints and stores a ticket for these permissions.
+/// Mints and stores a ticket for these permissions, to live `lifetime`.
 pub(crate) async fn issue_ticket(
-    state: &AppState,
+    store: &dyn Store,
+    lifetime: Duration,
     permissions: Vec<PermissionRequest>,
     owner: String,
     resource_server: String,
 ) -> Result<PermissionTicket, ApiError> {
-    issue_ticket_with(state, permissions, owner, resource_server, None).await
+    issue_ticket_with(store, lifetime, permissions, owner, resource_server, None).await
 }
 
 /// Mints and stores a ticket, carrying who claims gathering identified, if anyone.
 pub(crate) async fn issue_ticket_with(
-    state: &AppState,
+    store: &dyn Store,
+    lifetime: Duration,
     permissions: Vec<PermissionRequest>,
     owner: String,
     resource_server: String,
     gathered: Option<crate::store::Gathered>,
 ) -> Result<PermissionTicket, ApiError> {
     let ticket = secret::new_token();
-    let lifetime: Duration = state.issuance.lifetimes.ticket;
-    state
-        .store
+    store
         .put_ticket(
             TokenHash::of(&ticket),
             Ticket {

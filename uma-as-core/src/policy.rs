@@ -2,6 +2,7 @@
 //! with the owner's own token for it (scope `uma_protection`, see [`Owner`]). A change takes effect for the next token request.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -12,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::request::{JsonBody, live_bearer_token};
 use crate::secret;
-use crate::server::{AppState, is_pat};
-use crate::store::Policy;
+use crate::server::{AppState, REALM, is_pat};
+use crate::store::{Policy, Store};
 
 /// A policy as the owner writes it.
 #[derive(Debug, Deserialize)]
@@ -93,14 +94,15 @@ impl FromRequestParts<AppState> for Owner {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let record = live_bearer_token(&parts.headers, state).await?;
-        let is_owner_token =
-            is_pat(&record) && record.subject != record.client_id && state.is_user(&record.subject);
+        let record = live_bearer_token(&parts.headers, &*state.store).await?;
+        let is_owner_token = is_pat(&record)
+            && record.subject != record.client_id
+            && state.registry.is_user(&record.subject);
         if is_owner_token {
             Ok(Self(record.subject))
         } else {
             Err(ApiError::insufficient_scope(
-                state.realm(),
+                REALM,
                 uma_types::UMA_PROTECTION_SCOPE,
             ))
         }
@@ -109,14 +111,13 @@ impl FromRequestParts<AppState> for Owner {
 
 /// Checks a policy against its resource, which `owner` must own; fills a [`Policy`].
 async fn build(
-    state: &AppState,
+    store: &dyn Store,
     owner: &str,
     resource_id: &str,
     (id, revision, created_at): (String, u64, Option<u64>),
     input: PolicyInput,
 ) -> Result<Policy, ApiError> {
-    let resource = state
-        .store
+    let resource = store
         .resource(resource_id)
         .await?
         .filter(|r| r.owner == owner)
@@ -171,9 +172,8 @@ async fn build(
 }
 
 /// The owner's policy with this id, or `404`.
-pub(crate) async fn owned(state: &AppState, owner: &str, id: &str) -> Result<Policy, ApiError> {
-    state
-        .store
+pub(crate) async fn owned(store: &dyn Store, owner: &str, id: &str) -> Result<Policy, ApiError> {
+    store
         .policy(id)
         .await?
         .filter(|p| p.owner == owner)
@@ -181,40 +181,40 @@ pub(crate) async fn owned(state: &AppState, owner: &str, id: &str) -> Result<Pol
 }
 
 pub(crate) async fn create(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     owner: Owner,
     Path(resource_id): Path<String>,
     JsonBody(input): JsonBody<PolicyInput>,
 ) -> Result<(StatusCode, Json<PolicyOutput>), ApiError> {
-    let policy = add(&state, owner.name(), &resource_id, input).await?;
+    let policy = add(&*store, owner.name(), &resource_id, input).await?;
     Ok((StatusCode::CREATED, Json(policy.into())))
 }
 
 /// Makes and stores a new policy of `owner` on her resource.
 pub(crate) async fn add(
-    state: &AppState,
+    store: &dyn Store,
     owner: &str,
     resource_id: &str,
     input: PolicyInput,
 ) -> Result<Policy, ApiError> {
     let made = (secret::new_id(), 0, Some(crate::time::now()));
-    let policy = build(state, owner, resource_id, made, input).await?;
-    state.store.put_policy(policy.clone()).await?;
+    let policy = build(store, owner, resource_id, made, input).await?;
+    store.put_policy(policy.clone()).await?;
     Ok(policy)
 }
 
 /// Replaces a policy with a new revision of it: RPTs being issued on the old terms are refused
 /// when stored, and those issued on them are withdrawn (TM-13).
 pub(crate) async fn replace(
-    state: &AppState,
+    store: &dyn Store,
     existing: Policy,
     input: PolicyInput,
 ) -> Result<Policy, ApiError> {
     let revision = existing.revision.saturating_add(1);
     let kept = (existing.id, revision, existing.created_at);
-    let policy = build(state, &existing.owner, &existing.resource_id, kept, input).await?;
-    state.store.put_policy(policy.clone()).await?;
-    withdraw(state, &policy.id).await?;
+    let policy = build(store, &existing.owner, &existing.resource_id, kept, input).await?;
+    store.put_policy(policy.clone()).await?;
+    withdraw(store, &policy.id).await?;
     Ok(policy)
 }
 
@@ -224,55 +224,54 @@ pub(crate) struct ListQuery {
 }
 
 pub(crate) async fn list(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     owner: Owner,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<PolicyOutput>>, ApiError> {
     let Query(query) =
         query.map_err(|_| ApiError::invalid_request("the query parameter resource is required"))?;
-    let resource = state
-        .store
+    let resource = store
         .resource(&query.resource)
         .await?
         .filter(|r| r.owner == owner.0)
         .ok_or_else(|| ApiError::not_found("no such resource of yours"))?;
-    let mut policies = state.store.policies_for(&resource.id).await?;
+    let mut policies = store.policies_for(&resource.id).await?;
     policies.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(Json(policies.into_iter().map(Into::into).collect()))
 }
 
 pub(crate) async fn read(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     owner: Owner,
     Path(id): Path<String>,
 ) -> Result<Json<PolicyOutput>, ApiError> {
-    Ok(Json(owned(&state, owner.name(), &id).await?.into()))
+    Ok(Json(owned(&*store, owner.name(), &id).await?.into()))
 }
 
 pub(crate) async fn update(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     owner: Owner,
     Path(id): Path<String>,
     JsonBody(input): JsonBody<PolicyInput>,
 ) -> Result<Json<PolicyOutput>, ApiError> {
-    let existing = owned(&state, owner.name(), &id).await?;
-    Ok(Json(replace(&state, existing, input).await?.into()))
+    let existing = owned(&*store, owner.name(), &id).await?;
+    Ok(Json(replace(&*store, existing, input).await?.into()))
 }
 
 pub(crate) async fn delete(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     owner: Owner,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    revoke(&state, owner.name(), &id).await?;
+    revoke(&*store, owner.name(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Deletes the owner's policy `id` and revokes what it granted; the policy that was.
-pub(crate) async fn revoke(state: &AppState, owner: &str, id: &str) -> Result<Policy, ApiError> {
-    let policy = owned(state, owner, id).await?;
-    state.store.delete_policy(id).await?;
-    withdraw(state, id).await?;
+pub(crate) async fn revoke(store: &dyn Store, owner: &str, id: &str) -> Result<Policy, ApiError> {
+    let policy = owned(store, owner, id).await?;
+    store.delete_policy(id).await?;
+    withdraw(store, id).await?;
     Ok(policy)
 }
 
@@ -280,8 +279,8 @@ pub(crate) async fn revoke(state: &AppState, owner: &str, id: &str) -> Result<Po
 /// once, and the next request needs a new grant under the policy as it is now (Grant §6.1).
 /// A JWT RPT checked offline stays usable until it expires (the RPT lifetime, 5 minutes by
 /// default): that is the window.
-pub(crate) async fn withdraw(state: &AppState, policy_id: &str) -> Result<(), ApiError> {
-    let revoked = state.store.revoke_tokens_relying_on(policy_id).await?;
+pub(crate) async fn withdraw(store: &dyn Store, policy_id: &str) -> Result<(), ApiError> {
+    let revoked = store.revoke_tokens_relying_on(policy_id).await?;
     if revoked > 0 {
         tracing::info!(
             policy = policy_id,

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 
 use crate::error::ApiError;
 use crate::request::live_bearer_token;
-use crate::server::{AppState, is_pat};
+use crate::server::{AppState, REALM, is_pat};
 
 /// The PAT of a protection API call: who the resource server is and for which owner it acts.
 #[derive(Debug)]
@@ -35,10 +35,10 @@ impl ProtectionAuth {
 
     /// The PAT in `Authorization: Bearer`, or the error to answer.
     pub(crate) async fn from_pat(headers: &HeaderMap, state: &AppState) -> Result<Self, ApiError> {
-        let record = live_bearer_token(headers, state).await?;
+        let record = live_bearer_token(headers, &*state.store).await?;
         if !is_pat(&record) {
             return Err(ApiError::insufficient_scope(
-                state.realm(),
+                REALM,
                 uma_types::UMA_PROTECTION_SCOPE,
             ));
         }

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use uma_types::ErrorCode;
 
 use crate::error::ApiError;
-use crate::server::AppState;
+use crate::server::{AppState, REALM};
 
 /// Reads a body of at most `max_body_bytes` within the body timeout (TM-30): a client that sends
 /// too much gets `413`, one that sends too slowly `408`.
@@ -207,19 +207,18 @@ impl Authorization {
 /// `401` with a bare challenge when there is no token, with `invalid_token` when it is bad.
 pub(crate) async fn live_bearer_token(
     headers: &HeaderMap,
-    state: &AppState,
+    store: &dyn crate::store::Store,
 ) -> Result<crate::store::TokenRecord, ApiError> {
     let token = match Authorization::from_headers(headers) {
         Authorization::Bearer(token) => token,
-        Authorization::None => return Err(ApiError::bearer_unauthorized(state.realm(), false)),
-        _ => return Err(ApiError::bearer_unauthorized(state.realm(), true)),
+        Authorization::None => return Err(ApiError::bearer_unauthorized(REALM, false)),
+        _ => return Err(ApiError::bearer_unauthorized(REALM, true)),
     };
-    state
-        .store
+    store
         .token(&crate::secret::TokenHash::of(&token))
         .await?
         .filter(|record| record.expires_at > crate::time::now())
-        .ok_or_else(|| ApiError::bearer_unauthorized(state.realm(), true))
+        .ok_or_else(|| ApiError::bearer_unauthorized(REALM, true))
 }
 
 /// RFC 6749 §2.3.1: both halves are form-urlencoded before base64.

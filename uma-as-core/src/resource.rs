@@ -1,5 +1,7 @@
 //! The resource registration endpoint (FedAuthz §3.2): create, read, update, delete, list.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -10,19 +12,19 @@ use crate::error::ApiError;
 use crate::protection::ProtectionAuth;
 use crate::request::JsonBody;
 use crate::secret;
-use crate::server::{AppState, paths};
-use crate::store::Resource;
+use crate::server::{Issuer, Registry, paths};
+use crate::store::{Resource, Store};
 
 /// Who owns a resource being registered: Keycloak's `owner` (a configured user) when a resource
 /// server registers with its own PAT, otherwise the PAT's owner.
 fn owner_of(
-    state: &AppState,
+    registry: &Registry,
     auth: &ProtectionAuth,
     description: &ResourceDescription,
 ) -> Result<String, ApiError> {
     match &description.owner {
         Some(owner) if *owner == auth.owner => Ok(owner.clone()),
-        Some(owner) if auth.is_client_pat() && state.is_user(owner) => Ok(owner.clone()),
+        Some(owner) if auth.is_client_pat() && registry.is_user(owner) => Ok(owner.clone()),
         Some(owner) => Err(ApiError::invalid_request(format!(
             "owner {owner:?} is not a user this PAT may register resources for"
         ))),
@@ -44,16 +46,17 @@ fn validate(description: &ResourceDescription) -> Result<(), ApiError> {
 }
 
 pub(crate) async fn create(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
+    State(registry): State<Arc<Registry>>,
+    State(issuer): State<Issuer>,
     auth: ProtectionAuth,
     JsonBody(mut description): JsonBody<ResourceDescription>,
 ) -> Result<Response, ApiError> {
     validate(&description)?;
-    let owner = owner_of(&state, &auth, &description)?;
+    let owner = owner_of(&registry, &auth, &description)?;
     description.owner = Some(owner.clone());
     let id = secret::new_id();
-    state
-        .store
+    store
         .put_resource(Resource {
             id: id.clone(),
             owner,
@@ -61,7 +64,7 @@ pub(crate) async fn create(
             description,
         })
         .await?;
-    let location = format!("{}/{id}", state.endpoint(paths::RESOURCE_REGISTRATION));
+    let location = format!("{}/{id}", issuer.endpoint(paths::RESOURCE_REGISTRATION));
     let mut response = (
         StatusCode::CREATED,
         Json(ResourceRegistration {
@@ -77,9 +80,8 @@ pub(crate) async fn create(
 }
 
 /// The resource with `id`, if this PAT may see it; otherwise `404`, never a hint that it exists.
-async fn visible(state: &AppState, auth: &ProtectionAuth, id: &str) -> Result<Resource, ApiError> {
-    state
-        .store
+async fn visible(store: &dyn Store, auth: &ProtectionAuth, id: &str) -> Result<Resource, ApiError> {
+    store
         .resource(id)
         .await?
         .filter(|resource| auth.may_manage(resource))
@@ -87,11 +89,11 @@ async fn visible(state: &AppState, auth: &ProtectionAuth, id: &str) -> Result<Re
 }
 
 pub(crate) async fn read(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     auth: ProtectionAuth,
     Path(id): Path<String>,
 ) -> Result<Json<RegisteredResource>, ApiError> {
-    let resource = visible(&state, &auth, &id).await?;
+    let resource = visible(&*store, &auth, &id).await?;
     Ok(Json(RegisteredResource {
         id: resource.id,
         description: resource.description,
@@ -99,13 +101,13 @@ pub(crate) async fn read(
 }
 
 pub(crate) async fn update(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     auth: ProtectionAuth,
     Path(id): Path<String>,
     JsonBody(mut description): JsonBody<ResourceDescription>,
 ) -> Result<Json<ResourceRegistration>, ApiError> {
     validate(&description)?;
-    let existing = visible(&state, &auth, &id).await?;
+    let existing = visible(&*store, &auth, &id).await?;
     // The owner is fixed at registration; an update replaces the description only.
     if description
         .owner
@@ -117,8 +119,7 @@ pub(crate) async fn update(
         ));
     }
     description.owner = Some(existing.owner.clone());
-    state
-        .store
+    store
         .put_resource(Resource {
             description,
             ..existing
@@ -131,16 +132,16 @@ pub(crate) async fn update(
 }
 
 pub(crate) async fn delete(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     auth: ProtectionAuth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    visible(&state, &auth, &id).await?;
-    let policies = state.store.policies_for(&id).await?;
-    state.store.delete_resource(&id).await?;
+    visible(&*store, &auth, &id).await?;
+    let policies = store.policies_for(&id).await?;
+    store.delete_resource(&id).await?;
     // Protection ends with registration (FedAuthz §3): the RPTs for it go with its policies.
     for policy in policies {
-        crate::policy::withdraw(&state, &policy.id).await?;
+        crate::policy::withdraw(&*store, &policy.id).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -209,7 +210,7 @@ impl ListQuery {
 /// `take` after skipping `skip`, read from the store a batch at a time, so that memory stays
 /// bounded however many there are (the time is that of reading up to all of them).
 pub(crate) async fn scan(
-    state: &AppState,
+    store: &dyn Store,
     resource_server: &str,
     owner: Option<&str>,
     (skip, take): (usize, usize),
@@ -217,8 +218,7 @@ pub(crate) async fn scan(
 ) -> Result<Vec<Resource>, ApiError> {
     let (mut found, mut skipped, mut after) = (Vec::new(), 0, None::<String>);
     while found.len() < take {
-        let batch = state
-            .store
+        let batch = store
             .resources(resource_server, owner, after.as_deref(), SCAN_BATCH)
             .await?;
         let exhausted = batch.len() < SCAN_BATCH;
@@ -238,7 +238,7 @@ pub(crate) async fn scan(
 }
 
 pub(crate) async fn list(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     auth: ProtectionAuth,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -248,7 +248,7 @@ pub(crate) async fn list(
     // An owner's PAT sees that owner's resources; the resource server's own, all of its own.
     let owner = (!auth.is_client_pat()).then_some(auth.owner.as_str());
     let found = scan(
-        &state,
+        &*store,
         &auth.resource_server,
         owner,
         (query.first, max),

@@ -103,7 +103,7 @@ pub(crate) async fn issue(
         RptFormat::Jwt => state.issuance.keys.sign(
             JwtType::AccessToken,
             &RptClaims {
-                iss: &state.issuer,
+                iss: state.issuer.as_str(),
                 sub: party,
                 aud: &granted.resource_server,
                 client_id,

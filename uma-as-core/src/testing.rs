@@ -37,7 +37,7 @@ impl AuthorizationServer {
         client_id: &str,
         scope: &str,
     ) -> Result<AccessToken, Error> {
-        if !self.state.is_user(username) {
+        if !self.state.registry.is_user(username) {
             return Err(Error::UnknownParty(username.to_owned()));
         }
         if !self.state.registry.clients.contains_key(client_id) {
@@ -72,7 +72,7 @@ impl AuthorizationServer {
             .resource(resource_id)
             .await?
             .ok_or_else(|| Error::UnknownResource(resource_id.to_owned()))?;
-        if !self.state.is_user(party) && !self.state.registry.clients.contains_key(party) {
+        if !self.state.registry.is_user(party) && !self.state.registry.clients.contains_key(party) {
             return Err(Error::UnknownParty(party.to_owned()));
         }
         let policy = Policy {

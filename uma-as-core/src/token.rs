@@ -14,7 +14,7 @@ use crate::id_token::id_token;
 use crate::request::{Authorization, FormParams};
 use crate::rpt::Granted;
 use crate::secret::TokenHash;
-use crate::server::{AppState, is_pat};
+use crate::server::{AppState, REALM, is_pat};
 use crate::store::{StoreError, TokenKind, TokenRecord};
 use crate::throttle::Key;
 use crate::time::now;
@@ -48,7 +48,7 @@ pub(crate) async fn token(
         .registry
         .clients
         .get(&caller.client_id)
-        .ok_or_else(|| ApiError::invalid_client(state.realm(), None))?;
+        .ok_or_else(|| ApiError::invalid_client(REALM, None))?;
     if !client.grant_types.iter().any(|g| g == grant_type) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -85,7 +85,7 @@ async fn authenticate(
         }
         let record = users_access_token(state, &token)
             .await?
-            .ok_or_else(|| ApiError::invalid_client(state.realm(), Some("Bearer")))?;
+            .ok_or_else(|| ApiError::invalid_client(REALM, Some("Bearer")))?;
         return Ok(Caller {
             client_id: record.client_id,
             bearer_subject: Some(record.subject),
@@ -147,18 +147,17 @@ pub(crate) fn authenticate_client(
                 ));
             }
             verify_client(state, &id, &secret)
-                .ok_or_else(|| ApiError::invalid_client(state.realm(), Some("Basic")))
+                .ok_or_else(|| ApiError::invalid_client(REALM, Some("Basic")))
         }
         Authorization::Bearer(_) | Authorization::Malformed => {
-            Err(ApiError::invalid_client(state.realm(), Some("Basic")))
+            Err(ApiError::invalid_client(REALM, Some("Basic")))
         }
         Authorization::None => {
             let (Some(id), Some(secret)) = (params.get("client_id"), params.get("client_secret"))
             else {
-                return Err(ApiError::invalid_client(state.realm(), None));
+                return Err(ApiError::invalid_client(REALM, None));
             };
-            verify_client(state, id, secret)
-                .ok_or_else(|| ApiError::invalid_client(state.realm(), None))
+            verify_client(state, id, secret).ok_or_else(|| ApiError::invalid_client(REALM, None))
         }
     }
 }
@@ -174,10 +173,10 @@ fn verify_client(state: &AppState, id: &str, secret: &str) -> Option<String> {
     (presented.ct_eq(expected) && state.registry.clients.contains_key(id)).then(|| id.to_owned())
 }
 
-fn caller_is_client(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+fn caller_is_client(caller: &Caller) -> Result<(), ApiError> {
     match caller.bearer_subject {
         None => Ok(()),
-        Some(_) => Err(ApiError::invalid_client(state.realm(), None)),
+        Some(_) => Err(ApiError::invalid_client(REALM, None)),
     }
 }
 
@@ -187,7 +186,7 @@ async fn client_credentials(
     caller: &Caller,
     params: &FormParams,
 ) -> Result<Response, ApiError> {
-    caller_is_client(state, caller)?;
+    caller_is_client(caller)?;
     let mut scopes = scopes_of(params);
     // Keycloak's clients ask for `openid` with every token; a client is no person, so in the
     // realm mode those scopes are left out of what is granted (the response's `scope` says so,
@@ -234,7 +233,7 @@ async fn password(
     caller: &Caller,
     params: &FormParams,
 ) -> Result<Response, ApiError> {
-    caller_is_client(state, caller)?;
+    caller_is_client(caller)?;
     let username = params.require("username")?;
     let password = params.require("password")?;
     let wrong = || ApiError::invalid_grant("the username or password is wrong");
@@ -357,7 +356,7 @@ async fn refresh(
     caller: &Caller,
     params: &FormParams,
 ) -> Result<Response, ApiError> {
-    caller_is_client(state, caller)?;
+    caller_is_client(caller)?;
     let presented = TokenHash::of(params.require("refresh_token")?);
     let refreshable = |kind: &TokenKind| {
         matches!(
@@ -444,7 +443,7 @@ async fn authorization_code(
 ) -> Result<Response, ApiError> {
     use base64::Engine as _;
     use sha2::{Digest, Sha256};
-    caller_is_client(state, caller)?;
+    caller_is_client(caller)?;
     let code = TokenHash::of(params.require("code")?);
     let redirect_uri = params.require("redirect_uri")?;
     let verifier = params.require("code_verifier")?;

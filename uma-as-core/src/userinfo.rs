@@ -3,6 +3,8 @@
 //! claims). Any other token is refused: a PAT, an RPT, a client's own token, a token without
 //! `openid` (TM-1, TM-10).
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -10,23 +12,24 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::request::live_bearer_token;
-use crate::server::AppState;
-use crate::store::TokenKind;
+use crate::server::{REALM, Registry};
+use crate::store::{Store, TokenKind};
 
 /// `GET` or `POST {issuer}/userinfo` with `Authorization: Bearer`.
 pub(crate) async fn userinfo(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
+    State(registry): State<Arc<Registry>>,
     headers: HeaderMap,
 ) -> Result<Json<Map<String, Value>>, ApiError> {
-    let record = live_bearer_token(&headers, &state).await?;
+    let record = live_bearer_token(&headers, &*store).await?;
     let user = match &record.kind {
         TokenKind::Access { scopes } if scopes.iter().any(|s| s == "openid") => {
-            state.registry.users.get(&record.subject)
+            registry.users.get(&record.subject)
         }
         _ => None,
     };
     let Some(user) = user else {
-        return Err(ApiError::insufficient_scope(state.realm(), "openid"));
+        return Err(ApiError::insufficient_scope(REALM, "openid"));
     };
     let mut claims = Map::new();
     claims.insert("sub".to_owned(), Value::from(record.subject.as_str()));

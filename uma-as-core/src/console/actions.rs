@@ -23,7 +23,7 @@ const MAX_NAME: usize = 256;
 fn resource_url(state: &AppState, id: &str) -> String {
     format!(
         "{}/resources/{}",
-        state.endpoint(paths::CONSOLE),
+        state.issuer.endpoint(paths::CONSOLE),
         encode(id)
     )
 }
@@ -96,7 +96,7 @@ fn share_of(
     let (users, groups) = match (field("user"), field("group")) {
         (Some(_), Some(_)) => return Err("Share with a person or with a group, not both.".into()),
         (None, None) => return Err("Say whom to share with: a person or a group.".into()),
-        (Some(user), None) if user.len() > MAX_NAME || !state.is_user(user) => {
+        (Some(user), None) if user.len() > MAX_NAME || !state.registry.is_user(user) => {
             return Err("Nobody by that name has an account here.".into());
         }
         (Some(user), None) if user == owner.user => {
@@ -138,7 +138,7 @@ pub(super) async fn revoke(
     Path(id): Path<String>,
     SignedForm { owner, .. }: SignedForm,
 ) -> Response {
-    match crate::policy::revoke(&state, &owner.user, &id).await {
+    match crate::policy::revoke(&*state.store, &owner.user, &id).await {
         Ok(policy) => see_other(&resource_url(&state, &policy.resource_id)),
         Err(error) if error.status() == StatusCode::NOT_FOUND => no_such(&state, "share"),
         Err(error) => failed(&state, &error),
@@ -156,7 +156,7 @@ fn not_answered(state: &AppState, error: &ApiError) -> Response {
 }
 
 fn requests_url(state: &AppState) -> String {
-    format!("{}/requests", state.endpoint(paths::CONSOLE))
+    format!("{}/requests", state.issuer.endpoint(paths::CONSOLE))
 }
 
 /// `POST {issuer}/console/requests/{id}/approve`: approves for the checked scopes.
@@ -165,7 +165,7 @@ pub(super) async fn approve(
     Path(id): Path<String>,
     SignedForm { owner, form }: SignedForm,
 ) -> Response {
-    let request = match crate::owner::owned(&state, &owner.user, &id).await {
+    let request = match crate::owner::owned(&*state.store, &owner.user, &id).await {
         Ok(request) => request,
         Err(error) => return not_answered(&state, &error),
     };
@@ -178,7 +178,7 @@ pub(super) async fn approve(
             "Choose at least one thing to allow, or deny the request.",
         );
     }
-    match crate::owner::approve_request(&state, &owner.user, &id, Some(scopes)).await {
+    match crate::owner::approve_request(&*state.store, &owner.user, &id, Some(scopes)).await {
         Ok(_) => see_other(&requests_url(&state)),
         Err(error) => not_answered(&state, &error),
     }
@@ -190,7 +190,7 @@ pub(super) async fn deny(
     Path(id): Path<String>,
     SignedForm { owner, .. }: SignedForm,
 ) -> Response {
-    match crate::owner::deny_request(&state, &owner.user, &id).await {
+    match crate::owner::deny_request(&*state.store, &owner.user, &id).await {
         Ok(_) => see_other(&requests_url(&state)),
         Err(error) => not_answered(&state, &error),
     }

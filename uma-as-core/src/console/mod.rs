@@ -61,7 +61,7 @@ const STYLE: &str = include_str!("../../templates/console/style.css");
 
 /// Where the console's sign-in form posts.
 pub(crate) fn sign_in_url(state: &AppState) -> String {
-    format!("{}/sign-in", state.endpoint(paths::CONSOLE))
+    format!("{}/sign-in", state.issuer.endpoint(paths::CONSOLE))
 }
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -152,7 +152,7 @@ fn protect(headers: &mut HeaderMap) {
 
 /// A message page with a link back into the console.
 fn message(state: &AppState, status: StatusCode, title: &str, message: &str) -> Response {
-    let back = state.endpoint(paths::CONSOLE);
+    let back = state.issuer.endpoint(paths::CONSOLE);
     html(
         status,
         &MessagePage {
@@ -182,7 +182,7 @@ fn encode(value: &str) -> String {
 impl Frame {
     fn new(state: &AppState, owner: &Owner, section: &'static str) -> Self {
         Self {
-            base: state.endpoint(paths::CONSOLE),
+            base: state.issuer.endpoint(paths::CONSOLE),
             user: owner.user.clone(),
             csrf: owner.csrf.clone(),
             section,

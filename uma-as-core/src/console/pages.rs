@@ -51,7 +51,7 @@ pub(super) async fn requests(State(state): State<AppState>, owner: Owner) -> Res
             Err(error) => return unavailable(&state, &error),
         };
         requests.push(RequestView {
-            by: crate::owner::requested_by(&state, &r),
+            by: crate::owner::requested_by(&state.registry, &r),
             id: r.id,
             resource,
             scopes: r.scopes,

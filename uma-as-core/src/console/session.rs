@@ -76,7 +76,7 @@ async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Owner>,
             subject,
             expires_at,
             ..
-        }) if expires_at > now() && state.is_user(&subject) => Some(Owner {
+        }) if expires_at > now() && state.registry.is_user(&subject) => Some(Owner {
             user: subject,
             csrf,
             hash,
@@ -123,11 +123,11 @@ impl FromRequest<AppState> for SignedForm {
 /// `GET {issuer}/console/sign-in`: the server's sign-in form, for the console.
 pub(super) async fn start(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Ok(Some(_)) = session(&state, &headers).await {
-        return see_other(&state.endpoint(paths::CONSOLE));
+        return see_other(&state.issuer.endpoint(paths::CONSOLE));
     }
     let session = LoginSession {
         csrf: secret::new_id(),
-        redirect_uri: state.endpoint(paths::CONSOLE),
+        redirect_uri: state.issuer.endpoint(paths::CONSOLE),
         state: None,
         purpose: LoginPurpose::Console,
         failures: 0,
@@ -144,7 +144,7 @@ pub(crate) async fn signed_in_as(state: &AppState, user: &str) -> Response {
         Ok((id, _)) => id,
         Err(error) => return unavailable(state, &error),
     };
-    let mut response = see_other(&state.endpoint(paths::CONSOLE));
+    let mut response = see_other(&state.issuer.endpoint(paths::CONSOLE));
     if let Ok(value) = HeaderValue::try_from(state.sign_in.console_cookie.set(&id)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

@@ -206,12 +206,12 @@ fn in_keycloaks_words(error: ApiError) -> ApiError {
 /// A resource update at Keycloak's path: the same update, answered `204 No Content` as Keycloak
 /// answers it (its clients expect exactly that), where the spec's path answers `200` with the id.
 async fn update_resource(
-    state: State<AppState>,
+    store: State<std::sync::Arc<dyn crate::store::Store>>,
     auth: crate::protection::ProtectionAuth,
     id: axum::extract::Path<String>,
     description: crate::request::JsonBody<uma_types::ResourceDescription>,
 ) -> Result<StatusCode, ApiError> {
-    let _registered = resource::update(state, auth, id, description).await?;
+    let _registered = resource::update(store, auth, id, description).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -272,7 +272,7 @@ pub(crate) fn access_token(
     state.issuance.keys.sign(
         JwtType::AccessToken,
         &AccessTokenClaims {
-            iss: &state.issuer,
+            iss: state.issuer.as_str(),
             sub: &record.subject,
             aud: &record.client_id,
             azp: &record.client_id,

@@ -5,6 +5,8 @@
 //! `NEGATIVE` logic, an `AFFIRMATIVE` choice between kinds of grantee) is refused rather than
 //! stored as something broader.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
@@ -14,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::policy::{self, PolicyInput};
 use crate::request::{JsonBody, live_bearer_token};
-use crate::server::{AppState, is_pat};
-use crate::store::{Policy, Resource, TokenKind, TokenRecord};
+use crate::server::{AppState, REALM, Registry, is_pat};
+use crate::store::{Policy, Resource, Store, TokenKind, TokenRecord};
 
 /// Who manages policies here: a user, through a token of her own. An owner token (scope
 /// `uma_protection`) reaches all her resources; an ordinary access token of hers only those of
@@ -29,19 +31,18 @@ impl FromRequestParts<AppState> for PolicyManager {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let record = live_bearer_token(&parts.headers, state).await?;
-        Self::of(state, record).ok_or_else(|| {
-            ApiError::insufficient_scope(state.realm(), uma_types::UMA_PROTECTION_SCOPE)
-        })
+        let record = live_bearer_token(&parts.headers, &*state.store).await?;
+        Self::of(&state.registry, record)
+            .ok_or_else(|| ApiError::insufficient_scope(REALM, uma_types::UMA_PROTECTION_SCOPE))
     }
 }
 
 impl PolicyManager {
     /// The user a live token stands for, if it is a user's.
-    pub(super) fn of(state: &AppState, record: TokenRecord) -> Option<Self> {
+    pub(super) fn of(registry: &Registry, record: TokenRecord) -> Option<Self> {
         let a_users_token = matches!(record.kind, TokenKind::Access { .. })
             && record.subject != record.client_id
-            && state.is_user(&record.subject);
+            && registry.is_user(&record.subject);
         a_users_token.then(|| Self {
             resource_server: (!is_pat(&record)).then_some(record.client_id),
             owner: record.subject,
@@ -57,9 +58,8 @@ impl PolicyManager {
 
     /// The resource, if this caller may manage its policies: Keycloak's `400 invalid_request`
     /// otherwise, the same for a resource that does not exist as for one of someone else.
-    async fn resource(&self, state: &AppState, id: &str) -> Result<Resource, ApiError> {
-        state
-            .store
+    async fn resource(&self, store: &dyn Store, id: &str) -> Result<Resource, ApiError> {
+        store
             .resource(id)
             .await?
             .filter(|r| r.owner == self.owner && self.reaches(&r.resource_server))
@@ -71,9 +71,9 @@ impl PolicyManager {
     }
 
     /// The caller's policy `id`, on a resource it may manage; `404` otherwise.
-    async fn policy(&self, state: &AppState, id: &str) -> Result<Policy, ApiError> {
-        let policy = policy::owned(state, &self.owner, id).await?;
-        self.resource(state, &policy.resource_id)
+    async fn policy(&self, store: &dyn Store, id: &str) -> Result<Policy, ApiError> {
+        let policy = policy::owned(store, &self.owner, id).await?;
+        self.resource(store, &policy.resource_id)
             .await
             .map_err(|_| ApiError::not_found(format!("Policy with [{id}] does not exist")))?;
         Ok(policy)
@@ -215,7 +215,7 @@ impl From<Policy> for UmaPermissionOut {
 
 /// `POST uma-policy/{resource_id}`: answered with the policy, as Keycloak answers it.
 pub(crate) async fn create(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     manager: PolicyManager,
     Path(resource_id): Path<String>,
     JsonBody(asked): JsonBody<UmaPermission>,
@@ -225,42 +225,42 @@ pub(crate) async fn create(
             "Newly created uma policies should not have an id",
         ));
     }
-    let resource = manager.resource(&state, &resource_id).await?;
+    let resource = manager.resource(&*store, &resource_id).await?;
     let input = asked.into_input(&resource)?;
-    let policy = policy::add(&state, &manager.owner, &resource.id, input).await?;
+    let policy = policy::add(&*store, &manager.owner, &resource.id, input).await?;
     Ok(Json(policy.into()))
 }
 
 /// `GET uma-policy/{policy_id}`.
 pub(crate) async fn read(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     manager: PolicyManager,
     Path(id): Path<String>,
 ) -> Result<Json<UmaPermissionOut>, ApiError> {
-    Ok(Json(manager.policy(&state, &id).await?.into()))
+    Ok(Json(manager.policy(&*store, &id).await?.into()))
 }
 
 /// `PUT uma-policy/{policy_id}`: `201` and no body, as Keycloak answers it.
 pub(crate) async fn update(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     manager: PolicyManager,
     Path(id): Path<String>,
     JsonBody(asked): JsonBody<UmaPermission>,
 ) -> Result<StatusCode, ApiError> {
-    let existing = manager.policy(&state, &id).await?;
-    let resource = manager.resource(&state, &existing.resource_id).await?;
-    policy::replace(&state, existing, asked.into_input(&resource)?).await?;
+    let existing = manager.policy(&*store, &id).await?;
+    let resource = manager.resource(&*store, &existing.resource_id).await?;
+    policy::replace(&*store, existing, asked.into_input(&resource)?).await?;
     Ok(StatusCode::CREATED)
 }
 
 /// `DELETE uma-policy/{policy_id}`: the policy goes, and the RPTs it granted with it.
 pub(crate) async fn delete(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     manager: PolicyManager,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    manager.policy(&state, &id).await?;
-    policy::revoke(&state, &manager.owner, &id).await?;
+    manager.policy(&*store, &id).await?;
+    policy::revoke(&*store, &manager.owner, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -293,7 +293,7 @@ impl Find {
 }
 
 pub(crate) async fn find(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     manager: PolicyManager,
     query: Result<Query<Find>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<UmaPermissionOut>>, ApiError> {
@@ -303,16 +303,15 @@ pub(crate) async fn find(
     let wanted = find.first.saturating_add(max);
     let mut found: Vec<Policy> = Vec::new();
     if let Some(resource) = &find.resource {
-        let resource = manager.resource(&state, resource).await?;
-        found = state.store.policies_for(&resource.id).await?;
+        let resource = manager.resource(&*store, resource).await?;
+        found = store.policies_for(&resource.id).await?;
         found.retain(|p| find.matches(p));
         found.sort_by(|a, b| a.id.cmp(&b.id));
     } else {
         let mut after: Option<(String, String)> = None;
         while found.len() < wanted {
             let cursor = after.as_ref().map(|(rs, id)| (rs.as_str(), id.as_str()));
-            let batch = state
-                .store
+            let batch = store
                 .resources_of(&manager.owner, cursor, SCAN_BATCH)
                 .await?;
             let exhausted = batch.len() < SCAN_BATCH;
@@ -321,7 +320,7 @@ pub(crate) async fn find(
                 .map(|r| (r.resource_server.clone(), r.id.clone()));
             for resource in batch.iter().filter(|r| manager.reaches(&r.resource_server)) {
                 // In the order of the owner's resources, then of ids: pages that hold still.
-                let mut policies = state.store.policies_for(&resource.id).await?;
+                let mut policies = store.policies_for(&resource.id).await?;
                 policies.retain(|p| find.matches(p));
                 policies.sort_by(|a, b| a.id.cmp(&b.id));
                 found.append(&mut policies);

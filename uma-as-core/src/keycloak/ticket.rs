@@ -9,6 +9,7 @@
 //! pending one denies the request; creating a granted one shares the scope with the requester.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -20,8 +21,8 @@ use super::policy::PolicyManager;
 use crate::error::ApiError;
 use crate::policy::PolicyInput;
 use crate::request::{JsonBody, live_bearer_token};
-use crate::server::{AppState, is_pat};
-use crate::store::{PendingRequest, Policy, RequestStatus, Resource};
+use crate::server::{AppState, REALM, Registry, is_pat};
+use crate::store::{PendingRequest, Policy, RequestStatus, Resource, Store};
 
 /// Who asks: the resource server with its own PAT (every ticket on its resources), or a user
 /// (the tickets she owns, and those granted to her).
@@ -34,15 +35,13 @@ impl FromRequestParts<AppState> for TicketCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let record = live_bearer_token(&parts.headers, state).await?;
+        let record = live_bearer_token(&parts.headers, &*state.store).await?;
         if is_pat(&record) && record.subject == record.client_id {
             return Ok(Self::ResourceServer(record.client_id));
         }
-        PolicyManager::of(state, record)
+        PolicyManager::of(&state.registry, record)
             .map(Self::User)
-            .ok_or_else(|| {
-                ApiError::insufficient_scope(state.realm(), uma_types::UMA_PROTECTION_SCOPE)
-            })
+            .ok_or_else(|| ApiError::insufficient_scope(REALM, uma_types::UMA_PROTECTION_SCOPE))
     }
 }
 
@@ -137,7 +136,7 @@ const BATCH: usize = 200;
 /// The tickets the caller may see that the filter keeps, up to `limit` of them: per resource in
 /// order, the pending ones then the granted ones; then, for a user, those granted to her.
 async fn tickets(
-    state: &AppState,
+    store: &dyn Store,
     caller: &TicketCaller,
     filter: &Filter,
     limit: usize,
@@ -148,8 +147,7 @@ async fn tickets(
         TicketCaller::ResourceServer(rs) => {
             let mut after: Option<String> = None;
             while out.len() < limit {
-                let batch = state
-                    .store
+                let batch = store
                     .resources(rs, filter.owner.as_deref(), after.as_deref(), BATCH)
                     .await?;
                 let exhausted = batch.len() < BATCH;
@@ -159,10 +157,10 @@ async fn tickets(
                     .filter(|r| filter.resource_id.as_ref().is_none_or(|id| *id == r.id))
                 {
                     if !pending.contains_key(&resource.owner) {
-                        let requests = open_requests(state, &resource.owner).await?;
+                        let requests = open_requests(store, &resource.owner).await?;
                         pending.insert(resource.owner.clone(), requests);
                     }
-                    let policies = state.store.policies_for(&resource.id).await?;
+                    let policies = store.policies_for(&resource.id).await?;
                     out.extend(on(resource, &policies, &pending[&resource.owner], filter));
                 }
                 if exhausted {
@@ -171,17 +169,17 @@ async fn tickets(
             }
         }
         TicketCaller::User(user) => {
-            let requests = open_requests(state, &user.owner).await?;
+            let requests = open_requests(store, &user.owner).await?;
             let mut after: Option<(String, String)> = None;
             while out.len() < limit {
                 let cursor = after.as_ref().map(|(rs, id)| (rs.as_str(), id.as_str()));
-                let batch = state.store.resources_of(&user.owner, cursor, BATCH).await?;
+                let batch = store.resources_of(&user.owner, cursor, BATCH).await?;
                 let exhausted = batch.len() < BATCH;
                 after = batch
                     .last()
                     .map(|r| (r.resource_server.clone(), r.id.clone()));
                 for resource in batch.iter().filter(|r| user.reaches(&r.resource_server)) {
-                    let policies = state.store.policies_for(&resource.id).await?;
+                    let policies = store.policies_for(&resource.id).await?;
                     out.extend(on(resource, &policies, &requests, filter));
                 }
                 if exhausted {
@@ -191,8 +189,7 @@ async fn tickets(
             // What others shared with her.
             let mut after: Option<String> = None;
             while out.len() < limit {
-                let batch = state
-                    .store
+                let batch = store
                     .policies_naming(&user.owner, &[], after.as_deref(), BATCH)
                     .await?;
                 let exhausted = batch.len() < BATCH;
@@ -201,7 +198,7 @@ async fn tickets(
                     .into_iter()
                     .filter(|p| shared_with(p) == Some(user.owner.as_str()))
                 {
-                    if let Some(resource) = state.store.resource(&policy.resource_id).await? {
+                    if let Some(resource) = store.resource(&policy.resource_id).await? {
                         if user.reaches(&resource.resource_server) {
                             out.extend(on(&resource, &[policy], &[], filter));
                         }
@@ -243,21 +240,21 @@ fn on(
     tickets
 }
 
-async fn open_requests(state: &AppState, owner: &str) -> Result<Vec<PendingRequest>, ApiError> {
-    let mut requests = state.store.requests_of(owner).await?;
+async fn open_requests(store: &dyn Store, owner: &str) -> Result<Vec<PendingRequest>, ApiError> {
+    let mut requests = store.requests_of(owner).await?;
     requests.retain(|r| r.status == RequestStatus::Pending);
     Ok(requests)
 }
 
 pub(crate) async fn find(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     caller: TicketCaller,
     query: Result<Query<Filter>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<TicketOut>>, ApiError> {
     let Query(filter) =
         query.map_err(|e| ApiError::invalid_request(format!("bad ticket query: {e}")))?;
     let max = crate::request::page_size(filter.max);
-    let found = tickets(&state, &caller, &filter, filter.first.saturating_add(max)).await?;
+    let found = tickets(&*store, &caller, &filter, filter.first.saturating_add(max)).await?;
     Ok(Json(
         found.into_iter().skip(filter.first).take(max).collect(),
     ))
@@ -265,14 +262,14 @@ pub(crate) async fn find(
 
 /// `GET /count`: how many tickets the filter keeps (counted up to 10,000).
 pub(crate) async fn count(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     caller: TicketCaller,
     query: Result<Query<Filter>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<usize>, ApiError> {
     let Query(filter) =
         query.map_err(|e| ApiError::invalid_request(format!("bad ticket query: {e}")))?;
     Ok(Json(
-        tickets(&state, &caller, &filter, MAX_COUNT).await?.len(),
+        tickets(&*store, &caller, &filter, MAX_COUNT).await?.len(),
     ))
 }
 
@@ -300,9 +297,8 @@ fn parse(id: &str) -> Result<TicketId, ApiError> {
 
 /// The resource a ticket is on, if the caller may answer for it; Keycloak's `invalid_ticket`
 /// for one that does not exist, `403 not_authorised` for one the caller may not touch.
-async fn resource_of(state: &AppState, resource_id: &str) -> Result<Resource, ApiError> {
-    state
-        .store
+async fn resource_of(store: &dyn Store, resource_id: &str) -> Result<Resource, ApiError> {
+    store
         .resource(resource_id)
         .await?
         .ok_or_else(|| ApiError::invalid_request("invalid_ticket"))
@@ -316,18 +312,20 @@ fn not_authorised() -> ApiError {
     )
 }
 
-async fn pending(state: &AppState, request: &str, scope: &str) -> Result<PendingRequest, ApiError> {
-    state
-        .store
+async fn pending(
+    store: &dyn Store,
+    request: &str,
+    scope: &str,
+) -> Result<PendingRequest, ApiError> {
+    store
         .request(request)
         .await?
         .filter(|r| r.status == RequestStatus::Pending && r.scopes.iter().any(|s| s == scope))
         .ok_or_else(|| ApiError::invalid_request("invalid_ticket"))
 }
 
-async fn share(state: &AppState, policy: &str, scope: &str) -> Result<Policy, ApiError> {
-    state
-        .store
+async fn share(store: &dyn Store, policy: &str, scope: &str) -> Result<Policy, ApiError> {
+    store
         .policy(policy)
         .await?
         .filter(|p| shared_with(p).is_some() && p.scopes.iter().any(|s| s == scope))
@@ -336,7 +334,7 @@ async fn share(state: &AppState, policy: &str, scope: &str) -> Result<Policy, Ap
 
 /// Takes `scope` out of a share: the share goes with its last scope; either way what it granted
 /// is withdrawn.
-async fn unshare(state: &AppState, policy: Policy, scope: &str) -> Result<(), ApiError> {
+async fn unshare(store: &dyn Store, policy: Policy, scope: &str) -> Result<(), ApiError> {
     let scopes: Vec<String> = policy
         .scopes
         .iter()
@@ -344,7 +342,7 @@ async fn unshare(state: &AppState, policy: Policy, scope: &str) -> Result<(), Ap
         .cloned()
         .collect();
     if scopes.is_empty() {
-        crate::policy::revoke(state, &policy.owner, &policy.id).await?;
+        crate::policy::revoke(store, &policy.owner, &policy.id).await?;
         return Ok(());
     }
     let input = PolicyInput {
@@ -358,7 +356,7 @@ async fn unshare(state: &AppState, policy: Policy, scope: &str) -> Result<(), Ap
         not_before: policy.not_before,
         not_after: policy.not_after,
     };
-    crate::policy::replace(state, policy, input).await?;
+    crate::policy::replace(store, policy, input).await?;
     Ok(())
 }
 
@@ -373,7 +371,7 @@ pub(crate) struct TicketUpdate {
 /// `PUT`: granting a pending ticket approves its request for the scope; ungranting a granted
 /// one takes the scope out of the share. `204`, as Keycloak answers.
 pub(crate) async fn update(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     caller: TicketCaller,
     JsonBody(ticket): JsonBody<TicketUpdate>,
 ) -> Result<StatusCode, ApiError> {
@@ -382,24 +380,24 @@ pub(crate) async fn update(
         .ok_or_else(|| ApiError::invalid_request("invalid_ticket"))?;
     match parse(&id)? {
         TicketId::Pending { request, scope } => {
-            let asked = pending(&state, &request, &scope).await?;
-            let resource = resource_of(&state, &asked.resource_id).await?;
+            let asked = pending(&*store, &request, &scope).await?;
+            let resource = resource_of(&*store, &asked.resource_id).await?;
             if !caller.answers_for(&resource) {
                 return Err(not_authorised());
             }
             if ticket.granted {
-                crate::owner::approve_request(&state, &asked.owner, &request, Some(vec![scope]))
+                crate::owner::approve_request(&*store, &asked.owner, &request, Some(vec![scope]))
                     .await?;
             }
         }
         TicketId::Granted { policy, scope } => {
-            let shared = share(&state, &policy, &scope).await?;
-            let resource = resource_of(&state, &shared.resource_id).await?;
+            let shared = share(&*store, &policy, &scope).await?;
+            let resource = resource_of(&*store, &shared.resource_id).await?;
             if !caller.answers_for(&resource) {
                 return Err(not_authorised());
             }
             if !ticket.granted {
-                unshare(&state, shared, &scope).await?;
+                unshare(&*store, shared, &scope).await?;
             }
         }
     }
@@ -409,28 +407,28 @@ pub(crate) async fn update(
 /// `DELETE /{id}`: a pending ticket's request is denied; a granted one's scope is taken out of
 /// the share. By the owner or the resource server, or by the requester herself.
 pub(crate) async fn delete(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
     caller: TicketCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let is_requester = |party: &str| matches!(&caller, TicketCaller::User(u) if u.owner == party);
     match parse(&id)? {
         TicketId::Pending { request, scope } => {
-            let asked = pending(&state, &request, &scope).await?;
-            let resource = resource_of(&state, &asked.resource_id).await?;
+            let asked = pending(&*store, &request, &scope).await?;
+            let resource = resource_of(&*store, &asked.resource_id).await?;
             if !caller.answers_for(&resource) && !is_requester(&asked.party) {
                 return Err(not_authorised());
             }
-            crate::owner::deny_request(&state, &asked.owner, &request).await?;
+            crate::owner::deny_request(&*store, &asked.owner, &request).await?;
         }
         TicketId::Granted { policy, scope } => {
-            let shared = share(&state, &policy, &scope).await?;
-            let resource = resource_of(&state, &shared.resource_id).await?;
+            let shared = share(&*store, &policy, &scope).await?;
+            let resource = resource_of(&*store, &shared.resource_id).await?;
             let requester = shared_with(&shared).unwrap_or_default().to_owned();
             if !caller.answers_for(&resource) && !is_requester(&requester) {
                 return Err(not_authorised());
             }
-            unshare(&state, shared, &scope).await?;
+            unshare(&*store, shared, &scope).await?;
         }
     }
     Ok(StatusCode::NO_CONTENT)
@@ -461,7 +459,8 @@ fn invalid_permission(description: impl Into<String>) -> ApiError {
 /// `POST`: the owner shares a scope of her owner-managed resource with a user, as a granted
 /// ticket. A ticket not granted (a request made on someone's behalf) is not made here.
 pub(crate) async fn create(
-    State(state): State<AppState>,
+    State(store): State<Arc<dyn Store>>,
+    State(registry): State<Arc<Registry>>,
     caller: TicketCaller,
     JsonBody(ticket): JsonBody<NewTicket>,
 ) -> Result<Json<TicketOut>, ApiError> {
@@ -478,7 +477,7 @@ pub(crate) async fn create(
     let requester = ticket.requester_name.or(ticket.requester).ok_or_else(|| {
         invalid_permission("created permissions should have requester or requesterName")
     })?;
-    let resource = state.store.resource(&resource_id).await?.ok_or_else(|| {
+    let resource = store.resource(&resource_id).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             uma_types::ErrorCode::Other("invalid_resource_id".to_owned()),
@@ -501,12 +500,12 @@ pub(crate) async fn create(
             "only granted permissions are created here: requests come from requesting parties",
         ));
     }
-    if !state.is_user(&requester) {
+    if !registry.is_user(&requester) {
         return Err(invalid_permission(
             "Requester does not exists in this server as user.",
         ));
     }
-    let existing = state.store.policies_for(&resource.id).await?;
+    let existing = store.policies_for(&resource.id).await?;
     if existing
         .iter()
         .any(|p| shared_with(p) == Some(requester.as_str()) && p.scopes.contains(&scope))
@@ -524,7 +523,7 @@ pub(crate) async fn create(
         not_before: None,
         not_after: None,
     };
-    let policy = crate::policy::add(&state, &resource.owner, &resource.id, input).await?;
+    let policy = crate::policy::add(&*store, &resource.owner, &resource.id, input).await?;
     let id = format!("p:{}:{scope}", policy.id);
     Ok(Json(TicketOut::new(
         id, &resource, &scope, &requester, true,

@@ -109,8 +109,8 @@ fn prompt(client_id: &str, purpose: &LoginPurpose) -> String {
 
 fn action(state: &AppState, purpose: &LoginPurpose) -> String {
     match purpose {
-        LoginPurpose::Claims { .. } => state.endpoint(crate::server::paths::CLAIMS),
-        LoginPurpose::Authorize { .. } => state.endpoint(crate::server::paths::AUTHORIZE),
+        LoginPurpose::Claims { .. } => state.issuer.endpoint(crate::server::paths::CLAIMS),
+        LoginPurpose::Authorize { .. } => state.issuer.endpoint(crate::server::paths::AUTHORIZE),
         LoginPurpose::Console => crate::console::sign_in_url(state),
     }
 }
@@ -473,7 +473,8 @@ async fn finish(
                 client_id: client_id.clone(),
             };
             crate::permission::issue_ticket_with(
-                state,
+                &*state.store,
+                state.issuance.lifetimes.ticket,
                 permissions,
                 owner,
                 resource_server,

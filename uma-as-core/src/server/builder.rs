@@ -17,8 +17,8 @@ use crate::throttle::Throttle;
 use crate::time::now;
 
 use super::{
-    AppState, Approvals, AuthorizationServer, ClientConfig, Inner, Issuance, Lifetimes, Limits,
-    RegisteredClient, RegisteredUser, Registry, RunningServer, SignIn, UserConfig,
+    AppState, Approvals, AuthorizationServer, ClientConfig, Inner, Issuance, Issuer, Lifetimes,
+    Limits, RegisteredClient, RegisteredUser, Registry, RunningServer, SignIn, UserConfig,
 };
 
 /// How RPTs are issued.
@@ -375,30 +375,30 @@ impl AuthorizationServerBuilder {
         let cookie = SessionCookie::new(&issuer, "uma_login");
         let console_cookie = SessionCookie::new(&issuer, "uma_console");
         let state = AppState(Arc::new(Inner {
-            issuer,
+            issuer: Issuer::new(issuer),
             store,
-            registry: Registry {
+            registry: Arc::new(Registry {
                 clients,
                 users,
                 unknown_client_digest: secret_key.digest(&secret::new_token()),
                 secret_key,
-            },
-            issuance: Issuance {
+            }),
+            issuance: Arc::new(Issuance {
                 keys,
                 lifetimes: self.lifetimes,
                 rpt_format: self.rpt_format,
                 rpt_refresh_tokens: self.rpt_refresh_tokens,
                 key_publication: self.key_publication,
                 key_rotation: self.key_rotation,
-            },
-            sign_in: SignIn {
+            }),
+            sign_in: Arc::new(SignIn {
                 password_grant: self.password_grant,
                 throttle: Throttle::default(),
                 password_checks: tokio::sync::Semaphore::new(password_checks),
                 sessions: SignInSessions::new(self.max_sign_in_sessions),
                 cookie,
                 console_cookie,
-            },
+            }),
             limits: Limits {
                 max_body_bytes: self.max_body_bytes,
                 connections: self.limits,

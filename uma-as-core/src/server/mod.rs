@@ -20,7 +20,9 @@ mod state;
 pub use builder::{AuthorizationServerBuilder, RptFormat};
 pub use registry::{ClientConfig, UserConfig};
 pub(crate) use registry::{RegisteredClient, RegisteredUser};
-pub(crate) use state::{AppState, Approvals, Inner, Issuance, Lifetimes, Limits, Registry, SignIn};
+pub(crate) use state::{
+    AppState, Approvals, Inner, Issuance, Issuer, Lifetimes, Limits, REALM, Registry, SignIn,
+};
 
 /// Paths of the endpoints, relative to the issuer.
 pub(crate) mod paths {
@@ -85,7 +87,7 @@ impl AuthorizationServer {
 
     /// The issuer identifier.
     pub fn issuer(&self) -> &str {
-        &self.state.issuer
+        self.state.issuer.as_str()
     }
 
     #[cfg(test)]
@@ -96,7 +98,7 @@ impl AuthorizationServer {
     /// The server as an axum router, to serve or to nest in an application.
     pub fn router(&self) -> Router {
         let routes = crate::routes(self.state.clone());
-        match url::Url::parse(&self.state.issuer)
+        match url::Url::parse(self.state.issuer.as_str())
             .ok()
             .map(|u| u.path().trim_end_matches('/').to_owned())
         {

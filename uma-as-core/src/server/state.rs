@@ -1,8 +1,10 @@
-//! The state every handler shares.
+//! The state every handler shares, in parts that handlers extract as they need them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use axum::extract::FromRef;
 
 use crate::keys::KeyRing;
 use crate::login::{SessionCookie, SignInSessions};
@@ -35,20 +37,42 @@ impl Lifetimes {
 pub(crate) struct AppState(pub(crate) Arc<Inner>);
 
 pub(crate) struct Inner {
-    pub(crate) issuer: String,
+    pub(crate) issuer: Issuer,
     pub(crate) store: Arc<dyn Store>,
     /// Who may call, and what their credentials are checked against.
-    pub(crate) registry: Registry,
+    pub(crate) registry: Arc<Registry>,
     /// What the server signs and issues, and for how long.
-    pub(crate) issuance: Issuance,
+    pub(crate) issuance: Arc<Issuance>,
     /// The sign-in pages and the console's sessions.
-    pub(crate) sign_in: SignIn,
+    pub(crate) sign_in: Arc<SignIn>,
     /// Bounds on what callers may send.
     pub(crate) limits: Limits,
     /// Owner approvals and the decision log.
     pub(crate) approvals: Approvals,
     /// Keycloak's paths served beside the spec's, and named by discovery.
     pub(crate) keycloak_paths: bool,
+}
+
+/// The realm named in `WWW-Authenticate` challenges.
+pub(crate) const REALM: &str = "uma";
+
+/// This server's issuer identifier (RFC 8414), the base of every endpoint's URL.
+#[derive(Debug, Clone)]
+pub(crate) struct Issuer(Arc<str>);
+
+impl Issuer {
+    pub(crate) fn new(issuer: String) -> Self {
+        Self(issuer.into())
+    }
+
+    /// The URL of an endpoint of this server.
+    pub(crate) fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.0)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// The registered clients and users, and what presented secrets are compared with.
@@ -92,6 +116,7 @@ pub(crate) struct Limits {
 }
 
 /// How owner approvals are polled and how long decisions are kept.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Approvals {
     pub(crate) poll_interval: Duration,
     pub(crate) decision_retention: Duration,
@@ -105,21 +130,35 @@ impl std::ops::Deref for AppState {
     }
 }
 
-impl AppState {
-    /// The URL of an endpoint of this server.
-    pub(crate) fn endpoint(&self, path: &str) -> String {
-        format!("{}{path}", self.issuer)
-    }
-
-    /// The realm named in `WWW-Authenticate` challenges.
-    pub(crate) fn realm(&self) -> &str {
-        "uma"
-    }
-
+impl Registry {
     pub(crate) fn is_user(&self, name: &str) -> bool {
-        self.registry.users.contains_key(name)
+        self.users.contains_key(name)
     }
+}
 
+// Handlers extract the parts they read (`State<Arc<dyn Store>>`, `State<Arc<Registry>>`, …), so
+// a signature says what a handler depends on; the few that orchestrate every part (the token
+// endpoint, sign-in) take the whole `AppState`.
+macro_rules! substate {
+    ($($part:ty => $field:ident),* $(,)?) => {$(
+        impl FromRef<AppState> for $part {
+            fn from_ref(state: &AppState) -> Self {
+                state.$field.clone()
+            }
+        }
+    )*};
+}
+
+substate! {
+    Arc<dyn Store> => store,
+    Issuer => issuer,
+    Arc<Registry> => registry,
+    Arc<Issuance> => issuance,
+    Arc<SignIn> => sign_in,
+    Approvals => approvals,
+}
+
+impl AppState {
     /// Issues and stores a credential (an access token or PAT, an authorization code, a console
     /// session), returning its value: the one place one is minted, whatever its kind. RPTs, whose
     /// storage depends on the policies they rely on, go through [`crate::rpt`].

@@ -59,7 +59,7 @@ pub(super) async fn refusal(
     if assessment.submit
         && owner_managed
         && crate::owner::submit(
-            state,
+            &*state.store,
             &weighed.ungranted,
             party_id,
             &assessment.caller.client_id,
@@ -184,7 +184,8 @@ pub(super) async fn reissue(
     ticket: &Ticket,
 ) -> Result<uma_types::PermissionTicket, ApiError> {
     crate::permission::issue_ticket(
-        state,
+        &*state.store,
+        state.issuance.lifetimes.ticket,
         ticket.permissions.clone(),
         ticket.owner.clone(),
         ticket.resource_server.clone(),
@@ -209,7 +210,7 @@ pub(super) fn need_info(
             } else {
                 name.clone()
             }),
-            issuer: vec![state.issuer.clone()],
+            issuer: vec![state.issuer.as_str().to_owned()],
             name: Some(name.clone()),
         })
         .collect();
@@ -221,7 +222,7 @@ pub(super) fn need_info(
     .with_uma(|body| {
         body.ticket = Some(ticket);
         body.required_claims = Some(claims);
-        body.redirect_user = Some(state.endpoint(crate::server::paths::CLAIMS));
+        body.redirect_user = Some(state.issuer.endpoint(crate::server::paths::CLAIMS));
     })
 }
 

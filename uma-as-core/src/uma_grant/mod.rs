@@ -168,7 +168,7 @@ pub(crate) async fn uma_grant(
     };
     // Recorded before answering, so that the owner reads every decision a client has seen.
     crate::decisions::record(
-        state.clone(),
+        &*state.store,
         owner,
         asked,
         party_id.clone(),
