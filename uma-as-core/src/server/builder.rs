@@ -391,14 +391,14 @@ impl AuthorizationServerBuilder {
                 key_publication: self.key_publication,
                 key_rotation: self.key_rotation,
             }),
-            sign_in: Arc::new(SignIn {
+            sign_in: SignIn {
                 password_grant: self.password_grant,
                 throttle: Throttle::default(),
                 password_checks: tokio::sync::Semaphore::new(password_checks),
                 sessions: SignInSessions::new(self.max_sign_in_sessions),
                 cookie,
                 console_cookie,
-            }),
+            },
             limits: Limits {
                 max_body_bytes: self.max_body_bytes,
                 connections: self.limits,

@@ -44,7 +44,7 @@ pub(crate) struct Inner {
     /// What the server signs and issues, and for how long.
     pub(crate) issuance: Arc<Issuance>,
     /// The sign-in pages and the console's sessions.
-    pub(crate) sign_in: Arc<SignIn>,
+    pub(crate) sign_in: SignIn,
     /// Bounds on what callers may send.
     pub(crate) limits: Limits,
     /// Owner approvals and the decision log.
@@ -116,7 +116,6 @@ pub(crate) struct Limits {
 }
 
 /// How owner approvals are polled and how long decisions are kept.
-#[derive(Debug, Clone, Copy)]
 pub(crate) struct Approvals {
     pub(crate) poll_interval: Duration,
     pub(crate) decision_retention: Duration,
@@ -137,8 +136,8 @@ impl Registry {
 }
 
 // Handlers extract the parts they read (`State<Arc<dyn Store>>`, `State<Arc<Registry>>`, …), so
-// a signature says what a handler depends on; the few that orchestrate every part (the token
-// endpoint, sign-in) take the whole `AppState`.
+// a signature says what a handler depends on. Those that use most parts (the token endpoint,
+// introspection, discovery, sign-in, the console) take the whole `AppState`.
 macro_rules! substate {
     ($($part:ty => $field:ident),* $(,)?) => {$(
         impl FromRef<AppState> for $part {
@@ -154,8 +153,6 @@ substate! {
     Issuer => issuer,
     Arc<Registry> => registry,
     Arc<Issuance> => issuance,
-    Arc<SignIn> => sign_in,
-    Approvals => approvals,
 }
 
 impl AppState {
