@@ -13,6 +13,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use uma_as_core::config::{Config, Storage};
 
+// A request allocates and frees many small buffers across the runtime's threads; glibc's
+// allocator spent ~8 % of the server's CPU on them in the whole-flow benchmark (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The bundled UMA 2.0 authorization server.
 #[derive(Debug, Parser)]
 #[command(name = "uma-as", version, about)]
