@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use uma_types::ErrorCode;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -18,7 +19,7 @@ use crate::error::ApiError;
 use crate::keys::JwtType;
 use crate::request::FormParams;
 use crate::server::AppState;
-use crate::store::{StoreError, TokenRecord};
+use crate::store::{Store, StoreError, TokenRecord};
 use crate::{discovery, introspection, login, permission, resource, userinfo};
 
 /// Keycloak's paths, relative to the realm's issuer.
@@ -206,7 +207,7 @@ fn in_keycloaks_words(error: ApiError) -> ApiError {
 /// A resource update at Keycloak's path: the same update, answered `204 No Content` as Keycloak
 /// answers it (its clients expect exactly that), where the spec's path answers `200` with the id.
 async fn update_resource(
-    store: State<std::sync::Arc<dyn crate::store::Store>>,
+    store: State<Arc<dyn Store>>,
     auth: crate::protection::ProtectionAuth,
     id: axum::extract::Path<String>,
     description: crate::request::JsonBody<uma_types::ResourceDescription>,

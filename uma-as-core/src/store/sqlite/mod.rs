@@ -47,7 +47,8 @@ pub struct SqliteStore {
     // in one transaction (group commit), so that one fsync acknowledges many writes. Reads run
     // beside it on their own connections, as WAL mode allows.
     writer: mpsc::Sender<Job>,
-    // The background upkeep's writes (purges, vacuum) queue apart and yield to the requests'.
+    // The background upkeep's writes (purges, vacuum) queue apart and ride in the requests'
+    // commits (writer.rs).
     upkeep: mpsc::Sender<Job>,
     readers: Readers,
 }
