@@ -9,8 +9,8 @@ use crate::server::Inner;
 use crate::store::StoreError;
 use crate::time::now;
 
-/// Rows of each kind deleted per batch: few, because on SQLite a batch rides in a commit of the
-/// requests' writes, which it lengthens (a first soak with batches of 1,000 tripled the p99 of grants
+/// Rows of each kind deleted per batch: few, because on SQLite a batch is one commit that a
+/// request's write may wait behind (a first soak with batches of 1,000 tripled the p99 of grants
 /// once purging began; whether 32 beats 128 is not measured: at 500 grants a second purges
 /// cost 2% of the server's CPU and the machine's noise hid any difference).
 const BATCH: usize = 32;

@@ -47,8 +47,7 @@ pub struct SqliteStore {
     // in one transaction (group commit), so that one fsync acknowledges many writes. Reads run
     // beside it on their own connections, as WAL mode allows.
     writer: mpsc::Sender<Job>,
-    // The background upkeep's writes (purges, vacuum) queue apart and ride in the requests'
-    // commits (writer.rs).
+    // The background upkeep's writes (purges, vacuum) queue apart and yield to the requests'.
     upkeep: mpsc::Sender<Job>,
     readers: Readers,
 }
