@@ -388,7 +388,7 @@ impl KeyRing {
                 return jwks.body.clone();
             }
         }
-        let all: Vec<SigningKey> = keys.iter().map(|k| k.key.clone()).collect();
+        let all: Vec<&SigningKey> = keys.iter().map(|k| &k.key).collect();
         let (body, until) = published(&all, keep_published, now);
         let body = Bytes::from(body.to_string());
         *cached = Some(Jwks {
@@ -404,7 +404,7 @@ impl KeyRing {
     /// token they signed can be alive.
     pub(crate) fn expired(&self, keep_published: u64, now: u64) -> Vec<String> {
         let loaded = self.keys();
-        let keys: Vec<SigningKey> = loaded.iter().map(|k| k.key.clone()).collect();
+        let keys: Vec<&SigningKey> = loaded.iter().map(|k| &k.key).collect();
         keys.iter()
             .filter(|k| replaced_at(k, &keys, now).is_some_and(|at| at + keep_published <= now))
             .map(|k| k.kid.clone())
@@ -419,13 +419,12 @@ fn encoded(value: &impl Serialize) -> Result<String, StoreError> {
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
-/// When a newer key began to sign in this key's place, if one has.
 /// The JWKS of `all` at `now`, and the first second at which it may differ: when a key begins
 /// to sign (and so replaces another) or a replaced key stops being published.
-fn published(all: &[SigningKey], keep_published: u64, now: u64) -> (Value, u64) {
+fn published(all: &[&SigningKey], keep_published: u64, now: u64) -> (Value, u64) {
     let mut until = u64::MAX;
     let mut keys = Vec::new();
-    for key in all {
+    for &key in all {
         if key.active_from > now {
             until = until.min(key.active_from);
         }
@@ -439,7 +438,8 @@ fn published(all: &[SigningKey], keep_published: u64, now: u64) -> (Value, u64) 
     (json!({ "keys": keys }), until)
 }
 
-fn replaced_at(key: &SigningKey, all: &[SigningKey], now: u64) -> Option<u64> {
+/// When a newer key began to sign in this key's place, if one has.
+fn replaced_at(key: &SigningKey, all: &[&SigningKey], now: u64) -> Option<u64> {
     let successor = all
         .iter()
         .filter(|k| k.active_from > key.active_from && k.active_from <= now)
@@ -575,7 +575,7 @@ mod tests {
         let mut old = SigningKey::generate(SigningAlgorithm::EdDSA).unwrap();
         let mut new = SigningKey::generate(SigningAlgorithm::EdDSA).unwrap();
         (old.active_from, new.active_from) = (1_000, 2_000);
-        let all = [old, new];
+        let all = [&old, &new];
         let kids = |jwks: &Value| jwks["keys"].as_array().unwrap().len();
         let (jwks, until) = published(&all, 300, 1_500);
         assert_eq!(
