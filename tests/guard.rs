@@ -131,11 +131,31 @@ async fn unsigned_and_algorithm_confused_tokens_are_refused() {
         URL_SAFE_NO_PAD.encode(forged_claims.to_string()),
         parts[2]
     );
-    for token in [none, hs256, forged] {
-        let response = get_with(&url, Some(&token)).await;
+    for token in [&none, &hs256, &forged] {
+        let response = get_with(&url, Some(token)).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{token}");
         assert!(UmaChallenge::from_headers(response.headers()).is_some());
     }
+    // The forged token shares the good one's signature, and so its place in the guard's cache:
+    // neither is ever answered from the other's entry, in either order, nor from a cold cache.
+    for token in [&good, &forged, &good, &forged] {
+        let expected = if token == &good {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(get_with(&url, Some(token)).await.status(), expected);
+    }
+    let cold = serve(world.guard().build().unwrap()).await;
+    assert_eq!(
+        get_with(&cold, Some(&forged)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(get_with(&cold, Some(&good)).await.status(), StatusCode::OK);
+    assert_eq!(
+        get_with(&cold, Some(&forged)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
