@@ -259,7 +259,10 @@ impl UmaGuardLayerBuilder {
         self
     }
 
-    /// The most RPT answers cached (default 10,000).
+    /// The most RPT answers cached (default 10,000). An answer takes some 350 bytes for what it
+    /// grants (measured with `uma-as`'s RPTs) and, for a JWT RPT, its header and payload too,
+    /// compared on every hit (no usable token without the signature): about 850 bytes in all
+    /// for `uma-as`'s JWT RPTs (BENCHMARKS.md, "Cold cache").
     pub fn cache_max_entries(mut self, entries: u64) -> Self {
         self.validator.max_entries = entries;
         self
