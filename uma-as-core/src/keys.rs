@@ -2,7 +2,7 @@
 //! start, kept in the store, published in the JWKS, rotated without breaking tokens already
 //! issued.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use aws_lc_rs::rand::SystemRandom;
@@ -231,7 +231,9 @@ pub(crate) struct KeyRing {
 
 /// The JWKS body last made, and what it was made of.
 struct Jwks {
-    keys: Arc<Vec<Loaded>>,
+    /// Which key set, without keeping its private keys alive once a reload has dropped them
+    /// (a `Weak` also keeps the allocation, so its address is not reused by another set).
+    keys: Weak<Vec<Loaded>>,
     keep_published: u64,
     until: u64,
     body: Bytes,
@@ -381,7 +383,7 @@ impl KeyRing {
         let now = now();
         let mut cached = self.jwks.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(jwks) = cached.as_ref() {
-            if Arc::ptr_eq(&jwks.keys, &keys)
+            if std::ptr::eq(jwks.keys.as_ptr(), Arc::as_ptr(&keys))
                 && jwks.keep_published == keep_published
                 && now < jwks.until
             {
@@ -392,7 +394,7 @@ impl KeyRing {
         let (body, until) = published(&all, keep_published, now);
         let body = Bytes::from(body.to_string());
         *cached = Some(Jwks {
-            keys,
+            keys: Arc::downgrade(&keys),
             keep_published,
             until,
             body: body.clone(),

@@ -261,8 +261,9 @@ impl UmaGuardLayerBuilder {
 
     /// The most RPT answers cached (default 10,000). An answer takes some 350 bytes for what it
     /// grants (measured with `uma-as`'s RPTs) and, for a JWT RPT, its header and payload too,
-    /// compared on every hit (no usable token without the signature): about 850 bytes in all
-    /// for `uma-as`'s JWT RPTs (BENCHMARKS.md, "Cold cache").
+    /// compared on every hit (no usable token without the signature; never more than 2 KiB of
+    /// it, a longer one being hashed whole): about 850 bytes in all for `uma-as`'s JWT RPTs
+    /// (BENCHMARKS.md, "Cold cache").
     pub fn cache_max_entries(mut self, entries: u64) -> Self {
         self.validator.max_entries = entries;
         self

@@ -100,16 +100,27 @@ impl Now {
 /// it rather than being answered from it. Whoever makes such tokens must know the tail — a
 /// valid token's signature, as good as the token itself — and can then only make the guard
 /// check that token again; there are never two entries under one key for a table to chain.
+///
+/// A head longer than [`MAX_KEPT_HEAD`] is not kept: such a token is hashed whole, its head
+/// empty, so that what the cache holds stays bounded by its count of entries whatever tokens
+/// callers send (refused ones are cached too). Still exact: its tail then holds a dot, which
+/// no other split's tail does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Split<'a> {
     head: &'a [u8],
     tail: &'a [u8],
 }
 
+/// The longest head an entry keeps (a JWT RPT of `uma-as` has ~600 bytes before its signature).
+const MAX_KEPT_HEAD: usize = 2048;
+
 impl<'a> Split<'a> {
     fn of(token: &'a [u8]) -> Self {
         // The dot stays with the head, so that `x` and `.x` differ in their heads.
-        let at = memchr::memrchr(b'.', token).map_or(0, |dot| dot + 1);
+        let at = match memchr::memrchr(b'.', token) {
+            Some(dot) if dot < MAX_KEPT_HEAD => dot + 1,
+            _ => 0,
+        };
         let (head, tail) = token.split_at(at);
         Self { head, tail }
     }
@@ -474,6 +485,15 @@ mod tests {
         assert_eq!(split(b".x"), (&b"."[..], &b"x"[..]));
         assert_eq!(split(b"h.p."), (&b"h.p."[..], &b""[..]));
         assert_eq!(split(b""), (&b""[..], &b""[..]));
+        let long = [&[b'h'; MAX_KEPT_HEAD][..], b".sig"].concat();
+        let Split { head, tail } = Split::of(&long);
+        assert_eq!(
+            (head, tail),
+            (&b""[..], &long[..]),
+            "hashed whole, nothing kept"
+        );
+        let longest = [&[b'h'; MAX_KEPT_HEAD - 1][..], b".sig"].concat();
+        assert_eq!(Split::of(&longest).head.len(), MAX_KEPT_HEAD);
     }
 
     #[test]
