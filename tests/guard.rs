@@ -249,6 +249,24 @@ async fn the_cache_stays_within_its_bound() {
     assert!((1..=5).contains(&cached), "{cached}");
 }
 
+/// Long tokens sharing a cached RPT's signature are refused, whether the guard keeps their head
+/// (up to 2 KiB) or hashes them whole, and the RPT's own answer is unharmed.
+#[tokio::test]
+async fn oversized_tokens_are_refused_and_judged_whole() {
+    let world = CountingAs::start(|b| b).await;
+    let url = serve(world.guard().build().unwrap()).await;
+    let good = world.rpt().await;
+    assert_eq!(get_with(&url, Some(&good)).await.status(), StatusCode::OK);
+    let signature = good.rsplit('.').next().unwrap();
+    for size in [2_047, 2_048, 60_000] {
+        let token = format!("{}.{signature}", "a".repeat(size));
+        let response = get_with(&url, Some(&token)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{size}");
+        assert!(UmaChallenge::from_headers(response.headers()).is_some());
+        assert_eq!(get_with(&url, Some(&good)).await.status(), StatusCode::OK);
+    }
+}
+
 /// An AS that answers discovery only after `delay`.
 async fn slow_as(delay: Duration) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
