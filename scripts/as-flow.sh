@@ -5,9 +5,11 @@
 # warm-up, each on a resource and party chosen at random. The data set (RESOURCES resources of
 # OWNERS owners, each shared with 10 of PARTIES parties) is seeded once into a database that each
 # round copies, so that every round starts from the same state on a fresh server. Prints one
-# Markdown row per round, then the median and range of each column; the last column is the
+# Markdown row per round, then the median and range of each column; the CPU column is the
 # server's CPU time per counted flow (from /proc, which the hypervisor's steal does not inflate
-# as it does the rate).
+# as it does the rate). The last column gauges the hour: the same server's discovery document
+# (`GET /.well-known/uma2-configuration`, wrk pinned to core 1, 32 connections, 2 s, just before
+# the flows), the yardstick issue #13 gave beside its own figures (43,000–48,000/s).
 #
 #   scripts/as-flow.sh [ROUNDS] [SECONDS] [CONCURRENCY] [RESOURCES] [OWNERS] [PARTIES] [SERVER_BINARY...]
 #
@@ -16,6 +18,7 @@
 # binary. Without, it builds and runs this checkout's `uma-as`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { echo "needs wrk (Debian package wrk)" >&2; exit 1; }
 rounds=${1:-5}
 seconds=${2:-10}
 concurrency=${3:-32}
@@ -42,8 +45,8 @@ echo
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
 
-echo "| round | server | whole flows/s | p50 ms | p99 ms | server CPU µs/flow |"
-echo "|---:|---|---:|---:|---:|---:|"
+echo "| round | server | whole flows/s | p50 ms | p99 ms | server CPU µs/flow | discovery GET/s |"
+echo "|---:|---|---:|---:|---:|---:|---:|"
 for round in $(seq "$rounds"); do
   for binary in "${binaries[@]}"; do
     rm -f "$dir"/state.db*
@@ -54,10 +57,12 @@ for round in $(seq "$rounds"); do
       --listen "127.0.0.1:$port" --storage "sqlite:$dir/state.db" &
     server=$!
     until curl -sf "$url/jwks" >/dev/null; do sleep 0.1; done
+    discovery=$(taskset -c 1 wrk -t1 -c32 -d2s "$url/.well-known/uma2-configuration" \
+      | awk '/Requests\/sec/ {printf "%.0f", $2}')
     read -r rate p50 p99 cpu < <(taskset -c 1 target/release/examples/flow_load \
       "$url" "$seconds" "$concurrency" "$resources" "$parties" "$server")
-    echo "| $round | $binary | $rate | $p50 | $p99 | $cpu |"
-    echo "$binary $rate $p50 $p99 $cpu" >> "$dir/results"
+    echo "| $round | $binary | $rate | $p50 | $p99 | $cpu | $discovery |"
+    echo "$binary $rate $p50 $p99 $cpu $discovery" >> "$dir/results"
     kill "$server"; wait "$server" 2>/dev/null || true
   done
 done
@@ -65,14 +70,14 @@ python3 - "$dir/results" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
 print()
-print("| server | whole flows/s | p50 ms | p99 ms | server CPU µs/flow |")
-print("|---|---:|---:|---:|---:|")
+print("| server | whole flows/s | p50 ms | p99 ms | server CPU µs/flow | discovery GET/s |")
+print("|---|---:|---:|---:|---:|---:|")
 for binary in dict.fromkeys(r[0] for r in rows):
     mine = [list(map(float, r[1:])) for r in rows if r[0] == binary]
     cells = []
-    for i in range(4):
+    for i in range(5):
         column = [r[i] for r in mine]
-        digits = 0 if i in (0, 3) else 1
+        digits = 0 if i in (0, 3, 4) else 1
         f = f"{{:,.{digits}f}}"
         cells.append(f"{f.format(statistics.median(column))} ({f.format(min(column))}–{f.format(max(column))})")
     print(f"| {binary}: median (min–max) of {len(mine)} rounds | " + " | ".join(cells) + " |")
