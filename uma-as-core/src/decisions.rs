@@ -21,20 +21,20 @@ pub(crate) struct Explanation {
     pub(crate) granted: Vec<Permission>,
     pub(crate) policies: Vec<String>,
     pub(crate) reason: Option<String>,
+    /// Already stored, with the RPT it granted: nothing is left to record.
+    pub(crate) recorded: bool,
 }
 
-/// Records a decision. A storage failure is logged, not answered: the client's answer is already
-/// decided, and recording must not change it.
-pub(crate) async fn record(
-    store: &dyn Store,
+/// The decision to record, made now.
+pub(crate) fn decision(
     owner: String,
     requested: Vec<PermissionRequest>,
     party: String,
     client_id: String,
     outcome: String,
     explanation: Explanation,
-) {
-    let decision = Decision {
+) -> Decision {
+    Decision {
         id: secret::new_id(),
         at: now(),
         owner,
@@ -45,7 +45,12 @@ pub(crate) async fn record(
         outcome,
         policies: explanation.policies,
         reason: explanation.reason,
-    };
+    }
+}
+
+/// Records a decision. A storage failure is logged, not answered: the client's answer is already
+/// decided, and recording must not change it.
+pub(crate) async fn record(store: &dyn Store, decision: Decision) {
     if let Err(error) = store.put_decision(decision).await {
         tracing::error!(%error, "a decision could not be recorded");
     }

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::keys::JwtType;
 use crate::secret::{self, TokenHash};
 use crate::server::{AppState, RptFormat};
-use crate::store::{Policy, PolicyRef, StoreError, TokenKind, TokenRecord};
+use crate::store::{Decision, Policy, PolicyRef, StoreError, TokenKind, TokenRecord};
 use crate::time::now;
 use crate::token_request::{Caller, bearer_response, token_response};
 
@@ -87,6 +87,7 @@ pub(crate) async fn issue(
     party: &str,
     mut granted: Granted,
     refresh_ends_by: Option<u64>,
+    decision: Option<Decision>,
 ) -> Result<Option<Issued>, StoreError> {
     granted.policies.sort();
     granted.policies.dedup();
@@ -148,7 +149,11 @@ pub(crate) async fn issue(
     );
     let stored = state
         .store
-        .put_rpt((TokenHash::of(&token), rpt_record), refresh_record)
+        .put_rpt(
+            (TokenHash::of(&token), rpt_record),
+            refresh_record,
+            decision,
+        )
         .await?;
     Ok(stored.then_some(Issued {
         rpt: token,
@@ -231,6 +236,7 @@ pub(crate) async fn refresh(
         party,
         granted,
         Some(refresh_expired_at),
+        None,
     )
     .await?
     .ok_or_else(withdrawn)?;

@@ -207,6 +207,7 @@ impl Store for MemoryStore {
         &self,
         rpt: (TokenHash, TokenRecord),
         refresh: Option<(TokenHash, TokenRecord)>,
+        decision: Option<Decision>,
     ) -> Result<bool, StoreError> {
         let mut state = self.lock();
         let unchanged = rpt.1.kind.policies().iter().all(|relied| {
@@ -221,6 +222,9 @@ impl Store for MemoryStore {
         state.tokens.insert(rpt.0, rpt.1);
         if let Some((hash, record)) = refresh {
             state.tokens.insert(hash, record);
+        }
+        if let Some(decision) = decision {
+            state.decisions.push_back(decision);
         }
         Ok(true)
     }

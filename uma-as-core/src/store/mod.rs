@@ -505,14 +505,16 @@ pub trait Store: Send + Sync + 'static {
     async fn put_token(&self, hash: TokenHash, token: TokenRecord) -> Result<(), StoreError>;
     /// The token with this hash, expired or not.
     async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
-    /// Stores an RPT (and its refresh token) if every policy it relies on is still at the
-    /// revision relied on, all in one atomic step; `false`, storing nothing, when one has changed
-    /// or gone since. With the revocation that follows each policy change, no RPT issued on a
-    /// policy's old terms outlives the change (TM-13).
+    /// Stores an RPT (and its refresh token, and the decision that granted it) if every policy it
+    /// relies on is still at the revision relied on, all in one atomic step; `false`, storing
+    /// nothing, when one has changed or gone since. With the revocation that follows each policy
+    /// change, no RPT issued on a policy's old terms outlives the change (TM-13); and no RPT is
+    /// stored without the decision the owner reads about it.
     async fn put_rpt(
         &self,
         rpt: (TokenHash, TokenRecord),
         refresh: Option<(TokenHash, TokenRecord)>,
+        decision: Option<Decision>,
     ) -> Result<bool, StoreError>;
     /// Revokes every RPT that a policy granted, when the policy changes or goes; returns how
     /// many.

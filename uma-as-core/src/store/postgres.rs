@@ -405,6 +405,7 @@ impl Store for PostgresStore {
         &self,
         rpt: (TokenHash, TokenRecord),
         refresh: Option<(TokenHash, TokenRecord)>,
+        decision: Option<Decision>,
     ) -> Result<bool, StoreError> {
         let relied = rpt.1.kind.policies();
         let ids: Vec<&str> = relied.iter().map(|p| p.id.as_str()).collect();
@@ -424,10 +425,19 @@ impl Store for PostgresStore {
                 link_policies.push(policy.id.as_str());
             }
         }
+        let decided = decision
+            .as_ref()
+            .map(|d| super::compact::encode_decision(d))
+            .transpose()?;
+        let decided_resources: Vec<&str> = decision
+            .iter()
+            .flat_map(|d| d.requested.iter().map(|p| p.resource_id.as_str()))
+            .collect();
         // One statement, so one round trip and its own transaction. FOR SHARE holds off a
         // concurrent change or deletion of these policies until it ends, and makes the read see
         // the last committed revision: either the change came first and the revisions differ
-        // (nothing is inserted), or it waits and then revokes this RPT through its links.
+        // (nothing is inserted), or it waits and then revokes this RPT through its links. The
+        // decision goes in with the RPT or not at all.
         let inserted: i64 = self
             .run(
                 sqlx::query_scalar(
@@ -451,6 +461,11 @@ impl Store for PostgresStore {
                          FROM unnest($6::bytea[], $7::text[]) AS links (hash, policy_id)
                          WHERE links.hash IN (SELECT hash FROM stored)
                          ON CONFLICT DO NOTHING
+                     ),
+                     decided AS (
+                         INSERT INTO decisions (owner, at, resource_ids, body)
+                         SELECT $8::text, $9::bigint, $10::text[], $11::text
+                         WHERE $8::text IS NOT NULL AND EXISTS (SELECT 1 FROM stored)
                      )
                      SELECT count(*) FROM stored",
                 )
@@ -461,6 +476,10 @@ impl Store for PostgresStore {
                 .bind(&bodies)
                 .bind(&link_hashes)
                 .bind(&link_policies)
+                .bind(decision.as_ref().map(|d| d.owner.as_str()))
+                .bind(decision.as_ref().map(|d| seconds(d.at)))
+                .bind(&decided_resources)
+                .bind(decided)
                 .fetch_one(&self.pool),
             )
             .await?;

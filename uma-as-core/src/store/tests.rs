@@ -525,9 +525,28 @@ async fn an_rpt_is_stored_only_while_its_policies_are_as_relied_on() {
             let store = Arc::clone(&store);
             async move { store.token(&TokenHash::of(name)).await.unwrap().is_some() }
         };
+        // The decision that granted each: stored with its RPT, or not at all.
+        let granted = |id: &str, at: u64| {
+            Some(Decision {
+                id: id.into(),
+                at,
+                owner: "alice".into(),
+                party: "bob".into(),
+                client_id: "app".into(),
+                requested: vec![PermissionRequest::new("r1", ["view"])],
+                granted: vec![],
+                outcome: "granted".into(),
+                policies: vec!["p1".into()],
+                reason: None,
+            })
+        };
         assert!(
             store
-                .put_rpt((TokenHash::of("a"), rpt(&policy, 0)), refresh("a-refresh"))
+                .put_rpt(
+                    (TokenHash::of("a"), rpt(&policy, 0)),
+                    refresh("a-refresh"),
+                    granted("da", 10)
+                )
                 .await
                 .unwrap()
         );
@@ -543,14 +562,18 @@ async fn an_rpt_is_stored_only_while_its_policies_are_as_relied_on() {
             .unwrap();
         assert!(
             !store
-                .put_rpt((TokenHash::of("b"), rpt(&policy, 0)), refresh("b-refresh"))
+                .put_rpt(
+                    (TokenHash::of("b"), rpt(&policy, 0)),
+                    refresh("b-refresh"),
+                    granted("db", 20)
+                )
                 .await
                 .unwrap()
         );
         assert!(!stored("b").await && !stored("b-refresh").await);
         assert!(
             store
-                .put_rpt((TokenHash::of("c"), rpt(&policy, 1)), None)
+                .put_rpt((TokenHash::of("c"), rpt(&policy, 1)), None, None)
                 .await
                 .unwrap()
         );
@@ -559,11 +582,20 @@ async fn an_rpt_is_stored_only_while_its_policies_are_as_relied_on() {
         store.delete_policy("p1").await.unwrap();
         assert!(
             !store
-                .put_rpt((TokenHash::of("d"), rpt(&policy, 1)), None)
+                .put_rpt(
+                    (TokenHash::of("d"), rpt(&policy, 1)),
+                    None,
+                    granted("dd", 30)
+                )
                 .await
                 .unwrap()
         );
         assert!(!stored("d").await);
+        let decisions = store.decisions_of("alice", None, None, 10).await.unwrap();
+        let ids: Vec<&str> = decisions.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["da"]);
+        assert_eq!(decisions[0].outcome, "granted");
+        assert_eq!(decisions[0].policies, ["p1"]);
     }
 }
 
@@ -662,7 +694,7 @@ async fn an_rpt_racing_a_policy_change_never_survives_it() {
             policy.revision += 1;
             let issuing = {
                 let store = Arc::clone(&store);
-                tokio::spawn(async move { store.put_rpt((hash, rpt), None).await.unwrap() })
+                tokio::spawn(async move { store.put_rpt((hash, rpt), None, None).await.unwrap() })
             };
             let changing = {
                 let (store, policy) = (Arc::clone(&store), policy.clone());
@@ -748,7 +780,7 @@ async fn sqlite_purges_the_links_of_expired_tokens() {
         };
         assert!(
             store
-                .put_rpt((TokenHash::of(name), rpt), None)
+                .put_rpt((TokenHash::of(name), rpt), None, None)
                 .await
                 .unwrap()
         );

@@ -124,14 +124,34 @@ pub(super) async fn answer(
         None => None,
     };
     let (relied_on, reason) = why_granted(party_id, ticket, &granted);
-    let permissions = granted.permissions.clone();
-    let Some(issued) = crate::rpt::issue(state, &caller.client_id, party_id, granted, None).await?
+    let decision = crate::decisions::decision(
+        ticket.owner.clone(),
+        ticket.permissions.clone(),
+        party_id.to_owned(),
+        caller.client_id.clone(),
+        "granted".to_owned(),
+        Explanation {
+            granted: granted.permissions.clone(),
+            policies: relied_on,
+            reason: Some(reason),
+            recorded: false,
+        },
+    );
+    let Some(issued) = crate::rpt::issue(
+        state,
+        &caller.client_id,
+        party_id,
+        granted,
+        None,
+        Some(decision),
+    )
+    .await?
     else {
         return Err(NotIssued::PoliciesChanged);
     };
-    explanation.granted = permissions;
-    explanation.policies = relied_on;
-    explanation.reason = Some(reason);
+    // Stored with the RPT. Should what follows fail, the RPT exists all the same, and the owner
+    // reads that it was granted.
+    explanation.recorded = true;
     // The client must discard the upgraded RPT; revoking it makes sure (Grant §3.3.5.1).
     if let Some(old) = &upgraded {
         state.store.delete_token(old).await?;

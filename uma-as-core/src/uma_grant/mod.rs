@@ -166,17 +166,19 @@ pub(crate) async fn uma_grant(
         Ok(_) => "granted",
         Err(error) => error.code().as_str(),
     };
-    // Recorded before answering, so that the owner reads every decision a client has seen.
-    crate::decisions::record(
-        &*state.store,
-        owner,
-        asked,
-        party_id.clone(),
-        caller.client_id.clone(),
-        outcome.to_owned(),
-        explanation,
-    )
-    .await;
+    // Recorded before answering, so that the owner reads every decision a client has seen (an
+    // issued RPT's went in with it).
+    if !explanation.recorded {
+        let decision = crate::decisions::decision(
+            owner,
+            asked,
+            party_id.clone(),
+            caller.client_id.clone(),
+            outcome.to_owned(),
+            explanation,
+        );
+        crate::decisions::record(&*state.store, decision).await;
+    }
     result
 }
 
