@@ -484,18 +484,6 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_policy(&self, id: &str) -> Result<bool, StoreError>;
     /// The policies on a resource.
     async fn policies_for(&self, resource_id: &str) -> Result<Vec<Policy>, StoreError>;
-    /// A resource and the policies on it, as a grant weighs them. A store that can reads both
-    /// at once (SQLite: one reader's turn, one snapshot).
-    async fn resource_with_policies(
-        &self,
-        id: &str,
-    ) -> Result<Option<(Resource, Vec<Policy>)>, StoreError> {
-        let Some(resource) = self.resource(id).await? else {
-            return Ok(None);
-        };
-        let policies = self.policies_for(&resource.id).await?;
-        Ok(Some((resource, policies)))
-    }
     /// The policies of other owners than `user` that name `user` or one of `groups`: what is
     /// shared with them. Ordered by id, starting after `after`, at most `limit`.
     async fn policies_naming(

@@ -238,7 +238,7 @@ async fn assess(
     ticket: &Ticket,
     explanation: &mut Explanation,
 ) -> Result<Response, NotIssued> {
-    let (resources, policies) = ticket_resources(state, ticket).await?;
+    let resources = ticket_resources(state, ticket).await?;
     let per_resource =
         requested_scopes(&resources, &assessment.client.scopes, &assessment.requested).map_err(
             |scope| {
@@ -255,7 +255,7 @@ async fn assess(
         groups: user.map_or(&[], |u| u.groups.as_slice()),
         claims: &claims,
     };
-    let weighed = weigh(ticket, &resources, &policies, &per_resource, &party);
+    let weighed = weigh(state, ticket, &resources, &per_resource, &party).await?;
     if !weighed.ungranted.is_empty() {
         let identified = user.is_some();
         return Err(

@@ -10,21 +10,19 @@ use crate::assessment::{Party, grant};
 use crate::error::ApiError;
 use crate::rpt::Granted;
 use crate::server::AppState;
-use crate::store::{Policy, PolicyRef, Resource, Ticket};
+use crate::store::{Policy, PolicyRef, Resource, StoreError, Ticket};
 use crate::time::now;
 
-/// The ticket's resources, each with the scopes the ticket asks of it, and the policies on each
-/// (in the same order), read now.
+/// The ticket's resources, each with the scopes the ticket asks of it.
 pub(super) async fn ticket_resources(
     state: &AppState,
     ticket: &Ticket,
-) -> Result<(Vec<(Resource, BTreeSet<String>)>, Vec<Vec<Policy>>), NotIssued> {
+) -> Result<Vec<(Resource, BTreeSet<String>)>, NotIssued> {
     let mut resources = Vec::with_capacity(ticket.permissions.len());
-    let mut policies = Vec::with_capacity(ticket.permissions.len());
     for permission in &ticket.permissions {
-        let (resource, on_it) = state
+        let resource = state
             .store
-            .resource_with_policies(&permission.resource_id)
+            .resource(&permission.resource_id)
             .await?
             .ok_or_else(|| {
                 ApiError::invalid_grant("a resource of the ticket is no longer registered")
@@ -35,9 +33,8 @@ pub(super) async fn ticket_resources(
             .map(|s| s.as_str().to_owned())
             .collect();
         resources.push((resource, scopes));
-        policies.push(on_it);
     }
-    Ok((resources, policies))
+    Ok(resources)
 }
 
 /// The party's claims as the policies see them: what the server knows of the party wins over
@@ -67,15 +64,14 @@ pub(super) struct Weighing<'r> {
     pub(super) asked_claims: BTreeSet<String>,
 }
 
-/// Weighs each resource of the ticket against its policies (`policies[i]` on `resources[i]`),
-/// now.
-pub(super) fn weigh<'r>(
+/// Weighs each resource of the ticket against its policies, now.
+pub(super) async fn weigh<'r>(
+    state: &AppState,
     ticket: &Ticket,
     resources: &'r [(Resource, BTreeSet<String>)],
-    policies: &[Vec<Policy>],
     per_resource: &'r [BTreeSet<String>],
     party: &Party<'_>,
-) -> Weighing<'r> {
+) -> Result<Weighing<'r>, StoreError> {
     let now = now();
     let mut weighed = Weighing {
         granted: Granted {
@@ -90,8 +86,9 @@ pub(super) fn weigh<'r>(
         missing_claims: BTreeSet::new(),
         asked_claims: BTreeSet::new(),
     };
-    for (((resource, _), requested), policies) in resources.iter().zip(per_resource).zip(policies) {
-        match grant(resource, requested, policies, party, now) {
+    for ((resource, _), requested) in resources.iter().zip(per_resource) {
+        let policies = state.store.policies_for(&resource.id).await?;
+        match grant(resource, requested, &policies, party, now) {
             Some(grant) if grant.scopes == *requested => {
                 // The RPT relies on these policies: changing or deleting one revokes it, and it
                 // ends when the first of them does (TM-4).
@@ -117,5 +114,5 @@ pub(super) fn weigh<'r>(
             }
         }
     }
-    weighed
+    Ok(weighed)
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use rusqlite::{Connection, params_from_iter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::Connection as _;
@@ -264,41 +264,6 @@ impl Store for SqliteStore {
     async fn resource(&self, id: &str) -> Result<Option<Resource>, StoreError> {
         self.one("SELECT body FROM resources WHERE id = ?1", text(id))
             .await
-    }
-
-    async fn resource_with_policies(
-        &self,
-        id: &str,
-    ) -> Result<Option<(Resource, Vec<Policy>)>, StoreError> {
-        let id = id.to_owned();
-        let bodies = self
-            .readers
-            .run(move |connection| {
-                // One read transaction for both: one snapshot, and the reader's page cache
-                // checked against the log once.
-                let transaction = connection.unchecked_transaction()?;
-                let resource: Option<String> = transaction
-                    .prepare_cached("SELECT body FROM resources WHERE id = ?1")?
-                    .query_row([&id], |row| row.get(0))
-                    .optional()?;
-                let Some(resource) = resource else {
-                    return Ok(None);
-                };
-                let policies = transaction
-                    .prepare_cached("SELECT body FROM policies WHERE resource_id = ?1")?
-                    .query_map([&id], |row| row.get::<_, String>(0))?
-                    .collect::<rusqlite::Result<Vec<String>>>()?;
-                Ok(Some((resource, policies)))
-            })
-            .await?;
-        let Some((resource, policies)) = bodies else {
-            return Ok(None);
-        };
-        let policies = policies
-            .iter()
-            .map(|body| from_json(body))
-            .collect::<Result<_, _>>()?;
-        Ok(Some((from_json(&resource)?, policies)))
     }
 
     async fn delete_resource(&self, id: &str) -> Result<bool, StoreError> {
