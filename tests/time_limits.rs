@@ -277,8 +277,9 @@ impl Store for Paused {
         &self,
         rpt: (TokenHash, TokenRecord),
         refresh: Option<(TokenHash, TokenRecord)>,
+        decision: Option<Decision>,
     ) -> Result<bool, StoreError> {
-        self.inner.put_rpt(rpt, refresh).await
+        self.inner.put_rpt(rpt, refresh, decision).await
     }
     async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         self.inner.token(hash).await
