@@ -427,7 +427,7 @@ impl Store for PostgresStore {
         }
         let decided = decision
             .as_ref()
-            .map(|d| super::compact::encode_decision(d))
+            .map(super::compact::encode_decision)
             .transpose()?;
         let decided_resources: Vec<&str> = decision
             .iter()
