@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use support::{CLIENT_ID, CLIENT_SECRET, RS_ID, RS_SECRET, World};
 use tokio::sync::Notify;
 use uma_as_core::store::{
-    Decision, DecisionCursor, MemoryStore, PendingRequest, Policy, Resource, SigningKey, Store,
-    StoreError, Ticket, TokenRecord,
+    Decision, DecisionCursor, MemoryStore, PendingRequest, Policy, Resource, RptStored, SigningKey,
+    Store, StoreError, Ticket, TokenRecord,
 };
 use uma_as_core::{AuthorizationServer, ClientConfig, TokenHash};
 use uma_client::{ClientCredentials, ProtectionClient, ResourceDescription, UmaGrantRequest};
@@ -270,6 +270,9 @@ impl Store for Paused {
     async fn take_ticket(&self, hash: &TokenHash) -> Result<Option<Ticket>, StoreError> {
         self.inner.take_ticket(hash).await
     }
+    async fn ticket(&self, hash: &TokenHash) -> Result<Option<Ticket>, StoreError> {
+        self.inner.ticket(hash).await
+    }
     async fn put_token(&self, hash: TokenHash, token: TokenRecord) -> Result<(), StoreError> {
         self.inner.put_token(hash, token).await
     }
@@ -278,8 +281,9 @@ impl Store for Paused {
         rpt: (TokenHash, TokenRecord),
         refresh: Option<(TokenHash, TokenRecord)>,
         decision: Option<Decision>,
-    ) -> Result<bool, StoreError> {
-        self.inner.put_rpt(rpt, refresh, decision).await
+        ticket: Option<&TokenHash>,
+    ) -> Result<RptStored, StoreError> {
+        self.inner.put_rpt(rpt, refresh, decision, ticket).await
     }
     async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         self.inner.token(hash).await

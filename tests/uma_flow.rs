@@ -284,6 +284,66 @@ async fn fifty_parallel_redemptions_of_one_ticket_yield_one_rpt() {
     );
 }
 
+/// A refusal's side effects go to one redemption only: of fifty at once by a client as itself
+/// (an unidentified party, before a policy naming people), exactly one gets `need_info` with a
+/// new ticket, and that ticket works once bob is identified.
+#[tokio::test]
+async fn fifty_parallel_refusals_of_one_ticket_yield_one_new_ticket() {
+    let world = World::start().await;
+    world
+        .authorization_server
+        .share(&world.resource_id, "bob", ["view"])
+        .await
+        .unwrap();
+    let ticket = support::ticket(&world).await;
+    let token_url = world.url("/token");
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let request = reqwest::Client::new()
+                .post(&token_url)
+                .basic_auth(CLIENT_ID, Some(support::CLIENT_SECRET))
+                .form(&[
+                    ("grant_type", uma_client::UMA_TICKET_GRANT_TYPE),
+                    ("ticket", ticket.as_str()),
+                ]);
+            tokio::spawn(async move {
+                let response = request.send().await.unwrap();
+                (response.status(), response.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    let need_info: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::FORBIDDEN)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(need_info.len(), 1, "{answers:?}");
+    assert_eq!(need_info[0]["error"], "need_info");
+    assert!(
+        answers
+            .iter()
+            .filter(|(status, _)| *status == StatusCode::BAD_REQUEST)
+            .all(|(_, body)| body["error"] == "invalid_grant" && body.get("ticket").is_none())
+    );
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|(status, _)| *status == StatusCode::BAD_REQUEST)
+            .count(),
+        49
+    );
+    let bob = world.token("bob").await;
+    let next = need_info[0]["ticket"].as_str().unwrap();
+    assert_eq!(
+        redeem(&world, bob.as_str(), next).await.status(),
+        StatusCode::OK
+    );
+}
+
 #[tokio::test]
 async fn an_insufficient_rpt_gets_a_fresh_challenge() {
     let world = World::start().await;

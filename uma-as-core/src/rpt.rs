@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::keys::JwtType;
 use crate::secret::{self, TokenHash};
 use crate::server::{AppState, RptFormat};
-use crate::store::{Decision, Policy, PolicyRef, StoreError, TokenKind, TokenRecord};
+use crate::store::{Decision, Policy, PolicyRef, RptStored, StoreError, TokenKind, TokenRecord};
 use crate::time::now;
 use crate::token_request::{Caller, bearer_response, token_response};
 
@@ -77,10 +77,10 @@ impl Issued {
 }
 
 /// Mints an RPT and, if the server issues them (or this is a refresh), its refresh token, and
-/// stores them, unless a policy they rely on changed or went meanwhile (`None`: nothing was
-/// stored). Both end at the earliest of their lifetime, the
-/// policies' `not_after`, and `refresh_ends_by` (the expiry of the refresh token a refresh
-/// rotates, so that rotation never extends a family).
+/// stores them with `decision`, spending `ticket` — unless a policy they rely on changed or went
+/// meanwhile, or the ticket is spent already (`Err`: which; nothing was stored). Both end at the
+/// earliest of their lifetime, the policies' `not_after`, and `refresh_ends_by` (the expiry of
+/// the refresh token a refresh rotates, so that rotation never extends a family).
 pub(crate) async fn issue(
     state: &AppState,
     client_id: &str,
@@ -88,7 +88,8 @@ pub(crate) async fn issue(
     mut granted: Granted,
     refresh_ends_by: Option<u64>,
     decision: Option<Decision>,
-) -> Result<Option<Issued>, StoreError> {
+    ticket: Option<&TokenHash>,
+) -> Result<Result<Issued, RptStored>, StoreError> {
     granted.policies.sort();
     granted.policies.dedup();
     let issued_at = now();
@@ -153,13 +154,17 @@ pub(crate) async fn issue(
             (TokenHash::of(&token), rpt_record),
             refresh_record,
             decision,
+            ticket,
         )
         .await?;
-    Ok(stored.then_some(Issued {
-        rpt: token,
-        refresh,
-        expires_in: expires_at.saturating_sub(issued_at),
-    }))
+    Ok(match stored {
+        RptStored::Stored => Ok(Issued {
+            rpt: token,
+            refresh,
+            expires_in: expires_at.saturating_sub(issued_at),
+        }),
+        not_stored => Err(not_stored),
+    })
 }
 
 /// Refreshes an RPT (Grant §3.6): the same permissions (narrowed to `scope` if asked), with no
@@ -237,8 +242,9 @@ pub(crate) async fn refresh(
         granted,
         Some(refresh_expired_at),
         None,
+        None,
     )
     .await?
-    .ok_or_else(withdrawn)?;
+    .map_err(|_| withdrawn())?;
     Ok(token_response(issued.response()))
 }

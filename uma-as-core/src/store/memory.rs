@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::{
-    Decision, DecisionCursor, PendingRequest, Policy, RequestStatus, Resource, SigningKey, Store,
-    StoreError, Ticket, TokenRecord,
+    Decision, DecisionCursor, PendingRequest, Policy, RequestStatus, Resource, RptStored,
+    SigningKey, Store, StoreError, Ticket, TokenRecord,
 };
 use crate::secret::TokenHash;
 
@@ -197,6 +197,10 @@ impl Store for MemoryStore {
         Ok(self.lock().tickets.remove(hash))
     }
 
+    async fn ticket(&self, hash: &TokenHash) -> Result<Option<Ticket>, StoreError> {
+        Ok(self.lock().tickets.get(hash).cloned())
+    }
+
     async fn put_token(&self, hash: TokenHash, token: TokenRecord) -> Result<(), StoreError> {
         let mut state = self.lock();
         state.tokens.insert(hash, token);
@@ -208,7 +212,8 @@ impl Store for MemoryStore {
         rpt: (TokenHash, TokenRecord),
         refresh: Option<(TokenHash, TokenRecord)>,
         decision: Option<Decision>,
-    ) -> Result<bool, StoreError> {
+        ticket: Option<&TokenHash>,
+    ) -> Result<RptStored, StoreError> {
         let mut state = self.lock();
         let unchanged = rpt.1.kind.policies().iter().all(|relied| {
             state
@@ -217,7 +222,10 @@ impl Store for MemoryStore {
                 .is_some_and(|p| p.revision == relied.revision)
         });
         if !unchanged {
-            return Ok(false);
+            return Ok(RptStored::PolicyChanged);
+        }
+        if ticket.is_some_and(|t| state.tickets.remove(t).is_none()) {
+            return Ok(RptStored::TicketSpent);
         }
         state.tokens.insert(rpt.0, rpt.1);
         if let Some((hash, record)) = refresh {
@@ -226,7 +234,7 @@ impl Store for MemoryStore {
         if let Some(decision) = decision {
             state.decisions.push_back(decision);
         }
-        Ok(true)
+        Ok(RptStored::Stored)
     }
 
     async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {

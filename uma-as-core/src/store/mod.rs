@@ -341,6 +341,18 @@ pub enum LoginPurpose {
     },
 }
 
+/// What [`Store::put_rpt`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RptStored {
+    /// Stored, with its refresh token and decision; the ticket it redeems is spent.
+    Stored,
+    /// Nothing stored: a policy the RPT relies on changed or went since it was read.
+    PolicyChanged,
+    /// Nothing stored: the ticket it redeems is spent already (or gone).
+    TicketSpent,
+}
+
 /// One decision of the token endpoint on a ticket, kept for the resource owner to read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
@@ -499,23 +511,29 @@ pub trait Store: Send + Sync + 'static {
     /// Removes and returns a ticket in one atomic step, so that of any number of concurrent
     /// redemptions exactly one gets it (Grant §5.5: tickets are single-use).
     async fn take_ticket(&self, hash: &TokenHash) -> Result<Option<Ticket>, StoreError>;
+    /// The ticket with this hash, expired or not, left in place: a grant reads it, and spends it
+    /// with the RPT it issues ([`Store::put_rpt`]) or, answering otherwise, by taking it.
+    async fn ticket(&self, hash: &TokenHash) -> Result<Option<Ticket>, StoreError>;
 
     /// Stores a token, replacing the one with the same hash (a sign-in session counting its
     /// failures).
     async fn put_token(&self, hash: TokenHash, token: TokenRecord) -> Result<(), StoreError>;
     /// The token with this hash, expired or not.
     async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
-    /// Stores an RPT (and its refresh token, and the decision that granted it) if every policy it
-    /// relies on is still at the revision relied on, all in one atomic step; `false`, storing
-    /// nothing, when one has changed or gone since. With the revocation that follows each policy
-    /// change, no RPT issued on a policy's old terms outlives the change (TM-13); and no RPT is
+    /// Stores an RPT (and its refresh token, and the decision that granted it) and spends the
+    /// ticket it redeems, if any, all in one atomic step, and only if every policy it relies on is
+    /// still at the revision relied on and the ticket is still unspent; otherwise stores and
+    /// spends nothing, and says which. With the revocation that follows each policy change, no
+    /// RPT issued on a policy's old terms outlives the change (TM-13); of concurrent redemptions
+    /// of one ticket, on any replicas, at most one stores an RPT (Grant §5.5); and no RPT is
     /// stored without the decision the owner reads about it.
     async fn put_rpt(
         &self,
         rpt: (TokenHash, TokenRecord),
         refresh: Option<(TokenHash, TokenRecord)>,
         decision: Option<Decision>,
-    ) -> Result<bool, StoreError>;
+        ticket: Option<&TokenHash>,
+    ) -> Result<RptStored, StoreError>;
     /// Revokes every RPT that a policy granted, when the policy changes or goes; returns how
     /// many.
     async fn revoke_tokens_relying_on(&self, policy_id: &str) -> Result<u64, StoreError>;

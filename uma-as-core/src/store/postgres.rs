@@ -15,8 +15,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Postgres, Transaction};
 
 use super::{
-    Decision, DecisionCursor, PendingRequest, Policy, Resource, SigningKey, Store, StoreError,
-    Ticket, TokenRecord,
+    Decision, DecisionCursor, PendingRequest, Policy, Resource, RptStored, SigningKey, Store,
+    StoreError, Ticket, TokenRecord,
 };
 use crate::secret::TokenHash;
 
@@ -392,6 +392,17 @@ impl Store for PostgresStore {
         row.map(|(body,)| from_json(&body)).transpose()
     }
 
+    async fn ticket(&self, key: &TokenHash) -> Result<Option<Ticket>, StoreError> {
+        let row: Option<(String,)> = self
+            .run(
+                sqlx::query_as("SELECT body FROM tickets WHERE hash = $1")
+                    .bind(&key.as_bytes()[..])
+                    .fetch_optional(&self.pool),
+            )
+            .await?;
+        row.map(|(body,)| from_json(&body)).transpose()
+    }
+
     async fn put_token(&self, key: TokenHash, token: TokenRecord) -> Result<(), StoreError> {
         self.run(async {
             let mut transaction = self.pool.begin().await?;
@@ -406,7 +417,8 @@ impl Store for PostgresStore {
         rpt: (TokenHash, TokenRecord),
         refresh: Option<(TokenHash, TokenRecord)>,
         decision: Option<Decision>,
-    ) -> Result<bool, StoreError> {
+        ticket: Option<&TokenHash>,
+    ) -> Result<RptStored, StoreError> {
         let relied = rpt.1.kind.policies();
         let ids: Vec<&str> = relied.iter().map(|p| p.id.as_str()).collect();
         let revisions: Vec<i64> = relied.iter().map(|p| seconds(p.revision)).collect();
@@ -437,10 +449,12 @@ impl Store for PostgresStore {
         // concurrent change or deletion of these policies until it ends, and makes the read see
         // the last committed revision: either the change came first and the revisions differ
         // (nothing is inserted), or it waits and then revokes this RPT through its links. The
-        // decision goes in with the RPT or not at all.
-        let inserted: i64 = self
+        // ticket is spent only then: of concurrent deletes of its row, on any replicas, one
+        // deletes it and the others wait for that commit and find nothing, so insert nothing.
+        // The decision goes in with the RPT or not at all.
+        let (inserted, current): (i64, bool) = self
             .run(
-                sqlx::query_scalar(
+                sqlx::query_as(
                     "WITH locked AS (
                          SELECT count(*) AS n FROM (
                              SELECT 1 FROM policies
@@ -449,10 +463,17 @@ impl Store for PostgresStore {
                              FOR SHARE OF policies
                          ) AS current
                      ),
+                     spent AS (
+                         DELETE FROM tickets
+                         WHERE $12::bytea IS NOT NULL AND hash = $12::bytea
+                           AND (SELECT n FROM locked) = cardinality($1::text[])
+                         RETURNING 1
+                     ),
                      stored AS (
                          INSERT INTO tokens (hash, expires_at, body)
                          SELECT * FROM unnest($3::bytea[], $4::bigint[], $5::text[])
                          WHERE (SELECT n FROM locked) = cardinality($1::text[])
+                           AND ($12::bytea IS NULL OR EXISTS (SELECT 1 FROM spent))
                          RETURNING hash
                      ),
                      linked AS (
@@ -467,7 +488,8 @@ impl Store for PostgresStore {
                          SELECT $8::text, $9::bigint, $10::text[], $11::text
                          WHERE $8::text IS NOT NULL AND EXISTS (SELECT 1 FROM stored)
                      )
-                     SELECT count(*) FROM stored",
+                     SELECT (SELECT count(*) FROM stored),
+                            (SELECT n FROM locked) = cardinality($1::text[])",
                 )
                 .bind(&ids)
                 .bind(&revisions)
@@ -480,10 +502,17 @@ impl Store for PostgresStore {
                 .bind(decision.as_ref().map(|d| seconds(d.at)))
                 .bind(&decided_resources)
                 .bind(decided)
+                .bind(ticket.map(|t| t.as_bytes().to_vec()))
                 .fetch_one(&self.pool),
             )
             .await?;
-        Ok(usize::try_from(inserted).ok() == Some(tokens.len()))
+        Ok(if usize::try_from(inserted).ok() == Some(tokens.len()) {
+            RptStored::Stored
+        } else if current {
+            RptStored::TicketSpent
+        } else {
+            RptStored::PolicyChanged
+        })
     }
 
     async fn token(&self, key: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {

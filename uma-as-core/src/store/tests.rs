@@ -540,15 +540,17 @@ async fn an_rpt_is_stored_only_while_its_policies_are_as_relied_on() {
                 reason: None,
             })
         };
-        assert!(
+        assert_eq!(
             store
                 .put_rpt(
                     (TokenHash::of("a"), rpt(&policy, 0)),
                     refresh("a-refresh"),
-                    granted("da", 10)
+                    granted("da", 10),
+                    None
                 )
                 .await
-                .unwrap()
+                .unwrap(),
+            RptStored::Stored
         );
         assert!(stored("a").await && stored("a-refresh").await);
 
@@ -560,35 +562,40 @@ async fn an_rpt_is_stored_only_while_its_policies_are_as_relied_on() {
             })
             .await
             .unwrap();
-        assert!(
-            !store
+        assert_eq!(
+            store
                 .put_rpt(
                     (TokenHash::of("b"), rpt(&policy, 0)),
                     refresh("b-refresh"),
-                    granted("db", 20)
+                    granted("db", 20),
+                    None
                 )
                 .await
-                .unwrap()
+                .unwrap(),
+            RptStored::PolicyChanged
         );
         assert!(!stored("b").await && !stored("b-refresh").await);
-        assert!(
+        assert_eq!(
             store
-                .put_rpt((TokenHash::of("c"), rpt(&policy, 1)), None, None)
+                .put_rpt((TokenHash::of("c"), rpt(&policy, 1)), None, None, None)
                 .await
-                .unwrap()
+                .unwrap(),
+            RptStored::Stored
         );
 
         // Gone: nothing relying on it is stored.
         store.delete_policy("p1").await.unwrap();
-        assert!(
-            !store
+        assert_eq!(
+            store
                 .put_rpt(
                     (TokenHash::of("d"), rpt(&policy, 1)),
                     None,
-                    granted("dd", 30)
+                    granted("dd", 30),
+                    None
                 )
                 .await
-                .unwrap()
+                .unwrap(),
+            RptStored::PolicyChanged
         );
         assert!(!stored("d").await);
         let decisions = store.decisions_of("alice", None, None, 10).await.unwrap();
@@ -596,6 +603,96 @@ async fn an_rpt_is_stored_only_while_its_policies_are_as_relied_on() {
         assert_eq!(ids, ["da"]);
         assert_eq!(decisions[0].outcome, "granted");
         assert_eq!(decisions[0].policies, ["p1"]);
+    }
+}
+
+/// The RPT's write spends the ticket it redeems: once, and only with the RPT. Of concurrent
+/// writes redeeming one ticket, exactly one stores its RPT; a write that fails on a changed
+/// policy leaves the ticket for the next assessment.
+#[tokio::test]
+async fn an_rpt_spends_its_ticket_once() {
+    for (store, _db) in stores().await {
+        store.put_resource(resource("r1", "alice")).await.unwrap();
+        let policy = Policy {
+            id: "p1".into(),
+            resource_id: "r1".into(),
+            owner: "alice".into(),
+            scopes: vec!["view".into()],
+            users: vec!["bob".into()],
+            ..Policy::default()
+        };
+        store.put_policy(policy.clone()).await.unwrap();
+        let rpt = |revision: u64| TokenRecord {
+            kind: TokenKind::Rpt {
+                permissions: vec![],
+                resource_server: "photoz".into(),
+                owner: "alice".into(),
+                policies: vec![PolicyRef {
+                    id: "p1".into(),
+                    revision,
+                }],
+            },
+            client_id: "app".into(),
+            subject: "bob".into(),
+            issued_at: 1,
+            expires_at: now() + 60,
+        };
+        let ticket = TokenHash::of("ticket");
+        store
+            .put_ticket(
+                ticket,
+                Ticket {
+                    permissions: vec![PermissionRequest::new("r1", ["view"])],
+                    owner: "alice".into(),
+                    resource_server: "photoz".into(),
+                    expires_at: now() + 60,
+                    gathered: None,
+                },
+            )
+            .await
+            .unwrap();
+
+        // A stale policy: nothing stored, and the ticket is still there.
+        assert_eq!(
+            store
+                .put_rpt((TokenHash::of("stale"), rpt(7)), None, None, Some(&ticket))
+                .await
+                .unwrap(),
+            RptStored::PolicyChanged
+        );
+        assert!(store.ticket(&ticket).await.unwrap().is_some());
+
+        // Twenty writes at once: one stores its RPT and spends the ticket, the rest store nothing.
+        let writers: Vec<_> = (0..20)
+            .map(|n| {
+                let (store, rpt) = (Arc::clone(&store), rpt(0));
+                tokio::spawn(async move {
+                    let hash = TokenHash::of(&format!("rpt-{n}"));
+                    let stored = store.put_rpt((hash, rpt), None, None, Some(&ticket)).await;
+                    (hash, stored.unwrap())
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for writer in writers {
+            outcomes.push(writer.await.unwrap());
+        }
+        let stored: Vec<_> = outcomes
+            .iter()
+            .filter(|(_, o)| *o == RptStored::Stored)
+            .collect();
+        assert_eq!(stored.len(), 1);
+        assert!(
+            outcomes
+                .iter()
+                .all(|(_, o)| matches!(o, RptStored::Stored | RptStored::TicketSpent))
+        );
+        for (hash, outcome) in &outcomes {
+            let kept = store.token(hash).await.unwrap().is_some();
+            assert_eq!(kept, *outcome == RptStored::Stored);
+        }
+        assert_eq!(store.ticket(&ticket).await.unwrap(), None);
+        assert_eq!(store.take_ticket(&ticket).await.unwrap(), None);
     }
 }
 
@@ -694,7 +791,9 @@ async fn an_rpt_racing_a_policy_change_never_survives_it() {
             policy.revision += 1;
             let issuing = {
                 let store = Arc::clone(&store);
-                tokio::spawn(async move { store.put_rpt((hash, rpt), None, None).await.unwrap() })
+                tokio::spawn(
+                    async move { store.put_rpt((hash, rpt), None, None, None).await.unwrap() },
+                )
             };
             let changing = {
                 let (store, policy) = (Arc::clone(&store), policy.clone());
@@ -778,11 +877,12 @@ async fn sqlite_purges_the_links_of_expired_tokens() {
             issued_at: 1,
             expires_at,
         };
-        assert!(
+        assert_eq!(
             store
-                .put_rpt((TokenHash::of(name), rpt), None, None)
+                .put_rpt((TokenHash::of(name), rpt), None, None, None)
                 .await
-                .unwrap()
+                .unwrap(),
+            RptStored::Stored
         );
     }
     let links = || async {

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::rpt::Granted;
 use crate::secret::TokenHash;
 use crate::server::AppState;
-use crate::store::{Ticket, TokenKind};
+use crate::store::{RptStored, Ticket, TokenKind};
 use crate::time::now;
 use crate::token_request::{Caller, token_response};
 
@@ -137,18 +137,26 @@ pub(super) async fn answer(
             recorded: false,
         },
     );
-    let Some(issued) = crate::rpt::issue(
+    let spending = assessment.spending;
+    let issued = match crate::rpt::issue(
         state,
         &caller.client_id,
         party_id,
         granted,
         None,
         Some(decision),
+        spending.ticket(),
     )
     .await?
-    else {
-        return Err(NotIssued::PoliciesChanged);
+    {
+        Ok(issued) => issued,
+        Err(RptStored::TicketSpent) => {
+            spending.spent_by_rpt(true);
+            return Err(super::already_spent().into());
+        }
+        Err(_) => return Err(NotIssued::PoliciesChanged),
     };
+    spending.spent_by_rpt(false);
     // Stored with the RPT. Should what follows fail, the RPT exists all the same, and the owner
     // reads that it was granted.
     explanation.recorded = true;

@@ -4,6 +4,7 @@
 //! `request_denied` — and recorded for the owner.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -97,18 +98,19 @@ pub(crate) async fn uma_grant(
         .or(persisted)
         .unwrap_or_else(|| caller.client_id.clone());
     let requested = scopes_of(params);
+    let submit = crate::entitlement::submits(state, params, presented.is_some())?;
 
-    // Presenting a ticket spends it, whatever the outcome (Grant §5.5): take it out of the store
-    // in one atomic step before anything else can fail.
-    let ticket = match presented {
-        Some(ticket) => state
+    // Presenting a ticket spends it, whatever the outcome (Grant §5.5). It is read here and spent
+    // by the issued RPT's own write (one commit, not two), or, for any other answer, taken out of
+    // the store before that answer's side effects; of concurrent redemptions one spends it.
+    let spending = Spending::new(presented.map(TokenHash::of));
+    let ticket = match &spending.hash {
+        Some(hash) => state
             .store
-            .take_ticket(&TokenHash::of(ticket))
+            .ticket(hash)
             .await?
             .filter(|t| t.expires_at > now())
-            .ok_or_else(|| {
-                ApiError::invalid_grant("the ticket is unknown, expired or already used")
-            })?,
+            .ok_or_else(already_spent)?,
         None => crate::entitlement::ticket_for(state, params).await?,
     };
 
@@ -128,6 +130,7 @@ pub(crate) async fn uma_grant(
         _ => (party_id, pushed_claims),
     };
     if asserted.is_some() && caller.client_id != ticket.resource_server {
+        spending.spend(state).await?;
         return Err(ApiError::invalid_request(
             "claims asserted by a client are taken only from the resource server of the resources",
         ));
@@ -143,8 +146,9 @@ pub(crate) async fn uma_grant(
         pushed_claims,
         requested,
         mode,
-        submit: crate::entitlement::submits(state, params, presented.is_some())?,
+        submit,
         asserted: asserted.as_ref(),
+        spending: &spending,
     };
     let mut result = Err(policies_kept_changing());
     for _ in 0..ATTEMPTS {
@@ -157,6 +161,12 @@ pub(crate) async fn uma_grant(
             }
         }
         break;
+    }
+    // Whatever else the answer, the ticket is spent now, if it was not already; a redemption that
+    // found it spent by another answers as if it had never seen it, and records nothing.
+    spending.spend(state).await?;
+    if spending.lost.load(Ordering::Relaxed) {
+        return Err(already_spent());
     }
     if explanation.reason.is_none() {
         explanation.reason =
@@ -180,6 +190,54 @@ pub(crate) async fn uma_grant(
         crate::decisions::record(&*state.store, decision).await;
     }
     result
+}
+
+fn already_spent() -> ApiError {
+    ApiError::invalid_grant("the ticket is unknown, expired or already used")
+}
+
+/// The presented ticket (none on Keycloak's ticketless requests), and whether it is spent.
+pub(super) struct Spending {
+    hash: Option<TokenHash>,
+    spent: AtomicBool,
+    /// Another redemption spent it first.
+    lost: AtomicBool,
+}
+
+impl Spending {
+    fn new(hash: Option<TokenHash>) -> Self {
+        Self {
+            hash,
+            spent: AtomicBool::new(false),
+            lost: AtomicBool::new(false),
+        }
+    }
+
+    /// The ticket, for the RPT's write to spend.
+    pub(super) fn ticket(&self) -> Option<&TokenHash> {
+        self.hash.as_ref()
+    }
+
+    /// The RPT's write spent it; or, with `lost`, found it spent by another redemption.
+    pub(super) fn spent_by_rpt(&self, lost: bool) {
+        self.spent.store(true, Ordering::Relaxed);
+        self.lost.store(lost, Ordering::Relaxed);
+    }
+
+    /// Takes the ticket out of the store, once; `invalid_grant` if another redemption did.
+    pub(super) async fn spend(&self, state: &AppState) -> Result<(), ApiError> {
+        let Some(hash) = &self.hash else {
+            return Ok(());
+        };
+        if self.spent.swap(true, Ordering::Relaxed) {
+            return Ok(());
+        }
+        if state.store.take_ticket(hash).await?.is_none() {
+            self.lost.store(true, Ordering::Relaxed);
+            return Err(already_spent());
+        }
+        Ok(())
+    }
 }
 
 /// How many times a grant is assessed when the policies it relied on change before its RPT is
@@ -227,6 +285,8 @@ struct Assessment<'a> {
     submit: bool,
     /// Claims the resource server asserted about the request (Keycloak's pushed claims).
     asserted: Option<&'a BTreeMap<String, String>>,
+    /// The ticket, to spend.
+    spending: &'a Spending,
 }
 
 /// The assessment of Grant §3.3.4 for a taken ticket, and its answer: the ticket's resources
@@ -257,6 +317,9 @@ async fn assess(
     };
     let weighed = weigh(state, ticket, &resources, &per_resource, &party).await?;
     if !weighed.ungranted.is_empty() {
+        // Spent before the refusal's side effects (a new ticket, a request to the owner), so that
+        // a concurrent redemption of the same ticket gains none of them.
+        assessment.spending.spend(state).await?;
         let identified = user.is_some();
         return Err(
             refusal(state, assessment, ticket, weighed, identified, explanation)

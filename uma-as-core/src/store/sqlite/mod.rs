@@ -20,8 +20,8 @@ use sqlx::sqlite::{SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, Sql
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    Decision, DecisionCursor, PendingRequest, Policy, Resource, SigningKey, Store, StoreError,
-    Ticket, TokenRecord,
+    Decision, DecisionCursor, PendingRequest, Policy, Resource, RptStored, SigningKey, Store,
+    StoreError, Ticket, TokenRecord,
 };
 use crate::secret::TokenHash;
 use readers::Readers;
@@ -431,6 +431,11 @@ impl Store for SqliteStore {
         outcome.body.as_deref().map(from_json).transpose()
     }
 
+    async fn ticket(&self, key: &TokenHash) -> Result<Option<Ticket>, StoreError> {
+        self.one("SELECT body FROM tickets WHERE hash = ?1", hash(key))
+            .await
+    }
+
     async fn put_token(&self, key: TokenHash, token: TokenRecord) -> Result<(), StoreError> {
         let mut writes = vec![Write {
             sql: "INSERT INTO tokens (hash, expires_at, body) VALUES (?1, ?2, ?3)
@@ -452,10 +457,14 @@ impl Store for SqliteStore {
         (rpt_key, rpt): (TokenHash, TokenRecord),
         refresh: Option<(TokenHash, TokenRecord)>,
         decision: Option<Decision>,
-    ) -> Result<bool, StoreError> {
+        ticket: Option<&TokenHash>,
+    ) -> Result<RptStored, StoreError> {
         let relied_on = to_json(&rpt.kind.policies())?;
-        // The RPT goes in only if every policy it relies on is still at its revision; whatever
-        // follows in this transaction goes in only if the RPT did.
+        let ticket = ticket.map_or(Bind::Null, hash);
+        // The RPT goes in only if every policy it relies on is still at its revision and its
+        // ticket is unspent; whatever follows in this transaction goes in only if the RPT did.
+        // The one writer runs each job's statements in a row, so no other redemption of the
+        // ticket comes between the check and the spending.
         let mut writes = vec![Write {
             sql: "INSERT INTO tokens (hash, expires_at, body)
                   SELECT ?1, ?2, ?3
@@ -463,12 +472,14 @@ impl Store for SqliteStore {
                          JOIN policies ON policies.id = json_extract(relied.value, '$.id')
                           AND IFNULL(json_extract(policies.body, '$.revision'), 0)
                               = json_extract(relied.value, '$.revision'))
-                        = json_array_length(?4)",
+                        = json_array_length(?4)
+                    AND (?5 IS NULL OR EXISTS (SELECT 1 FROM tickets WHERE hash = ?5))",
             binds: vec![
                 hash(&rpt_key),
                 Bind::Int(rpt.expires_at as i64),
                 Bind::Text(to_json(&rpt)?),
                 Bind::Text(relied_on),
+                ticket.clone(),
             ],
             returning: false,
         }];
@@ -501,8 +512,29 @@ impl Store for SqliteStore {
                 returning: false,
             });
         }
+        writes.push(Write {
+            sql: "DELETE FROM tickets
+                  WHERE ?1 IS NOT NULL AND hash = ?1
+                    AND EXISTS (SELECT 1 FROM tokens WHERE hash = ?2)",
+            binds: vec![ticket.clone(), hash(&rpt_key)],
+            returning: false,
+        });
+        // When nothing went in, why: the ticket is gone, or else a policy changed.
+        writes.push(Write {
+            sql: "SELECT 'spent' WHERE ?1 IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM tickets WHERE hash = ?1)
+                    AND NOT EXISTS (SELECT 1 FROM tokens WHERE hash = ?2)",
+            binds: vec![ticket, hash(&rpt_key)],
+            returning: true,
+        });
         let outcomes = self.write_all(writes).await?;
-        Ok(outcomes.first().is_some_and(|o| o.rows_affected == 1))
+        Ok(if outcomes.first().is_some_and(|o| o.rows_affected == 1) {
+            RptStored::Stored
+        } else if outcomes.last().is_some_and(|o| o.body.is_some()) {
+            RptStored::TicketSpent
+        } else {
+            RptStored::PolicyChanged
+        })
     }
 
     async fn token(&self, key: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
