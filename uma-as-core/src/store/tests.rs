@@ -484,19 +484,25 @@ async fn rpts_go_with_the_policies_they_relied_on() {
     }
 }
 
+/// Stores alice's resource `r1` and her policy `p1` letting bob view it; returns the policy.
+async fn alice_shares_r1_with_bob(store: &dyn Store) -> Policy {
+    store.put_resource(resource("r1", "alice")).await.unwrap();
+    let policy = Policy {
+        id: "p1".into(),
+        resource_id: "r1".into(),
+        owner: "alice".into(),
+        scopes: vec!["view".into()],
+        users: vec!["bob".into()],
+        ..Policy::default()
+    };
+    store.put_policy(policy.clone()).await.unwrap();
+    policy
+}
+
 #[tokio::test]
 async fn an_rpt_is_stored_only_while_its_policies_are_as_relied_on() {
     for (store, _db) in stores().await {
-        store.put_resource(resource("r1", "alice")).await.unwrap();
-        let policy = Policy {
-            id: "p1".into(),
-            resource_id: "r1".into(),
-            owner: "alice".into(),
-            scopes: vec!["view".into()],
-            users: vec!["bob".into()],
-            ..Policy::default()
-        };
-        store.put_policy(policy.clone()).await.unwrap();
+        let policy = alice_shares_r1_with_bob(&*store).await;
         let rpt = |policy: &Policy, revision: u64| TokenRecord {
             kind: TokenKind::Rpt {
                 permissions: vec![],
@@ -612,16 +618,7 @@ async fn an_rpt_is_stored_only_while_its_policies_are_as_relied_on() {
 #[tokio::test]
 async fn an_rpt_spends_its_ticket_once() {
     for (store, _db) in stores().await {
-        store.put_resource(resource("r1", "alice")).await.unwrap();
-        let policy = Policy {
-            id: "p1".into(),
-            resource_id: "r1".into(),
-            owner: "alice".into(),
-            scopes: vec!["view".into()],
-            users: vec!["bob".into()],
-            ..Policy::default()
-        };
-        store.put_policy(policy.clone()).await.unwrap();
+        alice_shares_r1_with_bob(&*store).await;
         let rpt = |revision: u64| TokenRecord {
             kind: TokenKind::Rpt {
                 permissions: vec![],
