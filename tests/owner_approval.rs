@@ -19,11 +19,7 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    setup_on(AuthorizationServer::builder()).await
-}
-
-async fn setup_on(builder: uma_as_core::AuthorizationServerBuilder) -> Setup {
-    let server = builder
+    let server = AuthorizationServer::builder()
         .client(ClientConfig::new(RS_ID, RS_SECRET))
         .client(ClientConfig::new(CLIENT_ID, CLIENT_SECRET))
         .client(ClientConfig::new(OTHER_APP, "other-secret"))
@@ -392,56 +388,4 @@ async fn approvals_are_checked_like_any_body() {
     .await
     .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-}
-
-/// A ticket presented by two parties at once puts one request to the owner, not two: the
-/// redemption that spends the ticket is the only one whose refusal has side effects. (On SQLite
-/// and several threads, where redemptions really overlap.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_ticket_raced_by_two_parties_asks_the_owner_once() {
-    let dir = std::env::temp_dir().join(format!("uma-owner-race-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = uma_as_core::store::SqliteStore::open(dir.join("uma.db"))
-        .await
-        .unwrap();
-    let setup = setup_on(AuthorizationServer::builder().store(std::sync::Arc::new(store))).await;
-    let first = reqwest::get(&setup.album_url).await.unwrap();
-    let challenge = uma_client::UmaChallenge::from_headers(first.headers()).unwrap();
-    let token_url = format!("{}/token", setup.server.issuer());
-    let mut tasks = Vec::new();
-    for n in 0..20 {
-        let party = if n % 2 == 0 { "bob" } else { "carol" };
-        let bearer = setup.server.access_token(party, CLIENT_ID).await.unwrap();
-        let request = reqwest::Client::new()
-            .post(&token_url)
-            .bearer_auth(bearer.as_str())
-            .form(&[
-                ("grant_type", uma_client::UMA_TICKET_GRANT_TYPE),
-                ("ticket", challenge.ticket.as_str()),
-            ]);
-        tasks.push(tokio::spawn(async move {
-            let response = request.send().await.unwrap();
-            (response.status(), response.json::<Value>().await.unwrap())
-        }));
-    }
-    let mut answers = Vec::new();
-    for task in tasks {
-        answers.push(task.await.unwrap());
-    }
-    let submitted = answers
-        .iter()
-        .filter(|(status, body)| {
-            *status == StatusCode::FORBIDDEN && body["error"] == "request_submitted"
-        })
-        .count();
-    assert_eq!(submitted, 1, "{answers:?}");
-    assert!(
-        answers
-            .iter()
-            .filter(|(status, _)| *status != StatusCode::FORBIDDEN)
-            .all(|(status, body)| *status == StatusCode::BAD_REQUEST
-                && body["error"] == "invalid_grant")
-    );
-    assert_eq!(pending(&setup).await.len(), 1);
-    let _ = std::fs::remove_dir_all(&dir);
 }

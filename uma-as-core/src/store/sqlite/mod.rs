@@ -460,7 +460,6 @@ impl Store for SqliteStore {
         ticket: Option<&TokenHash>,
     ) -> Result<RptStored, StoreError> {
         let relied_on = to_json(&rpt.kind.policies())?;
-        let ticket = ticket.map_or(Bind::Null, hash);
         // The RPT goes in only if every policy it relies on is still at its revision and its
         // ticket is unspent; whatever follows in this transaction goes in only if the RPT did.
         // The one writer runs each job's statements in a row, so no other redemption of the
@@ -479,7 +478,7 @@ impl Store for SqliteStore {
                 Bind::Int(rpt.expires_at as i64),
                 Bind::Text(to_json(&rpt)?),
                 Bind::Text(relied_on),
-                ticket.clone(),
+                ticket.map_or(Bind::Null, hash),
             ],
             returning: false,
         }];
@@ -512,28 +511,23 @@ impl Store for SqliteStore {
                 returning: false,
             });
         }
-        writes.push(Write {
-            sql: "DELETE FROM tickets
-                  WHERE ?1 IS NOT NULL AND hash = ?1
-                    AND EXISTS (SELECT 1 FROM tokens WHERE hash = ?2)",
-            binds: vec![ticket.clone(), hash(&rpt_key)],
-            returning: false,
-        });
-        // When nothing went in, why: the ticket is gone, or else a policy changed.
-        writes.push(Write {
-            sql: "SELECT 'spent' WHERE ?1 IS NOT NULL
-                    AND NOT EXISTS (SELECT 1 FROM tickets WHERE hash = ?1)
-                    AND NOT EXISTS (SELECT 1 FROM tokens WHERE hash = ?2)",
-            binds: vec![ticket, hash(&rpt_key)],
-            returning: true,
-        });
+        if let Some(ticket) = ticket {
+            writes.push(Write {
+                sql: "DELETE FROM tickets
+                      WHERE hash = ?1 AND EXISTS (SELECT 1 FROM tokens WHERE hash = ?2)",
+                binds: vec![hash(ticket), hash(&rpt_key)],
+                returning: false,
+            });
+        }
         let outcomes = self.write_all(writes).await?;
-        Ok(if outcomes.first().is_some_and(|o| o.rows_affected == 1) {
-            RptStored::Stored
-        } else if outcomes.last().is_some_and(|o| o.body.is_some()) {
-            RptStored::TicketSpent
-        } else {
-            RptStored::PolicyChanged
+        if outcomes.first().is_some_and(|o| o.rows_affected == 1) {
+            return Ok(RptStored::Stored);
+        }
+        // Nothing went in: why is asked only now, off the commit every grant waits for. A ticket
+        // gone now was gone then (nothing puts one back); one still there means a policy changed.
+        Ok(match ticket {
+            Some(ticket) if self.ticket(ticket).await?.is_none() => RptStored::TicketSpent,
+            _ => RptStored::PolicyChanged,
         })
     }
 

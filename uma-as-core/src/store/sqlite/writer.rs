@@ -20,7 +20,7 @@ pub(super) const MAX_BATCH: usize = 256;
 pub(super) const UPKEEP_EVERY: usize = 8;
 
 /// A value bound to a statement parameter.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) enum Bind {
     Text(String),
     Blob(Vec<u8>),
