@@ -1,5 +1,5 @@
-//! Time-limited access stays limited (TM-4), and withdrawing a policy and issuing an RPT that
-//! relies on it serialize (TM-13).
+//! Time-limited access stays limited (TM-4), withdrawing a policy and issuing an RPT that relies
+//! on it serialize (TM-13), and so do two redemptions of one ticket held apart (TM-5).
 
 mod support;
 
@@ -381,4 +381,73 @@ async fn a_policy_deleted_during_an_assessment_leaves_no_live_rpt() {
         }
         Err(other) => panic!("{other}"),
     }
+}
+
+/// Two redemptions of one ticket, held apart (TM-5): bob's reads the ticket and waits before
+/// weighing it; carol's redeems it meanwhile and is refused, her request put to the owner; then
+/// bob's goes on, finds the ticket spent and answers `invalid_grant` — and puts nothing to the
+/// owner, because a refusal spends its ticket before its side effects.
+#[tokio::test]
+async fn a_ticket_spent_meanwhile_gives_a_waiting_refusal_no_side_effects() {
+    let store = Arc::new(Paused::default());
+    let server = AuthorizationServer::builder()
+        .client(ClientConfig::new(RS_ID, RS_SECRET))
+        .client(ClientConfig::new(CLIENT_ID, CLIENT_SECRET))
+        .user("alice")
+        .user("bob")
+        .user("carol")
+        .store(Arc::clone(&store) as Arc<dyn Store>)
+        .spawn()
+        .await
+        .unwrap();
+    let protection = ProtectionClient::builder(server.issuer())
+        .credentials(ClientCredentials::new(RS_ID, RS_SECRET))
+        .build()
+        .unwrap();
+    let resource = protection
+        .create_resource(
+            &ResourceDescription::new(["view"])
+                .owner("alice")
+                .owner_managed_access(true),
+        )
+        .await
+        .unwrap();
+    let ticket = protection
+        .request_permissions(vec![uma_client::PermissionRequest::new(resource, ["view"])])
+        .await
+        .unwrap();
+    let token_url = format!("{}/token", server.issuer());
+    let redeem = |bearer: &str| {
+        reqwest::Client::new()
+            .post(&token_url)
+            .bearer_auth(bearer)
+            .form(&[
+                ("grant_type", uma_client::UMA_TICKET_GRANT_TYPE),
+                ("ticket", ticket.as_str()),
+            ])
+    };
+    let bob = server.access_token("bob", CLIENT_ID).await.unwrap();
+    let carol = server.access_token("carol", CLIENT_ID).await.unwrap();
+
+    store.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let reading = store.reading.notified();
+    let waiting = tokio::spawn(redeem(bob.as_str()).send());
+    reading.await;
+    let carols = redeem(carol.as_str()).send().await.unwrap();
+    assert_eq!(carols.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        carols.json::<Value>().await.unwrap()["error"],
+        "request_submitted"
+    );
+    store.release.notify_one();
+    let bobs = waiting.await.unwrap().unwrap();
+    assert_eq!(bobs.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bobs.json::<Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+
+    let asked = store.inner.requests_of("alice").await.unwrap();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].party, "carol");
 }
