@@ -17,7 +17,7 @@
 //! permission request for a resource chosen at random (with the resource server's PAT), then the
 //! UMA grant redeeming its ticket (with the access token of a party, chosen at random among the
 //! ten it is shared with). A flow counts once its RPT is received; a refusal stops the run.
-//! Prints `flows/s p50-ms p99-ms`, the latencies being those of whole flows; given the server's
+//! Prints `flows/s p50-ms p99-ms p99.9-ms`, the latencies being those of whole flows; given the server's
 //! process id on this machine, also the server's CPU time per counted flow in µs (from
 //! `/proc/PID/stat` at the end of the warm-up and at the deadline), which the hypervisor's steal
 //! does not inflate as it does the rate.
@@ -219,10 +219,11 @@ async fn main() -> Result {
     }
     latencies.sort_unstable();
     print!(
-        "{:.0} {:.2} {:.2}",
+        "{:.0} {:.2} {:.2} {:.2}",
         latencies.len() as f64 / seconds as f64,
         quantile(&latencies, 0.5),
-        quantile(&latencies, 0.99)
+        quantile(&latencies, 0.99),
+        quantile(&latencies, 0.999)
     );
     if let Some(cpu) = cpu {
         let ticks = cpu.await??;
