@@ -1,10 +1,12 @@
 //! SQLite storage: one file that survives restarts, in WAL mode, every write durable before it is
 //! acknowledged.
 //!
-//! Connections are rusqlite's, each owned by a thread of its own: one writer committing in
-//! groups ([`writer`]) and a few readers beside it ([`readers`]). Schema migrations run through
-//! sqlx's migrator once, at open.
+//! Connections are rusqlite's: one writer committing in groups on a thread of its own
+//! ([`writer`]), readers beside it, most reads on the caller's own thread ([`readers`]), and a
+//! checkpointer copying the log into the database file off the writer's commits
+//! ([`checkpointer`]). Schema migrations run through sqlx's migrator once, at open.
 
+mod checkpointer;
 mod readers;
 mod writer;
 
@@ -87,7 +89,8 @@ impl SqliteStore {
         let readers = Readers::open(path, READERS, BUSY_TIMEOUT)?;
         let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
         let (upkeep, upkeep_jobs) = mpsc::channel(1);
-        writer::spawn(connection, jobs, upkeep_jobs)?;
+        let checkpointer = checkpointer::spawn(path)?;
+        writer::spawn(connection, jobs, upkeep_jobs, checkpointer)?;
         Ok(Self {
             writer,
             upkeep,

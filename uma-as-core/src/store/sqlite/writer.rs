@@ -9,6 +9,7 @@ use rusqlite::types::{ToSql, ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, params_from_iter};
 use tokio::sync::{mpsc, oneshot};
 
+use super::checkpointer::Wake;
 use super::failed;
 use crate::store::StoreError;
 
@@ -66,6 +67,7 @@ pub(super) fn spawn(
     connection: Connection,
     jobs: mpsc::Receiver<Job>,
     upkeep: mpsc::Receiver<Job>,
+    checkpointer: Wake,
 ) -> Result<(), StoreError> {
     // A runtime of the thread's own only to wait on two lanes at once; the commits themselves
     // block it, which is the point: nothing else runs there.
@@ -74,7 +76,7 @@ pub(super) fn spawn(
         .map_err(|e| StoreError::new(format!("cannot start the database writer: {e}")))?;
     std::thread::Builder::new()
         .name("uma-sqlite-writer".to_owned())
-        .spawn(move || runtime.block_on(write_loop(connection, jobs, upkeep)))
+        .spawn(move || runtime.block_on(write_loop(connection, jobs, upkeep, checkpointer)))
         .map_err(|e| StoreError::new(format!("cannot start the database writer: {e}")))?;
     Ok(())
 }
@@ -92,6 +94,7 @@ pub(super) async fn write_loop(
     mut connection: Connection,
     mut jobs: mpsc::Receiver<Job>,
     mut upkeep: mpsc::Receiver<Job>,
+    checkpointer: Wake,
 ) {
     let mut commits_since_upkeep = 0;
     loop {
@@ -116,6 +119,7 @@ pub(super) async fn write_loop(
             Err(upkeep_job) => {
                 commits_since_upkeep = 0;
                 let result = commit(&mut connection, upkeep_job.writes.iter());
+                checkpointer.committed();
                 let _ = upkeep_job.reply.send(result);
                 continue;
             }
@@ -133,7 +137,9 @@ pub(super) async fn write_loop(
                 Err(_) => break,
             }
         }
-        match commit(&mut connection, batch.iter().flat_map(|j| &j.writes)) {
+        let committed = commit(&mut connection, batch.iter().flat_map(|j| &j.writes));
+        checkpointer.committed();
+        match committed {
             Ok(outcomes) => {
                 let mut outcomes = outcomes.into_iter();
                 for job in batch {
@@ -238,7 +244,7 @@ mod tests {
         let (job, upkept) = insert(-1);
         upkeep.try_send(job).unwrap();
         drop((writer, upkeep));
-        write_loop(connection, jobs, upkeep_jobs).await;
+        write_loop(connection, jobs, upkeep_jobs, Wake::nobody()).await;
         assert!(upkept.await.unwrap().is_ok());
         for answer in answers {
             assert!(answer.await.unwrap().is_ok());
@@ -279,7 +285,7 @@ mod tests {
             writer.try_send(job).unwrap();
         }
         drop((writer, upkeep));
-        write_loop(connection, jobs, upkeep_jobs).await;
+        write_loop(connection, jobs, upkeep_jobs, Wake::nobody()).await;
         assert!(good_answer.await.unwrap().is_ok());
         assert!(bad_answer.await.unwrap().is_err());
         assert!(also_good_answer.await.unwrap().is_ok());
