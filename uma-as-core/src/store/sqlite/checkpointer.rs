@@ -3,8 +3,8 @@
 //!
 //! SQLite's own checkpoint runs inside the commit that fills the log past 1,000 pages: it copies
 //! them, syncs the database file, and every write queued meanwhile waits — at a few pages per
-//! UMA flow, several times a second under load, and the whole flow's tail (BENCHMARKS.md: p99
-//! 24 against 36 ms on a busy hour with no checkpoint at all). Only the writer's checkpoint can
+//! UMA flow, several times a second under load, and the whole flow's tail (BENCHMARKS.md: never
+//! checkpointing, an upper bound, took a busy hour's p99 from 36 to 24 ms). Only the writer's checkpoint can
 //! restart the log (under unbroken commits one from another connection never catches up with
 //! its end), so it stays; this thread copies most pages first, so that what is left in the
 //! writer's commit is a short copy and a small sync. Measured, a trade: p99 ×0.89 and p99.9
