@@ -114,14 +114,7 @@ async fn resources_and_policies() {
                 .is_empty()
         );
 
-        let policy = Policy {
-            id: "p1".into(),
-            resource_id: "r1".into(),
-            owner: "alice".into(),
-            scopes: vec!["view".into()],
-            users: vec!["bob".into()],
-            ..Policy::default()
-        };
+        let policy = bob_may_view_r1();
         store.put_policy(policy.clone()).await.unwrap();
         let changed = Policy {
             scopes: vec!["edit".into()],
@@ -484,17 +477,22 @@ async fn rpts_go_with_the_policies_they_relied_on() {
     }
 }
 
-/// Stores alice's resource `r1` and her policy `p1` letting bob view it; returns the policy.
-async fn alice_shares_r1_with_bob(store: &dyn Store) -> Policy {
-    store.put_resource(resource("r1", "alice")).await.unwrap();
-    let policy = Policy {
+/// Alice's policy `p1` letting bob view her resource `r1`.
+fn bob_may_view_r1() -> Policy {
+    Policy {
         id: "p1".into(),
         resource_id: "r1".into(),
         owner: "alice".into(),
         scopes: vec!["view".into()],
         users: vec!["bob".into()],
         ..Policy::default()
-    };
+    }
+}
+
+/// Stores alice's resource `r1` and [`bob_may_view_r1`]; returns the policy.
+async fn alice_shares_r1_with_bob(store: &dyn Store) -> Policy {
+    store.put_resource(resource("r1", "alice")).await.unwrap();
+    let policy = bob_may_view_r1();
     store.put_policy(policy.clone()).await.unwrap();
     policy
 }

@@ -38,7 +38,14 @@ impl Wake {
     /// A wake that wakes nobody, for a writer tested alone.
     #[cfg(test)]
     pub(super) fn nobody() -> Self {
-        Self(mpsc::sync_channel(1).0)
+        Self::watched().0
+    }
+
+    /// A wake and the wake-ups it sends, for a writer's test to look at.
+    #[cfg(test)]
+    pub(super) fn watched() -> (Self, Receiver<()>) {
+        let (wake, commits) = mpsc::sync_channel(1);
+        (Self(wake), commits)
     }
 }
 

@@ -5,7 +5,7 @@
 //! is a lookup by key or a bounded page, a few microseconds against pages the OS already holds,
 //! while a hand-off to a reader thread and back costs two context switches: on the one core the
 //! flow benchmark gives the server, the readers' kernel time (switches, wake-ups) was half their
-//! whole share, and reading on the caller's thread served ~1.1× the whole flows (BENCHMARKS.md).
+//! whole share, and reading on the caller's thread served 1.05× the whole flows at 0.92× the CPU (BENCHMARKS.md).
 //! What could make a read wait — every inline connection in use, or a lock that SQLite would
 //! sleep on (`SQLITE_BUSY`) — sends it to the threads instead, so an async worker never sleeps.
 

@@ -263,6 +263,29 @@ mod tests {
         assert_eq!(order.len(), requests + 1);
     }
 
+    /// Every commit wakes the checkpointer, so that the log is copied off the writer's path.
+    #[tokio::test]
+    async fn a_commit_wakes_the_checkpointer() {
+        let db = TempDb::new();
+        let connection = Connection::open(&db.path).unwrap();
+        connection
+            .execute("CREATE TABLE log (value INTEGER NOT NULL)", [])
+            .unwrap();
+        let (writer, jobs) = mpsc::channel(1);
+        let (upkeep, upkeep_jobs) = mpsc::channel(1);
+        let (wake, wake_ups) = Wake::watched();
+        assert!(wake_ups.try_recv().is_err(), "nothing committed yet");
+        let (job, answer) = insert(1);
+        writer.try_send(job).unwrap();
+        drop((writer, upkeep));
+        write_loop(connection, jobs, upkeep_jobs, wake).await;
+        assert!(answer.await.unwrap().is_ok());
+        assert!(
+            wake_ups.try_recv().is_ok(),
+            "the commit woke the checkpointer"
+        );
+    }
+
     /// A write that fails in a batch fails alone: the others in its batch still commit. Unlike
     /// the store-level test, which races writes into shared transactions, these three are queued
     /// before the loop runs, so that they are certainly one batch.
