@@ -203,7 +203,7 @@ async fn opaque_rpts_are_introspected() {
         .await
         .unwrap();
     let rpt = f.grant_for("bob", &["view"]).await.unwrap();
-    assert_eq!(rpt.len(), 43, "a random handle, not a JWT");
+    assert_eq!(rpt.len(), 51, "a random handle, not a JWT");
     let introspection = f.protection.introspect(&rpt.as_str().into()).await.unwrap();
     assert!(introspection.active);
     assert_eq!(

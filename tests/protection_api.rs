@@ -95,7 +95,7 @@ async fn permission_endpoint_answers_201_with_one_ticket() {
         let ticket = json_of(response).await;
         let members: Vec<&String> = ticket.as_object().unwrap().keys().collect();
         assert_eq!(members, ["ticket"]);
-        assert_eq!(ticket["ticket"].as_str().unwrap().len(), 43);
+        assert_eq!(ticket["ticket"].as_str().unwrap().len(), 51);
     }
 }
 

@@ -9,8 +9,9 @@ use support::{CLIENT_ID, World};
 use uma_client::{ErrorCode, UmaChallenge};
 
 fn is_ticket(ticket: &str) -> bool {
-    // 32 random bytes, base64url without padding: 256 bits, URL-safe.
-    ticket.len() == 43
+    // A 6-byte issue time and 32 random bytes, base64url without padding: 256 random bits,
+    // URL-safe.
+    ticket.len() == 51
         && ticket
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')

@@ -126,7 +126,7 @@ impl SigningKey {
         Ok(Self {
             // The kid is a digest of the public key: stable, and the same on every replica.
             kid: URL_SAFE_NO_PAD.encode(
-                &crate::secret::TokenHash::of(&URL_SAFE_NO_PAD.encode(&public)).as_bytes()[..12],
+                &<sha2::Sha256 as sha2::Digest>::digest(URL_SAFE_NO_PAD.encode(&public))[..12],
             ),
             alg,
             private_pkcs8: pkcs8,

@@ -113,7 +113,7 @@ pub(crate) async fn issue(
                 typ: state.keycloak_paths.then_some("Bearer"),
                 exp: expires_at,
                 iat: issued_at,
-                jti: secret::new_id(),
+                jti: secret::new_token(),
                 authorization: RptAuthorization {
                     permissions: &granted.permissions,
                 },

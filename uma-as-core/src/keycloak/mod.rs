@@ -281,7 +281,7 @@ pub(crate) fn access_token(
             typ: "Bearer",
             exp: record.expires_at,
             iat: record.issued_at,
-            jti: crate::secret::new_id(),
+            jti: crate::secret::new_token(),
             scope: scopes.join(" "),
             preferred_username,
             realm_access,
