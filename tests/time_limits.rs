@@ -285,11 +285,8 @@ impl Store for Paused {
     ) -> Result<RptStored, StoreError> {
         self.inner.put_rpt(rpt, refresh, decision, ticket).await
     }
-    async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
-        self.inner.token(hash).await
-    }
-    async fn revoke_tokens_relying_on(&self, policy_id: &str) -> Result<u64, StoreError> {
-        self.inner.revoke_tokens_relying_on(policy_id).await
+    async fn stored_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        self.inner.stored_token(hash).await
     }
     async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError> {
         self.inner.delete_token(hash).await

@@ -204,7 +204,6 @@ pub(crate) async fn approve_request(
     request.status = RequestStatus::Approved;
     if !store.decide_request(request.clone()).await? {
         store.delete_policy(&policy_id).await?;
-        crate::policy::withdraw(store, &policy_id).await?;
         return Err(answered_already());
     }
     Ok((request, policy_id))

@@ -204,7 +204,7 @@ pub(crate) async fn add(
 }
 
 /// Replaces a policy with a new revision of it: RPTs being issued on the old terms are refused
-/// when stored, and those issued on them are withdrawn (TM-13).
+/// when stored, and those issued on them are revoked (TM-13; see [`revoke`]).
 pub(crate) async fn replace(
     store: &dyn Store,
     existing: Policy,
@@ -214,7 +214,6 @@ pub(crate) async fn replace(
     let kept = (existing.id, revision, existing.created_at);
     let policy = build(store, &existing.owner, &existing.resource_id, kept, input).await?;
     store.put_policy(policy.clone()).await?;
-    withdraw(store, &policy.id).await?;
     Ok(policy)
 }
 
@@ -267,26 +266,15 @@ pub(crate) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Deletes the owner's policy `id` and revokes what it granted; the policy that was.
+/// Deletes the owner's policy `id`, and with it what it granted; the policy that was.
+///
+/// What a changed or deleted policy granted is revoked as soon as the change is stored: the store
+/// reads a token relying on it as absent ([`Store::token`]), so introspection reports its RPTs
+/// inactive at once and the next request needs a new grant under the policy as it is now (Grant
+/// §6.1). A JWT RPT checked offline stays usable until it expires (the RPT lifetime, 5 minutes by
+/// default): that is the window.
 pub(crate) async fn revoke(store: &dyn Store, owner: &str, id: &str) -> Result<Policy, ApiError> {
     let policy = owned(store, owner, id).await?;
     store.delete_policy(id).await?;
-    withdraw(store, id).await?;
     Ok(policy)
-}
-
-/// Revokes the RPTs a changed or deleted policy granted: introspection reports them inactive at
-/// once, and the next request needs a new grant under the policy as it is now (Grant §6.1).
-/// A JWT RPT checked offline stays usable until it expires (the RPT lifetime, 5 minutes by
-/// default): that is the window.
-pub(crate) async fn withdraw(store: &dyn Store, policy_id: &str) -> Result<(), ApiError> {
-    let revoked = store.revoke_tokens_relying_on(policy_id).await?;
-    if revoked > 0 {
-        tracing::info!(
-            policy = policy_id,
-            revoked,
-            "RPTs withdrawn with their policy"
-        );
-    }
-    Ok(())
 }

@@ -137,12 +137,9 @@ pub(crate) async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     visible(&*store, &auth, &id).await?;
-    let policies = store.policies_for(&id).await?;
+    // Protection ends with registration (FedAuthz §3): the RPTs for it go with its policies,
+    // which go with it.
     store.delete_resource(&id).await?;
-    // Protection ends with registration (FedAuthz §3): the RPTs for it go with its policies.
-    for policy in policies {
-        crate::policy::withdraw(&*store, &policy.id).await?;
-    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -43,17 +43,27 @@ pub(crate) fn new_id() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A policy revision no policy has had: 62 random bits, so that it fits every store's integers
+/// with room to count on from.
+pub(crate) fn new_revision() -> u64 {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes)
+        .unwrap_or_else(|e| panic!("the operating system's random number generator failed: {e}"));
+    u64::from_be_bytes(bytes) >> 2
+}
+
 /// The key a credential is stored under: its SHA-256, so a copy of the store yields no usable
 /// credential. SHA-256 is enough here because the inputs carry 256 random bits; user passwords
 /// get a slow hash instead.
 ///
-/// For a credential this server minted (see [`new_token`]), or a JWT whose `jti` is one, the key
-/// leads with the credential's issue time in place of the digest's first six bytes: keys then
-/// sort by issue time, and a store's index takes each new one at its end, where a commit's
-/// inserts share a few pages, rather than each on a page of its own anywhere in the index (which
-/// is what every grant wrote to the log and synced; measured in `BENCHMARKS.md`). The 26 bytes of
-/// digest left are still far past any collision or guess. Keys of anything else, such as tokens
-/// minted before stamps, are the whole digest as they always were, so stored tokens stay valid.
+/// For a credential this server minted (its issue time, then its random bytes), or a JWT whose
+/// `jti` is one, the key leads with the credential's issue time in place of the digest's first
+/// six bytes: keys then sort by issue time, and a store's index takes each new one at its end,
+/// where a commit's inserts share a few pages, rather than each on a page of its own anywhere in
+/// the index (which is what every grant wrote to the log and synced; measured in
+/// `BENCHMARKS.md`). The 26 bytes of digest left are still far past any collision or guess.
+/// Keys of anything else, such as tokens minted before stamps, are the whole digest as they
+/// always were, so stored tokens stay valid.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TokenHash([u8; 32]);
 

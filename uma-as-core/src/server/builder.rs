@@ -128,7 +128,7 @@ impl AuthorizationServerBuilder {
 
     /// Resources and policies put into the store at start (a Keycloak realm export's, say),
     /// replacing those with the same ids. A policy that differs from the one stored under its
-    /// id is a new revision of it: the RPTs the old one granted are withdrawn.
+    /// id is a new revision of it: the RPTs the old one granted are revoked.
     pub fn seed(mut self, resources: Vec<Resource>, policies: Vec<Policy>) -> Self {
         self.seed.0.extend(resources);
         self.seed.1.extend(policies);
@@ -468,12 +468,67 @@ async fn seed(
             }
             policy.revision = stored.revision.saturating_add(1);
             policy.created_at = stored.created_at;
-            store.put_policy(policy.clone()).await?;
-            store.revoke_tokens_relying_on(&policy.id).await?;
+            store.put_policy(policy).await?;
         } else {
+            // Its id may be one deleted from the store since: a revision drawn at random, not
+            // the seed's again, so that no token issued under the deleted policy, which names
+            // its revision, reads as current under this one (`Store::token`).
+            policy.revision = crate::secret::new_revision();
             policy.created_at = policy.created_at.or(Some(now()));
             store.put_policy(policy).await?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::TokenHash;
+    use crate::store::{MemoryStore, PolicyRef, TokenKind, TokenRecord};
+
+    /// A seeded policy deleted by its owner and seeded again at the next start is a new policy:
+    /// what the deleted one granted stays revoked.
+    #[tokio::test]
+    async fn a_policy_seeded_again_after_its_deletion_revives_no_token() {
+        let store = MemoryStore::new();
+        let resource = Resource {
+            id: "r1".into(),
+            owner: "alice".into(),
+            resource_server: "photoz".into(),
+            description: uma_types::ResourceDescription::new(["view"]),
+        };
+        let policy = Policy {
+            id: "p1".into(),
+            resource_id: "r1".into(),
+            owner: "alice".into(),
+            scopes: vec!["view".into()],
+            users: vec!["bob".into()],
+            ..Policy::default()
+        };
+        let seeds = || (vec![resource.clone()], vec![policy.clone()]);
+        seed(&store, seeds()).await.unwrap();
+        let seeded = store.policy("p1").await.unwrap().unwrap();
+        let rpt = TokenRecord {
+            kind: TokenKind::Rpt {
+                permissions: vec![],
+                resource_server: "photoz".into(),
+                owner: "alice".into(),
+                policies: vec![PolicyRef::from(&seeded)],
+            },
+            client_id: "app".into(),
+            subject: "bob".into(),
+            issued_at: 1,
+            expires_at: now() + 60,
+        };
+        store.put_token(TokenHash::of("rpt"), rpt).await.unwrap();
+        // Seeding again what is stored changes nothing.
+        seed(&store, seeds()).await.unwrap();
+        assert!(store.token(&TokenHash::of("rpt")).await.unwrap().is_some());
+        assert!(store.delete_policy("p1").await.unwrap());
+        assert!(store.token(&TokenHash::of("rpt")).await.unwrap().is_none());
+        seed(&store, seeds()).await.unwrap();
+        assert!(store.policy("p1").await.unwrap().is_some());
+        assert!(store.token(&TokenHash::of("rpt")).await.unwrap().is_none());
+    }
 }

@@ -237,17 +237,8 @@ impl Store for MemoryStore {
         Ok(RptStored::Stored)
     }
 
-    async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+    async fn stored_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         Ok(self.lock().tokens.get(hash).cloned())
-    }
-
-    async fn revoke_tokens_relying_on(&self, policy_id: &str) -> Result<u64, StoreError> {
-        let mut state = self.lock();
-        let before = state.tokens.len();
-        state
-            .tokens
-            .retain(|_, token| !token.kind.policies().iter().any(|p| p.id == policy_id));
-        Ok((before - state.tokens.len()) as u64)
     }
 
     async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError> {

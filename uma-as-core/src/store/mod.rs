@@ -518,15 +518,35 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a token, replacing the one with the same hash (a sign-in session counting its
     /// failures).
     async fn put_token(&self, hash: TokenHash, token: TokenRecord) -> Result<(), StoreError>;
-    /// The token with this hash, expired or not.
-    async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
+    /// The token with this hash as stored, expired or not, whatever has become of the policies
+    /// it relies on: [`Store::token`] is the one to read a token with.
+    async fn stored_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError>;
+    /// The token with this hash, expired or not — unless it relies on a policy that has changed
+    /// or gone since it was issued (an RPT or its refresh token): such a token is revoked and
+    /// reads as absent, from the moment the policy's change is stored (TM-13). Checked here,
+    /// when a token is read, rather than by deleting tokens when a policy changes: no grant has
+    /// to write a link from each policy to its tokens (a page of its own in an index keyed by
+    /// policy, on every grant), and no crash between a policy's change and its revocation can
+    /// leave a token standing.
+    async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        let Some(token) = self.stored_token(hash).await? else {
+            return Ok(None);
+        };
+        for relied in token.kind.policies() {
+            match self.policy(&relied.id).await? {
+                Some(policy) if policy.revision == relied.revision => {}
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(token))
+    }
     /// Stores an RPT (and its refresh token, and the decision that granted it) and spends the
     /// ticket it redeems, if any, all in one atomic step, and only if every policy it relies on is
     /// still at the revision relied on and the ticket is still unspent; otherwise stores and
-    /// spends nothing, and says which. With the revocation that follows each policy change, no
-    /// RPT issued on a policy's old terms outlives the change (TM-13); of concurrent redemptions
-    /// of one ticket, on any replicas, at most one stores an RPT (Grant §5.5); and no RPT is
-    /// stored without the decision the owner reads about it.
+    /// spends nothing, and says which. With [`Store::token`] refusing tokens whose policies
+    /// changed, no RPT issued on a policy's old terms outlives the change (TM-13); of concurrent
+    /// redemptions of one ticket, on any replicas, at most one stores an RPT (Grant §5.5); and no
+    /// RPT is stored without the decision the owner reads about it.
     async fn put_rpt(
         &self,
         rpt: (TokenHash, TokenRecord),
@@ -534,9 +554,6 @@ pub trait Store: Send + Sync + 'static {
         decision: Option<Decision>,
         ticket: Option<&TokenHash>,
     ) -> Result<RptStored, StoreError>;
-    /// Revokes every RPT that a policy granted, when the policy changes or goes; returns how
-    /// many.
-    async fn revoke_tokens_relying_on(&self, policy_id: &str) -> Result<u64, StoreError>;
     /// Deletes a token (revocation); `false` if there was none.
     async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError>;
 

@@ -159,7 +159,7 @@ fn seconds(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// Stores a token and its policy links inside `transaction`.
+/// Stores a token inside `transaction`.
 async fn insert_token(
     transaction: &mut Transaction<'_, Postgres>,
     key: &TokenHash,
@@ -181,22 +181,6 @@ async fn insert_token(
         .await?
         .rows_affected()
         == 1;
-    let policies: Vec<&str> = token
-        .kind
-        .policies()
-        .iter()
-        .map(|p| p.id.as_str())
-        .collect();
-    if stored && !policies.is_empty() {
-        sqlx::query(
-            "INSERT INTO token_policies (hash, policy_id) SELECT $1, unnest($2::text[])
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&key.as_bytes()[..])
-        .bind(&policies)
-        .execute(&mut **transaction)
-        .await?;
-    }
     Ok(stored)
 }
 
@@ -427,15 +411,10 @@ impl Store for PostgresStore {
         let mut hashes = Vec::with_capacity(tokens.len());
         let mut expiries = Vec::with_capacity(tokens.len());
         let mut bodies = Vec::with_capacity(tokens.len());
-        let (mut link_hashes, mut link_policies) = (Vec::new(), Vec::new());
         for (key, token) in &tokens {
             hashes.push(key.as_bytes().to_vec());
             expiries.push(seconds(token.expires_at));
             bodies.push(to_json(token)?);
-            for policy in token.kind.policies() {
-                link_hashes.push(key.as_bytes().to_vec());
-                link_policies.push(policy.id.as_str());
-            }
         }
         let decided = decision
             .as_ref()
@@ -448,7 +427,7 @@ impl Store for PostgresStore {
         // One statement, so one round trip and its own transaction. FOR SHARE holds off a
         // concurrent change or deletion of these policies until it ends, and makes the read see
         // the last committed revision: either the change came first and the revisions differ
-        // (nothing is inserted), or it waits and then revokes this RPT through its links. The
+        // (nothing is inserted), or it waits, and this RPT reads as revoked once it commits. The
         // ticket is spent only then: of concurrent deletes of its row, on any replicas, one
         // deletes it and the others wait for that commit and find nothing, so insert nothing.
         // The decision goes in with the RPT or not at all.
@@ -465,7 +444,7 @@ impl Store for PostgresStore {
                      ),
                      spent AS (
                          DELETE FROM tickets
-                         WHERE $12::bytea IS NOT NULL AND hash = $12::bytea
+                         WHERE $10::bytea IS NOT NULL AND hash = $10::bytea
                            AND (SELECT n FROM locked) = cardinality($1::text[])
                          RETURNING 1
                      ),
@@ -473,20 +452,13 @@ impl Store for PostgresStore {
                          INSERT INTO tokens (hash, expires_at, body)
                          SELECT * FROM unnest($3::bytea[], $4::bigint[], $5::text[])
                          WHERE (SELECT n FROM locked) = cardinality($1::text[])
-                           AND ($12::bytea IS NULL OR EXISTS (SELECT 1 FROM spent))
+                           AND ($10::bytea IS NULL OR EXISTS (SELECT 1 FROM spent))
                          RETURNING hash
-                     ),
-                     linked AS (
-                         INSERT INTO token_policies (hash, policy_id)
-                         SELECT links.hash, links.policy_id
-                         FROM unnest($6::bytea[], $7::text[]) AS links (hash, policy_id)
-                         WHERE links.hash IN (SELECT hash FROM stored)
-                         ON CONFLICT DO NOTHING
                      ),
                      decided AS (
                          INSERT INTO decisions (owner, at, resource_ids, body)
-                         SELECT $8::text, $9::bigint, $10::text[], $11::text
-                         WHERE $8::text IS NOT NULL AND EXISTS (SELECT 1 FROM stored)
+                         SELECT $6::text, $7::bigint, $8::text[], $9::text
+                         WHERE $6::text IS NOT NULL AND EXISTS (SELECT 1 FROM stored)
                      )
                      SELECT (SELECT count(*) FROM stored),
                             (SELECT n FROM locked) = cardinality($1::text[])",
@@ -496,8 +468,6 @@ impl Store for PostgresStore {
                 .bind(&hashes)
                 .bind(&expiries)
                 .bind(&bodies)
-                .bind(&link_hashes)
-                .bind(&link_policies)
                 .bind(decision.as_ref().map(|d| d.owner.as_str()))
                 .bind(decision.as_ref().map(|d| seconds(d.at)))
                 .bind(&decided_resources)
@@ -515,22 +485,10 @@ impl Store for PostgresStore {
         })
     }
 
-    async fn token(&self, key: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+    async fn stored_token(&self, key: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         self.one(
             "SELECT body FROM tokens WHERE hash = $1",
             key.as_bytes().to_vec(),
-        )
-        .await
-    }
-
-    async fn revoke_tokens_relying_on(&self, policy_id: &str) -> Result<u64, StoreError> {
-        // The links go with their tokens (ON DELETE CASCADE).
-        self.execute(
-            sqlx::query(
-                "DELETE FROM tokens WHERE hash IN
-                     (SELECT hash FROM token_policies WHERE policy_id = $1)",
-            )
-            .bind(policy_id),
         )
         .await
     }
@@ -665,7 +623,6 @@ impl Store for PostgresStore {
         for sql in [
             "DELETE FROM tickets WHERE hash IN
                  (SELECT hash FROM tickets WHERE expires_at <= $1 LIMIT $2)",
-            // Their policy links go with them (ON DELETE CASCADE).
             "DELETE FROM tokens WHERE hash IN
                  (SELECT hash FROM tokens WHERE expires_at <= $1 LIMIT $2)",
         ] {

@@ -436,44 +436,106 @@ async fn repeated_requests_coalesce_into_one() {
     }
 }
 
+/// An RPT relying on `policies` (ids at revision 0), valid for a minute.
+fn rpt_relying_on(policies: &[&str], expires_at: u64) -> TokenRecord {
+    TokenRecord {
+        kind: TokenKind::Rpt {
+            permissions: vec![],
+            resource_server: "photoz".into(),
+            owner: "alice".into(),
+            policies: policies
+                .iter()
+                .map(|p| PolicyRef {
+                    id: p.to_string(),
+                    revision: 0,
+                })
+                .collect(),
+        },
+        client_id: "app".into(),
+        subject: "bob".into(),
+        issued_at: 1,
+        expires_at,
+    }
+}
+
 #[tokio::test]
-async fn rpts_go_with_the_policies_they_relied_on() {
+async fn a_token_reads_as_revoked_once_a_policy_it_relied_on_changes_or_goes() {
     for (store, _db) in stores().await {
-        let rpt = |policies: &[&str]| TokenRecord {
-            kind: TokenKind::Rpt {
-                permissions: vec![],
-                resource_server: "photoz".into(),
-                owner: "alice".into(),
-                policies: policies
-                    .iter()
-                    .map(|p| PolicyRef {
-                        id: p.to_string(),
-                        revision: 0,
-                    })
-                    .collect(),
-            },
-            client_id: "app".into(),
-            subject: "bob".into(),
-            issued_at: 1,
-            expires_at: now() + 60,
+        store.put_resource(resource("r1", "alice")).await.unwrap();
+        for id in ["p1", "p2"] {
+            let policy = Policy {
+                id: id.into(),
+                ..bob_may_view_r1()
+            };
+            store.put_policy(policy).await.unwrap();
+        }
+        let live = now() + 60;
+        for (name, policies) in [("a", &["p1"][..]), ("b", &["p1", "p2"]), ("c", &["p2"])] {
+            let token = rpt_relying_on(policies, live);
+            store.put_token(TokenHash::of(name), token).await.unwrap();
+        }
+        let reads = || async {
+            let mut present = vec![];
+            for name in ["a", "b", "c"] {
+                present.push(store.token(&TokenHash::of(name)).await.unwrap().is_some());
+            }
+            present
         };
-        store
-            .put_token(TokenHash::of("a"), rpt(&["p1"]))
-            .await
-            .unwrap();
-        store
-            .put_token(TokenHash::of("b"), rpt(&["p1", "p2"]))
-            .await
-            .unwrap();
-        store
-            .put_token(TokenHash::of("c"), rpt(&["p2"]))
-            .await
-            .unwrap();
-        assert_eq!(store.revoke_tokens_relying_on("p1").await.unwrap(), 2);
-        assert!(store.token(&TokenHash::of("a")).await.unwrap().is_none());
-        assert!(store.token(&TokenHash::of("b")).await.unwrap().is_none());
-        assert!(store.token(&TokenHash::of("c")).await.unwrap().is_some());
-        assert_eq!(store.revoke_tokens_relying_on("p1").await.unwrap(), 0);
+        assert_eq!(reads().await, [true, true, true]);
+        // p1 changes: what relied on it is revoked, from the moment the change is stored.
+        let changed = Policy {
+            id: "p1".into(),
+            revision: 1,
+            ..bob_may_view_r1()
+        };
+        store.put_policy(changed).await.unwrap();
+        assert_eq!(reads().await, [false, false, true]);
+        // p2 goes: so does what relied on it.
+        assert!(store.delete_policy("p2").await.unwrap());
+        assert_eq!(reads().await, [false, false, false]);
+        // The records stay, for the purge to take when they expire; no reader of a token
+        // gets them.
+        assert!(
+            store
+                .stored_token(&TokenHash::of("a"))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}
+
+#[tokio::test]
+async fn expired_tokens_are_purged_a_batch_at_a_time() {
+    for (store, _db) in stores().await {
+        for (name, expires_at) in [
+            ("old", now() - 2),
+            ("older", now() - 3),
+            ("live", now() + 60),
+        ] {
+            let token = rpt_relying_on(&[], expires_at);
+            store.put_token(TokenHash::of(name), token).await.unwrap();
+        }
+        let stored = || async {
+            let mut names = vec![];
+            for name in ["older", "old", "live"] {
+                if store
+                    .stored_token(&TokenHash::of(name))
+                    .await
+                    .unwrap()
+                    .is_some()
+                {
+                    names.push(name);
+                }
+            }
+            names
+        };
+        assert_eq!(store.purge(now(), 0, 1).await.unwrap(), 1);
+        assert_eq!(stored().await.len(), 2);
+        assert_eq!(store.purge(now(), 0, 1).await.unwrap(), 1);
+        assert_eq!(stored().await, ["live"]);
+        assert_eq!(store.purge(now(), 0, 1).await.unwrap(), 0);
+        assert!(store.token(&TokenHash::of("live")).await.unwrap().is_some());
     }
 }
 
@@ -558,10 +620,12 @@ async fn an_rpt_is_stored_only_while_its_policies_are_as_relied_on() {
         );
         assert!(stored("a").await && stored("a-refresh").await);
 
-        // The policy changes: an RPT assessed on its old terms is not stored, nor its refresh.
+        // The policy changes (to a revision as large as a seeded policy's first): an RPT
+        // assessed on its old terms is not stored, nor its refresh.
+        let changed = crate::secret::new_revision();
         store
             .put_policy(Policy {
-                revision: 1,
+                revision: changed,
                 ..policy.clone()
             })
             .await
@@ -581,18 +645,24 @@ async fn an_rpt_is_stored_only_while_its_policies_are_as_relied_on() {
         assert!(!stored("b").await && !stored("b-refresh").await);
         assert_eq!(
             store
-                .put_rpt((TokenHash::of("c"), rpt(&policy, 1)), None, None, None)
+                .put_rpt(
+                    (TokenHash::of("c"), rpt(&policy, changed)),
+                    None,
+                    None,
+                    None
+                )
                 .await
                 .unwrap(),
             RptStored::Stored
         );
+        assert!(stored("c").await && !stored("a").await);
 
         // Gone: nothing relying on it is stored.
         store.delete_policy("p1").await.unwrap();
         assert_eq!(
             store
                 .put_rpt(
-                    (TokenHash::of("d"), rpt(&policy, 1)),
+                    (TokenHash::of("d"), rpt(&policy, changed)),
                     None,
                     granted("dd", 30),
                     None
@@ -754,9 +824,9 @@ async fn decisions_newest_first_filtered_and_purged() {
     }
 }
 
-/// RPT issue and policy withdrawal serialize (TM-13): whichever order the store puts them in,
-/// once the change and its revocation are done no RPT on the old terms is left, on any store
-/// (PostgreSQL included, where the two run on different connections at once).
+/// RPT issue and a policy's change serialize (TM-13): whichever order the store puts them in,
+/// once the change is stored no RPT on the old terms reads as valid, on any store (PostgreSQL
+/// included, where the two run on different connections at once).
 #[tokio::test]
 async fn an_rpt_racing_a_policy_change_never_survives_it() {
     for (store, _db) in stores().await {
@@ -792,10 +862,7 @@ async fn an_rpt_racing_a_policy_change_never_survives_it() {
             };
             let changing = {
                 let (store, policy) = (Arc::clone(&store), policy.clone());
-                tokio::spawn(async move {
-                    store.put_policy(policy).await.unwrap();
-                    store.revoke_tokens_relying_on("p1").await.unwrap();
-                })
+                tokio::spawn(async move { store.put_policy(policy).await.unwrap() })
             };
             issuing.await.unwrap();
             changing.await.unwrap();
@@ -809,6 +876,9 @@ async fn an_rpt_racing_a_policy_change_never_survives_it() {
 async fn records_of_earlier_versions_still_read_in_sqlite() {
     let db = TempDb::new();
     let store = SqliteStore::open(&db.path).await.unwrap();
+    // The policy the old RPT relied on, still at that revision.
+    store.put_resource(resource("r1", "alice")).await.unwrap();
+    store.put_policy(bob_may_view_r1()).await.unwrap();
     let token = r#"{"kind":{"Rpt":{"permissions":[{"resource_id":"r1","resource_scopes":["view"],"rsid":"r1","rsname":"album","scopes":["view"]}],"resource_server":"photoz","owner":"alice","policies":[{"id":"p1","revision":0}]}},"client_id":"app","subject":"bob","issued_at":1,"expires_at":4000000000}"#;
     let decision = r#"{"id":"d1","at":10,"owner":"alice","party":"bob","client_id":"app","requested":[{"resource_id":"r1","resource_scopes":["view"]}],"granted":[{"resource_id":"r1","resource_scopes":["view"],"rsid":"r1","scopes":["view"]}],"outcome":"granted","policies":["p1"],"reason":null}"#;
     let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.path.display()))
@@ -844,60 +914,6 @@ async fn records_of_earlier_versions_still_read_in_sqlite() {
             .unwrap()
             .is_empty()
     );
-}
-
-/// An expired RPT goes with its policy links: nothing is left for a scan to find later.
-#[tokio::test]
-async fn sqlite_purges_the_links_of_expired_tokens() {
-    let db = TempDb::new();
-    let store = SqliteStore::open(&db.path).await.unwrap();
-    store.put_resource(resource("r1", "alice")).await.unwrap();
-    let policy = Policy {
-        id: "p1".into(),
-        resource_id: "r1".into(),
-        owner: "alice".into(),
-        ..Policy::default()
-    };
-    store.put_policy(policy.clone()).await.unwrap();
-    for (name, expires_at) in [("old", now() - 1), ("live", now() + 60)] {
-        let rpt = TokenRecord {
-            kind: TokenKind::Rpt {
-                permissions: vec![],
-                resource_server: "photoz".into(),
-                owner: "alice".into(),
-                policies: vec![PolicyRef::from(&policy)],
-            },
-            client_id: "app".into(),
-            subject: "bob".into(),
-            issued_at: 1,
-            expires_at,
-        };
-        assert_eq!(
-            store
-                .put_rpt((TokenHash::of(name), rpt), None, None, None)
-                .await
-                .unwrap(),
-            RptStored::Stored
-        );
-    }
-    let links = || async {
-        use sqlx::Connection as _;
-        let mut connection =
-            sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.path.display()))
-                .await
-                .unwrap();
-        let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM token_policies")
-            .fetch_one(&mut connection)
-            .await
-            .unwrap();
-        count
-    };
-    assert_eq!(links().await, 2);
-    assert_eq!(store.purge(now(), 0, 100).await.unwrap(), 1);
-    assert_eq!(links().await, 1);
-    // The live RPT still goes with its policy.
-    assert_eq!(store.revoke_tokens_relying_on("p1").await.unwrap(), 1);
-    assert_eq!(links().await, 0);
 }
 
 /// On SQLite the purges queue behind the requests' writes; they must still get their turn while

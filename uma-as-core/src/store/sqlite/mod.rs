@@ -217,26 +217,6 @@ async fn migrate(path: &Path) -> Result<(), StoreError> {
     connection.close().await.map_err(failed)
 }
 
-/// The links from a token to the policies it relies on, written only if the token was.
-fn policy_links(key: &TokenHash, token: &TokenRecord) -> Vec<Write> {
-    token
-        .kind
-        .policies()
-        .iter()
-        .map(|policy| Write {
-            sql: "INSERT OR IGNORE INTO token_policies (policy_id, hash)
-                  SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM tokens WHERE hash = ?2)",
-            binds: vec![text(&policy.id), hash(key)],
-            returning: false,
-        })
-        .collect()
-}
-
-/// Lower-case hex, as SQLite's `unhex` reads it.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn text(value: &str) -> Bind {
     Bind::Text(value.to_owned())
 }
@@ -440,19 +420,19 @@ impl Store for SqliteStore {
     }
 
     async fn put_token(&self, key: TokenHash, token: TokenRecord) -> Result<(), StoreError> {
-        let mut writes = vec![Write {
-            sql: "INSERT INTO tokens (hash, expires_at, body) VALUES (?1, ?2, ?3)
-                  ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at,
-                      body = excluded.body",
-            binds: vec![
+        self.write(
+            "INSERT INTO tokens (hash, expires_at, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at,
+                 body = excluded.body",
+            vec![
                 hash(&key),
                 Bind::Int(token.expires_at as i64),
                 Bind::Text(to_json(&token)?),
             ],
-            returning: false,
-        }];
-        writes.extend(policy_links(&key, &token));
-        self.write_all(writes).await.map(drop)
+            false,
+        )
+        .await
+        .map(drop)
     }
 
     async fn put_rpt(
@@ -485,7 +465,6 @@ impl Store for SqliteStore {
             ],
             returning: false,
         }];
-        writes.extend(policy_links(&rpt_key, &rpt));
         if let Some((key, record)) = &refresh {
             writes.push(Write {
                 sql: "INSERT INTO tokens (hash, expires_at, body)
@@ -498,7 +477,6 @@ impl Store for SqliteStore {
                 ],
                 returning: false,
             });
-            writes.extend(policy_links(key, record));
         }
         if let Some(decision) = &decision {
             // In the RPT's own commit: one log sync less on every grant than a write of its own.
@@ -534,27 +512,9 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn token(&self, key: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+    async fn stored_token(&self, key: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         self.one("SELECT body FROM tokens WHERE hash = ?1", hash(key))
             .await
-    }
-
-    async fn revoke_tokens_relying_on(&self, policy_id: &str) -> Result<u64, StoreError> {
-        let revoked = self
-            .write(
-                "DELETE FROM tokens WHERE hash IN
-                     (SELECT hash FROM token_policies WHERE policy_id = ?1)",
-                vec![text(policy_id)],
-                false,
-            )
-            .await?;
-        self.write(
-            "DELETE FROM token_policies WHERE policy_id = ?1",
-            vec![text(policy_id)],
-            false,
-        )
-        .await?;
-        Ok(revoked.rows_affected)
     }
 
     async fn delete_token(&self, key: &TokenHash) -> Result<bool, StoreError> {
@@ -680,55 +640,18 @@ impl Store for SqliteStore {
     async fn purge(&self, now: u64, kept_since: u64, batch: usize) -> Result<u64, StoreError> {
         let limit = i64::try_from(batch).unwrap_or(i64::MAX);
         let now = i64::try_from(now).unwrap_or(i64::MAX);
-        // The expiring tokens and, from their records, the policy links that go with them.
-        let expired: Vec<(Vec<u8>, String)> = self
-            .rows(
-                "SELECT hash, body FROM tokens WHERE expires_at <= ?1
-                 ORDER BY expires_at LIMIT ?2",
-                vec![Bind::Int(now), Bind::Int(limit)],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .await?;
-        // The batch's tokens go in one statement, and their links in one per policy (a batch's
-        // tokens rely on few), the keys passed as JSON arrays of hex. Per policy, so that each
-        // link is found by its whole primary key, not among all the links of its policy.
-        let mut links: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-        let mut keys = Vec::with_capacity(expired.len());
-        for (key, body) in expired {
-            let key = hex(&key);
-            // A record this version cannot read still goes; it has no links to find then.
-            if let Ok(token) = from_json::<TokenRecord>(&body) {
-                for policy in token.kind.policies() {
-                    links
-                        .entry(policy.id.clone())
-                        .or_default()
-                        .push(key.clone());
-                }
-            }
-            keys.push(key);
-        }
-        let mut writes = Vec::with_capacity(links.len() + 4);
-        for (policy, hashes) in &links {
-            writes.push(Write {
-                sql: "DELETE FROM token_policies WHERE policy_id = ?1
-                      AND hash IN (SELECT unhex(value) FROM json_each(?2))",
-                binds: vec![text(policy), Bind::Text(to_json(hashes)?)],
-                returning: false,
-            });
-        }
-        writes.push(Write {
-            sql: "DELETE FROM tokens WHERE expires_at <= ?2
-                  AND hash IN (SELECT unhex(value) FROM json_each(?1))",
-            binds: vec![Bind::Text(to_json(&keys)?), Bind::Int(now)],
-            returning: false,
-        });
         let up_to = |sql: &'static str, horizon: i64| Write {
             sql,
             binds: vec![Bind::Int(horizon), Bind::Int(limit)],
             returning: false,
         };
         let kept_since = i64::try_from(kept_since).unwrap_or(i64::MAX);
-        writes.extend([
+        let writes = vec![
+            up_to(
+                "DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens
+                 WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
+                now,
+            ),
             up_to(
                 "DELETE FROM tickets WHERE rowid IN (SELECT rowid FROM tickets
                  WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
@@ -744,20 +667,13 @@ impl Store for SqliteStore {
                  WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
                 kept_since,
             ),
-        ]);
-        // One transaction through the writer. Links are not rows the caller counts: a token
-        // with links is one token.
-        let counted: Vec<bool> = writes
-            .iter()
-            .map(|w| !w.sql.starts_with("DELETE FROM token_policies"))
-            .collect();
+        ];
+        // One transaction through the writer.
         let purged: u64 = self
             .queue(&self.upkeep, writes)
             .await?
             .iter()
-            .zip(counted)
-            .filter(|(_, counted)| *counted)
-            .map(|(outcome, _)| outcome.rows_affected)
+            .map(|outcome| outcome.rows_affected)
             .sum();
         // Give freed pages back to the file system, a few at a time (each moves pages), once
         // there are more than new rows will soon reuse: at a steady state the file keeps its
