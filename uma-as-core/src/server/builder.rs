@@ -485,7 +485,7 @@ async fn seed(
 mod tests {
     use super::*;
     use crate::secret::TokenHash;
-    use crate::store::{MemoryStore, PolicyRef, TokenKind, TokenRecord};
+    use crate::store::{MemoryStore, PolicyRef, TokenRecord};
 
     /// A seeded policy deleted by its owner and seeded again at the next start is a new policy:
     /// what the deleted one granted stays revoked.
@@ -498,29 +498,11 @@ mod tests {
             resource_server: "photoz".into(),
             description: uma_types::ResourceDescription::new(["view"]),
         };
-        let policy = Policy {
-            id: "p1".into(),
-            resource_id: "r1".into(),
-            owner: "alice".into(),
-            scopes: vec!["view".into()],
-            users: vec!["bob".into()],
-            ..Policy::default()
-        };
+        let policy = Policy::bob_may_view_r1();
         let seeds = || (vec![resource.clone()], vec![policy.clone()]);
         seed(&store, seeds()).await.unwrap();
         let seeded = store.policy("p1").await.unwrap().unwrap();
-        let rpt = TokenRecord {
-            kind: TokenKind::Rpt {
-                permissions: vec![],
-                resource_server: "photoz".into(),
-                owner: "alice".into(),
-                policies: vec![PolicyRef::from(&seeded)],
-            },
-            client_id: "app".into(),
-            subject: "bob".into(),
-            issued_at: 1,
-            expires_at: now() + 60,
-        };
+        let rpt = TokenRecord::rpt_relying_on(vec![PolicyRef::from(&seeded)], now() + 60);
         store.put_token(TokenHash::of("rpt"), rpt).await.unwrap();
         // Seeding again what is stored changes nothing.
         seed(&store, seeds()).await.unwrap();

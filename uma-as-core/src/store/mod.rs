@@ -226,6 +226,41 @@ impl TokenKind {
     }
 }
 
+#[cfg(test)]
+impl Policy {
+    /// For tests: alice's policy `p1` letting bob view her resource `r1`.
+    pub(crate) fn bob_may_view_r1() -> Self {
+        Self {
+            id: "p1".into(),
+            resource_id: "r1".into(),
+            owner: "alice".into(),
+            scopes: vec!["view".into()],
+            users: vec!["bob".into()],
+            ..Self::default()
+        }
+    }
+}
+
+#[cfg(test)]
+impl TokenRecord {
+    /// For tests: an RPT of bob's, through `app`, to alice's resources on `photoz`, relying on
+    /// `policies`.
+    pub(crate) fn rpt_relying_on(policies: Vec<PolicyRef>, expires_at: u64) -> Self {
+        Self {
+            kind: TokenKind::Rpt {
+                permissions: vec![],
+                resource_server: "photoz".into(),
+                owner: "alice".into(),
+                policies,
+            },
+            client_id: "app".into(),
+            subject: "bob".into(),
+            issued_at: 1,
+            expires_at,
+        }
+    }
+}
+
 /// An issued token, stored under the hash of its value (in a compact form: short keys).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {

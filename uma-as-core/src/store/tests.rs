@@ -114,7 +114,7 @@ async fn resources_and_policies() {
                 .is_empty()
         );
 
-        let policy = bob_may_view_r1();
+        let policy = Policy::bob_may_view_r1();
         store.put_policy(policy.clone()).await.unwrap();
         let changed = Policy {
             scopes: vec!["edit".into()],
@@ -436,26 +436,16 @@ async fn repeated_requests_coalesce_into_one() {
     }
 }
 
-/// An RPT relying on `policies` (ids at revision 0), valid for a minute.
+/// An RPT relying on `policies` (ids at revision 0).
 fn rpt_relying_on(policies: &[&str], expires_at: u64) -> TokenRecord {
-    TokenRecord {
-        kind: TokenKind::Rpt {
-            permissions: vec![],
-            resource_server: "photoz".into(),
-            owner: "alice".into(),
-            policies: policies
-                .iter()
-                .map(|p| PolicyRef {
-                    id: p.to_string(),
-                    revision: 0,
-                })
-                .collect(),
-        },
-        client_id: "app".into(),
-        subject: "bob".into(),
-        issued_at: 1,
-        expires_at,
-    }
+    let policies = policies
+        .iter()
+        .map(|p| PolicyRef {
+            id: p.to_string(),
+            revision: 0,
+        })
+        .collect();
+    TokenRecord::rpt_relying_on(policies, expires_at)
 }
 
 #[tokio::test]
@@ -465,7 +455,7 @@ async fn a_token_reads_as_revoked_once_a_policy_it_relied_on_changes_or_goes() {
         for id in ["p1", "p2"] {
             let policy = Policy {
                 id: id.into(),
-                ..bob_may_view_r1()
+                ..Policy::bob_may_view_r1()
             };
             store.put_policy(policy).await.unwrap();
         }
@@ -486,13 +476,29 @@ async fn a_token_reads_as_revoked_once_a_policy_it_relied_on_changes_or_goes() {
         let changed = Policy {
             id: "p1".into(),
             revision: 1,
-            ..bob_may_view_r1()
+            ..Policy::bob_may_view_r1()
         };
         store.put_policy(changed).await.unwrap();
         assert_eq!(reads().await, [false, false, true]);
         // p2 goes: so does what relied on it.
         assert!(store.delete_policy("p2").await.unwrap());
         assert_eq!(reads().await, [false, false, false]);
+        // A resource goes: so do its policies, and what relied on them.
+        store.put_resource(resource("r2", "alice")).await.unwrap();
+        let on_r2 = Policy {
+            id: "p3".into(),
+            resource_id: "r2".into(),
+            ..Policy::bob_may_view_r1()
+        };
+        store.put_policy(on_r2).await.unwrap();
+        let d = TokenHash::of("d");
+        store
+            .put_token(d, rpt_relying_on(&["p3"], live))
+            .await
+            .unwrap();
+        assert!(store.token(&d).await.unwrap().is_some());
+        assert!(store.delete_resource("r2").await.unwrap());
+        assert!(store.token(&d).await.unwrap().is_none());
         // The records stay, for the purge to take when they expire; no reader of a token
         // gets them.
         assert!(
@@ -539,22 +545,10 @@ async fn expired_tokens_are_purged_a_batch_at_a_time() {
     }
 }
 
-/// Alice's policy `p1` letting bob view her resource `r1`.
-fn bob_may_view_r1() -> Policy {
-    Policy {
-        id: "p1".into(),
-        resource_id: "r1".into(),
-        owner: "alice".into(),
-        scopes: vec!["view".into()],
-        users: vec!["bob".into()],
-        ..Policy::default()
-    }
-}
-
-/// Stores alice's resource `r1` and [`bob_may_view_r1`]; returns the policy.
+/// Stores alice's resource `r1` and [`Policy::bob_may_view_r1`]; returns the policy.
 async fn alice_shares_r1_with_bob(store: &dyn Store) -> Policy {
     store.put_resource(resource("r1", "alice")).await.unwrap();
-    let policy = bob_may_view_r1();
+    let policy = Policy::bob_may_view_r1();
     store.put_policy(policy.clone()).await.unwrap();
     policy
 }
@@ -840,18 +834,7 @@ async fn an_rpt_racing_a_policy_change_never_survives_it() {
         };
         store.put_policy(policy.clone()).await.unwrap();
         for round in 0..40u64 {
-            let rpt = TokenRecord {
-                kind: TokenKind::Rpt {
-                    permissions: vec![],
-                    resource_server: "photoz".into(),
-                    owner: "alice".into(),
-                    policies: vec![PolicyRef::from(&policy)],
-                },
-                client_id: "app".into(),
-                subject: "bob".into(),
-                issued_at: 1,
-                expires_at: now() + 60,
-            };
+            let rpt = TokenRecord::rpt_relying_on(vec![PolicyRef::from(&policy)], now() + 60);
             let hash = TokenHash::of(&format!("rpt-{round}"));
             policy.revision += 1;
             let issuing = {
@@ -878,7 +861,7 @@ async fn records_of_earlier_versions_still_read_in_sqlite() {
     let store = SqliteStore::open(&db.path).await.unwrap();
     // The policy the old RPT relied on, still at that revision.
     store.put_resource(resource("r1", "alice")).await.unwrap();
-    store.put_policy(bob_may_view_r1()).await.unwrap();
+    store.put_policy(Policy::bob_may_view_r1()).await.unwrap();
     let token = r#"{"kind":{"Rpt":{"permissions":[{"resource_id":"r1","resource_scopes":["view"],"rsid":"r1","rsname":"album","scopes":["view"]}],"resource_server":"photoz","owner":"alice","policies":[{"id":"p1","revision":0}]}},"client_id":"app","subject":"bob","issued_at":1,"expires_at":4000000000}"#;
     let decision = r#"{"id":"d1","at":10,"owner":"alice","party":"bob","client_id":"app","requested":[{"resource_id":"r1","resource_scopes":["view"]}],"granted":[{"resource_id":"r1","resource_scopes":["view"],"rsid":"r1","scopes":["view"]}],"outcome":"granted","policies":["p1"],"reason":null}"#;
     let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.path.display()))
