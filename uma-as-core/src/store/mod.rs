@@ -68,7 +68,11 @@ pub struct Policy {
     /// Not valid after, seconds since the epoch.
     pub not_after: Option<u64>,
     /// Counts the changes made to the policy: an RPT records the revision it relied on, so that
-    /// one issued while the policy changes is never stored (TM-13).
+    /// one issued while the policy changes is never stored, and one stored reads as revoked once
+    /// the policy changes ([`Store::token`], TM-13). So every change stores a new revision, and a
+    /// policy stored again under an id deleted before must not take a revision that id has had
+    /// (the seeding at start draws one at random), or the deleted policy's tokens would read as
+    /// valid again.
     #[serde(default)]
     pub revision: u64,
     /// When it was made, seconds since the epoch (unknown for policies made before this was
