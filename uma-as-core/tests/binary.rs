@@ -1,7 +1,8 @@
 //! The real `uma-as` binary: configuration, persistence across restarts, clean shutdown.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -101,6 +102,56 @@ async fn state_survives_a_restart_and_sigterm_stops_it_cleanly() {
         .unwrap();
     assert_eq!(jwks_before, jwks_after);
     assert!(server.terminate().success());
+}
+
+/// SQLite serves one server: a second `uma-as` on the same file is refused at start, saying
+/// why, once SQLite's wait for the lock (5 s) runs out, and the first serves on.
+#[tokio::test]
+async fn a_second_server_on_the_same_sqlite_file_is_refused() {
+    let dir = TempDir::new();
+    let config = write_config(&dir.0);
+    let db = format!("sqlite:{}", dir.0.join("state.db").display());
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--storage",
+        &db,
+    ];
+    let first = Server::start(&args);
+    let before = pat(&first).await;
+
+    let second = Command::new(env!("CARGO_BIN_EXE_uma-as"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = second.id().to_string();
+    let (exited, exit) = std::sync::mpsc::channel();
+    std::thread::spawn(move || exited.send(second.wait_with_output()));
+    let Ok(second) = exit.recv_timeout(Duration::from_secs(60)) else {
+        Command::new("kill").arg(&pid).status().unwrap();
+        panic!("a second server started on the first one's SQLite file");
+    };
+    let second = second.unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("another process has it open"), "{stderr}");
+
+    let introspected: Value = reqwest::Client::new()
+        .post(first.url("/introspect"))
+        .basic_auth("photoz", Some("photoz-secret"))
+        .form(&[("token", before.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], true, "{introspected}");
+    assert!(first.terminate().success());
 }
 
 #[test]

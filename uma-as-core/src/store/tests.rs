@@ -313,6 +313,19 @@ async fn sqlite_keeps_everything_across_reopening() {
     assert!(store.token(&TokenHash::of("t")).await.unwrap().is_some());
 }
 
+/// The store's connections keep the log's index in this process's memory (SQLite's
+/// `unix-excl`), not in a `-shm` file shared with other processes: a read takes no file lock.
+#[tokio::test]
+async fn sqlite_keeps_the_logs_index_in_memory() {
+    let db = TempDb::new();
+    let store = SqliteStore::open(&db.path).await.unwrap();
+    store.put_resource(resource("r1", "alice")).await.unwrap();
+    assert!(store.resource("r1").await.unwrap().is_some());
+    let file = |suffix: &str| std::path::PathBuf::from(format!("{}{suffix}", db.path.display()));
+    assert!(file("-wal").exists(), "still in WAL mode");
+    assert!(!file("-shm").exists());
+}
+
 #[tokio::test]
 async fn a_failing_write_does_not_fail_the_writes_committed_with_it() {
     let db = TempDb::new();

@@ -51,8 +51,7 @@ impl Wake {
 
 /// Starts the checkpointer on a connection of its own to the database at `path`.
 pub(super) fn spawn(path: &Path) -> Result<Wake, StoreError> {
-    let connection = Connection::open(path)
-        .map_err(|e| StoreError::new(format!("cannot open the database: {e}")))?;
+    let connection = super::open_connection(path, rusqlite::OpenFlags::default())?;
     // A checkpoint syncs the database file before it marks the log's pages copied: the writer
     // may then restart the log over them. SQLite's default already, said here so it stays.
     connection

@@ -103,11 +103,10 @@ impl Readers {
 }
 
 fn connect(path: &Path, busy: Duration) -> Result<Connection, StoreError> {
-    let connection = Connection::open_with_flags(
+    let connection = super::open_connection(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| StoreError::new(format!("cannot open the database: {e}")))?;
+    )?;
     connection.busy_timeout(busy).map_err(failed)?;
     connection.set_prepared_statement_cache_capacity(64);
     Ok(connection)
