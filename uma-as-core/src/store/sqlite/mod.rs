@@ -244,11 +244,11 @@ fn cannot_open(error: sqlx::Error) -> StoreError {
 ///
 /// Through SQLite's `unix-excl` VFS: the first read-write connection locks the file for this
 /// process alone, and the connections of this process then coordinate in memory, with the log's
-/// index on the heap rather than in a shared `-shm` file. A read then takes no `fcntl` lock
-/// of its own: measured on the whole UMA flow, CPU per flow ×0.88 and whole flows/s ×1.11
-/// (BENCHMARKS.md). SQLite serves one process here anyway (README: running several replicas
-/// needs PostgreSQL); this makes a second server on the same file fail at start rather than run
-/// beside the first, and a `sqlite3` shell wait for the server to stop.
+/// index on the heap rather than in a shared `-shm` file, so a read takes no `fcntl` lock (10.5
+/// such calls per whole UMA flow before, none now; server CPU per flow ×0.96 over 18 paired
+/// rounds, BENCHMARKS.md). SQLite serves one process here anyway (README: several replicas need
+/// PostgreSQL); this makes a second server on the same file fail at start rather than run beside
+/// the first, and a `sqlite3` shell wait for the server to stop.
 fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
     #[cfg(unix)]
     let opened = Connection::open_with_flags_and_vfs(path, flags, "unix-excl");
