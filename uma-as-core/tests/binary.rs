@@ -27,6 +27,22 @@ password = "alice-password"
     path
 }
 
+/// The arguments that run `uma-as` on `dir`'s configuration and a SQLite file in `dir`.
+fn sqlite_server_args(dir: &Path) -> Vec<String> {
+    let config = write_config(dir);
+    let db = format!("sqlite:{}", dir.join("state.db").display());
+    [
+        "--config",
+        config.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--storage",
+        &db,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
 async fn pat(server: &Server) -> String {
     let body: Value = reqwest::Client::new()
         .post(server.url("/token"))
@@ -44,16 +60,8 @@ async fn pat(server: &Server) -> String {
 #[tokio::test]
 async fn state_survives_a_restart_and_sigterm_stops_it_cleanly() {
     let dir = TempDir::new();
-    let config = write_config(&dir.0);
-    let db = format!("sqlite:{}", dir.0.join("state.db").display());
-    let args = [
-        "--config",
-        config.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--storage",
-        &db,
-    ];
+    let args = sqlite_server_args(&dir.0);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
 
     let server = Server::start(&args);
     let discovery: Value = reqwest::get(server.url("/.well-known/uma2-configuration"))
@@ -109,21 +117,13 @@ async fn state_survives_a_restart_and_sigterm_stops_it_cleanly() {
 #[tokio::test]
 async fn a_second_server_on_the_same_sqlite_file_is_refused() {
     let dir = TempDir::new();
-    let config = write_config(&dir.0);
-    let db = format!("sqlite:{}", dir.0.join("state.db").display());
-    let args = [
-        "--config",
-        config.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--storage",
-        &db,
-    ];
+    let args = sqlite_server_args(&dir.0);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let first = Server::start(&args);
     let before = pat(&first).await;
 
     let second = Command::new(env!("CARGO_BIN_EXE_uma-as"))
-        .args(args)
+        .args(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -140,16 +140,7 @@ async fn a_second_server_on_the_same_sqlite_file_is_refused() {
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.contains("another process has it open"), "{stderr}");
 
-    let introspected: Value = reqwest::Client::new()
-        .post(first.url("/introspect"))
-        .basic_auth("photoz", Some("photoz-secret"))
-        .form(&[("token", before.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let introspected = support::api::Api::new().introspect(&first, &before).await;
     assert_eq!(introspected["active"], true, "{introspected}");
     assert!(first.terminate().success());
 }
