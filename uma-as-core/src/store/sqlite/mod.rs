@@ -7,10 +7,12 @@
 //! ([`checkpointer`]). Schema migrations run through sqlx's migrator once, at open.
 
 mod checkpointer;
+mod owner_index;
 mod readers;
 mod writer;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,6 +28,7 @@ use super::{
     StoreError, Ticket, TokenRecord,
 };
 use crate::secret::TokenHash;
+use owner_index::OwnerIndex;
 use readers::Readers;
 use writer::{Bind, Job, MAX_BATCH, Outcome, Write};
 
@@ -52,7 +55,11 @@ pub struct SqliteStore {
     // The background upkeep's writes (purges, vacuum) queue apart and yield to the requests'.
     upkeep: mpsc::Sender<Job>,
     readers: Readers,
+    owner_index: Arc<OwnerIndex>,
 }
+
+/// Which of the purge's writes deletes rows of the owner's index (not records: not counted).
+const PURGED_INDEX_ROWS: usize = 2;
 
 /// Free pages (of 4 KiB) kept for reuse, whatever the file's size.
 const VACUUM_ABOVE_PAGES: i64 = 256;
@@ -99,6 +106,7 @@ impl SqliteStore {
             writer,
             upkeep,
             readers,
+            owner_index: Arc::default(),
         })
     }
 
@@ -122,21 +130,7 @@ impl SqliteStore {
 
     /// Queues writes that must commit together and waits until they are durable.
     async fn write_all(&self, writes: Vec<Write>) -> Result<Vec<Outcome>, StoreError> {
-        self.queue(&self.writer, writes).await
-    }
-
-    async fn queue(
-        &self,
-        lane: &mpsc::Sender<Job>,
-        writes: Vec<Write>,
-    ) -> Result<Vec<Outcome>, StoreError> {
-        let (reply, outcomes) = oneshot::channel();
-        lane.send(Job { writes, reply })
-            .await
-            .map_err(|_| StoreError::new("the database writer stopped".to_owned()))?;
-        outcomes
-            .await
-            .map_err(|_| StoreError::new("the database writer stopped".to_owned()))?
+        queue(&self.writer, writes).await
     }
 
     /// The rows a query finds, each read by `row`.
@@ -219,6 +213,17 @@ async fn migrate(path: &Path) -> Result<(), StoreError> {
         .await
         .map_err(|e| StoreError::new(format!("cannot migrate the database: {e}")))?;
     connection.close().await.map_err(failed)
+}
+
+/// Queues writes on `lane` and waits until they are durable.
+async fn queue(lane: &mpsc::Sender<Job>, writes: Vec<Write>) -> Result<Vec<Outcome>, StoreError> {
+    let (reply, outcomes) = oneshot::channel();
+    lane.send(Job { writes, reply })
+        .await
+        .map_err(|_| StoreError::new("the database writer stopped".to_owned()))?;
+    outcomes
+        .await
+        .map_err(|_| StoreError::new("the database writer stopped".to_owned()))?
 }
 
 /// Why the database could not be opened, in words an operator can act on.
@@ -542,6 +547,10 @@ impl Store for SqliteStore {
         }
         let outcomes = self.write_all(writes).await?;
         if outcomes.first().is_some_and(|o| o.rows_affected == 1) {
+            if decision.is_some() {
+                // Detached: the catch-up, if this starts one, runs on its own.
+                let _ = self.owner_index.appended(&self.readers, &self.upkeep);
+            }
             return Ok(RptStored::Stored);
         }
         // Nothing went in: why is asked only now, off the commit every grant waits for. A ticket
@@ -641,8 +650,9 @@ impl Store for SqliteStore {
             ],
             false,
         )
-        .await
-        .map(drop)
+        .await?;
+        let _ = self.owner_index.appended(&self.readers, &self.upkeep);
+        Ok(())
     }
 
     async fn decisions_of(
@@ -652,17 +662,10 @@ impl Store for SqliteStore {
         from: Option<DecisionCursor>,
         limit: usize,
     ) -> Result<Vec<Decision>, StoreError> {
-        // Read newest first through the owner's index, stopping at `limit`. What was asked is
-        // `[id, scopes]` pairs, or `{"resource_id": …}` objects in records of earlier versions.
+        // Newest first, stopping at `limit`, without reading the whole log: see the query.
         let rows = self
             .rows(
-                "SELECT owner, at, body FROM decisions
-                 WHERE owner = ?1 AND at <= ?4 AND (?2 IS NULL OR EXISTS (
-                     SELECT 1 FROM json_each(body, IIF(json_type(body, '$.q') IS NULL,
-                                                      '$.requested', '$.q')) AS asked
-                     WHERE COALESCE(json_extract(asked.value, '$.resource_id'),
-                                    json_extract(asked.value, '$[0]')) = ?2))
-                 ORDER BY at DESC, rowid DESC LIMIT ?3 OFFSET ?5",
+                owner_index::OWNERS_PAGE,
                 vec![
                     text(owner),
                     resource.map_or(Bind::Null, text),
@@ -697,8 +700,15 @@ impl Store for SqliteStore {
                  WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
                 now,
             ),
+            // The owner's index first, for the same decisions (their ids are never reused, so
+            // one left behind would only point at nothing).
             up_to(
-                "DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions
+                "DELETE FROM decisions_by_owner WHERE (owner, at, id) IN
+                 (SELECT owner, at, id FROM decisions WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                kept_since,
+            ),
+            up_to(
+                "DELETE FROM decisions WHERE id IN (SELECT id FROM decisions
                  WHERE at < ?1 ORDER BY at LIMIT ?2)",
                 kept_since,
             ),
@@ -709,11 +719,12 @@ impl Store for SqliteStore {
             ),
         ];
         // One transaction through the writer.
-        let purged: u64 = self
-            .queue(&self.upkeep, writes)
+        let purged: u64 = queue(&self.upkeep, writes)
             .await?
             .iter()
-            .map(|outcome| outcome.rows_affected)
+            .enumerate()
+            .filter(|(i, _)| *i != PURGED_INDEX_ROWS)
+            .map(|(_, outcome)| outcome.rows_affected)
             .sum();
         // Give freed pages back to the file system, a few at a time (each moves pages), once
         // there are more than new rows will soon reuse: at a steady state the file keeps its
@@ -726,7 +737,7 @@ impl Store for SqliteStore {
                 binds: vec![],
                 returning: false,
             };
-            self.queue(&self.upkeep, vec![vacuum]).await?;
+            queue(&self.upkeep, vec![vacuum]).await?;
         }
         Ok(purged)
     }
