@@ -31,6 +31,9 @@ pub(super) const CATCH_UP_EVERY: usize = 4096;
 /// Commits a catch-up is cut into, each for a range of owners.
 const PIECES: usize = 8;
 
+/// The most decisions one catch-up takes.
+const MOST_AT_ONCE: usize = 4 * CATCH_UP_EVERY;
+
 /// Whether decision `d` asked for resource `?2` (any, if NULL).
 macro_rules! asked_for_resource {
     () => {
@@ -88,7 +91,7 @@ impl OwnerIndex {
         self.appended.store(0, Ordering::Relaxed);
         let (index, readers, upkeep) = (Arc::clone(self), readers.clone(), upkeep.clone());
         Some(tokio::spawn(async move {
-            if let Err(error) = catch_up(&readers, &upkeep).await {
+            if let Err(error) = catch_up(&readers, &upkeep, MOST_AT_ONCE).await {
                 // The decisions stay readable past the mark; the next catch-up takes them.
                 tracing::warn!(%error, "the owner's index of decisions did not catch up");
             }
@@ -97,26 +100,32 @@ impl OwnerIndex {
     }
 }
 
-/// Adds every decision past the mark to the owner's index, one range of owners per commit,
-/// then moves the mark.
+/// Adds the decisions past the mark (the oldest `most` of them) to the owner's index, one
+/// range of owners per commit, then moves the mark past them.
 pub(super) async fn catch_up(
     readers: &Readers,
     upkeep: &mpsc::Sender<Job>,
+    most: usize,
 ) -> Result<(), StoreError> {
     let (mark, owners, last) = readers
-        .run(|connection| {
+        .run(move |connection| {
             let mark: i64 =
                 connection
                     .query_row("SELECT up_to FROM decisions_indexed", [], |row| row.get(0))?;
-            let mut statement = connection
-                .prepare_cached("SELECT owner, id FROM decisions WHERE id > ?1 ORDER BY owner")?;
+            // The oldest first, and a bounded number: a backlog (catch-ups that failed) is
+            // taken a batch at a time.
+            let mut statement = connection.prepare_cached(
+                "SELECT owner, id FROM decisions WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let batch = i64::try_from(most).unwrap_or(i64::MAX);
             let rows = statement
-                .query_map([mark], |row| {
+                .query_map([mark, batch], |row| {
                     Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let last = rows.iter().map(|(_, id)| *id).max();
-            let owners: Vec<String> = rows.into_iter().map(|(owner, _)| owner).collect();
+            let last = rows.last().map(|(_, id)| *id);
+            let mut owners: Vec<String> = rows.into_iter().map(|(owner, _)| owner).collect();
+            owners.sort_unstable();
             Ok((mark, owners, last))
         })
         .await?;
@@ -141,7 +150,8 @@ pub(super) async fn catch_up(
         }];
         if n + 1 == pieces {
             writes.push(Write {
-                sql: "UPDATE decisions_indexed SET up_to = ?1",
+                // Never back: a store opened twice in one process may catch up twice.
+                sql: "UPDATE decisions_indexed SET up_to = MAX(up_to, ?1)",
                 binds: vec![Bind::Int(last)],
                 returning: false,
             });
@@ -234,7 +244,9 @@ mod tests {
                 .await
                 .unwrap();
         }
-        catch_up(&store.readers, &store.upkeep).await.unwrap();
+        catch_up(&store.readers, &store.upkeep, MOST_AT_ONCE)
+            .await
+            .unwrap();
         assert_eq!(indexed_rows(&store).await, 4);
         for (id, at, resource) in [("a4", 20, "r1"), ("a5", 30, "r2")] {
             store
@@ -258,7 +270,9 @@ mod tests {
         )
         .await
         .unwrap();
-        catch_up(&store.readers, &store.upkeep).await.unwrap();
+        catch_up(&store.readers, &store.upkeep, MOST_AT_ONCE)
+            .await
+            .unwrap();
         queue(
             &store.upkeep,
             vec![Write {
@@ -288,7 +302,9 @@ mod tests {
             .put_decision(decision("a2", "alice", 20, "r1"))
             .await
             .unwrap();
-        catch_up(&store.readers, &store.upkeep).await.unwrap();
+        catch_up(&store.readers, &store.upkeep, MOST_AT_ONCE)
+            .await
+            .unwrap();
         assert_eq!(
             store.purge(0, 15, 100).await.unwrap(),
             1,
@@ -302,6 +318,48 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(pages(&store, "alice", None).await, ["a3"]);
+    }
+
+    async fn mark(store: &SqliteStore) -> i64 {
+        store
+            .readers
+            .run(|c| c.query_row("SELECT up_to FROM decisions_indexed", [], |r| r.get(0)))
+            .await
+            .unwrap()
+    }
+
+    /// A backlog is taken the oldest first, a bounded batch at a time, and the mark never goes
+    /// back (a second catch-up that read an older mark ends after the first).
+    #[tokio::test]
+    async fn a_catch_up_takes_a_bounded_batch_and_the_mark_never_goes_back() {
+        let db = TempDb::new();
+        let store = SqliteStore::open(&db.path).await.unwrap();
+        for n in 1..=5 {
+            let owner = if n % 2 == 0 { "alice" } else { "bob" };
+            store
+                .put_decision(decision(&format!("d{n}"), owner, n, "r1"))
+                .await
+                .unwrap();
+        }
+        catch_up(&store.readers, &store.upkeep, 2).await.unwrap();
+        assert_eq!((mark(&store).await, indexed_rows(&store).await), (2, 2));
+        catch_up(&store.readers, &store.upkeep, 2).await.unwrap();
+        assert_eq!((mark(&store).await, indexed_rows(&store).await), (4, 4));
+        assert_eq!(pages(&store, "alice", None).await, ["d4", "d2"]);
+        assert_eq!(pages(&store, "bob", None).await, ["d5", "d3", "d1"]);
+
+        queue(
+            &store.upkeep,
+            vec![Write {
+                sql: "UPDATE decisions_indexed SET up_to = 9",
+                binds: vec![],
+                returning: false,
+            }],
+        )
+        .await
+        .unwrap();
+        catch_up(&store.readers, &store.upkeep, 2).await.unwrap();
+        assert_eq!(mark(&store).await, 9);
     }
 
     /// Each decision stored counts toward a catch-up, a grant's as well as one stored alone, and
@@ -347,11 +405,7 @@ mod tests {
         .unwrap();
         let catching_up = store.owner_index.appended(&store.readers, &store.upkeep);
         catching_up.expect("the count reached").await.unwrap();
-        let mark: i64 = store
-            .readers
-            .run(|c| c.query_row("SELECT up_to FROM decisions_indexed", [], |r| r.get(0)))
-            .await
-            .unwrap();
+        let mark = mark(&store).await;
         assert_eq!(mark, i64::try_from(last + 1).unwrap());
         assert_eq!(indexed_rows(&store).await, mark);
         assert_eq!(store.owner_index.appended.load(Ordering::Relaxed), 0);
