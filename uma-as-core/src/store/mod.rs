@@ -231,6 +231,26 @@ impl TokenKind {
 }
 
 #[cfg(test)]
+impl Decision {
+    /// For tests: `owner`'s decision `id` at `at`, denying bob's client `app` a view of
+    /// `resource`.
+    pub(crate) fn denied(id: &str, owner: &str, at: u64, resource: &str) -> Self {
+        Self {
+            id: id.into(),
+            at,
+            owner: owner.into(),
+            party: "bob".into(),
+            client_id: "app".into(),
+            requested: vec![PermissionRequest::new(resource, ["view"])],
+            granted: vec![],
+            outcome: "request_denied".into(),
+            policies: vec![],
+            reason: None,
+        }
+    }
+}
+
+#[cfg(test)]
 impl Policy {
     /// For tests: alice's policy `p1` letting bob view her resource `r1`.
     pub(crate) fn bob_may_view_r1() -> Self {

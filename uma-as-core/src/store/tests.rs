@@ -785,18 +785,8 @@ fn policies_relied_on_read_in_their_old_form_too() {
 #[tokio::test]
 async fn decisions_newest_first_filtered_and_purged() {
     for (store, _db) in stores().await {
-        let decision = |id: &str, at: u64, resource: &str| Decision {
-            id: id.into(),
-            at,
-            owner: "alice".into(),
-            party: "bob".into(),
-            client_id: "app".into(),
-            requested: vec![PermissionRequest::new(resource, ["view"])],
-            granted: vec![],
-            outcome: "request_denied".into(),
-            policies: vec![],
-            reason: None,
-        };
+        let decision =
+            |id: &str, at: u64, resource: &str| Decision::denied(id, "alice", at, resource);
         store.put_decision(decision("d1", 10, "r1")).await.unwrap();
         store.put_decision(decision("d2", 20, "r2")).await.unwrap();
         store.put_decision(decision("d3", 30, "r1")).await.unwrap();

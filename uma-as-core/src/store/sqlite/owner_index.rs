@@ -211,22 +211,6 @@ mod tests {
     use crate::store::sqlite::SqliteStore;
     use crate::store::tests::TempDb;
     use crate::store::{Decision, DecisionCursor, Store};
-    use uma_types::PermissionRequest;
-
-    fn decision(id: &str, owner: &str, at: u64, resource: &str) -> Decision {
-        Decision {
-            id: id.into(),
-            at,
-            owner: owner.into(),
-            party: "bob".into(),
-            client_id: "app".into(),
-            requested: vec![PermissionRequest::new(resource, ["view"])],
-            granted: vec![],
-            outcome: "request_denied".into(),
-            policies: vec![],
-            reason: None,
-        }
-    }
 
     /// Every page of `owner`'s decisions, `per_page` at a time, as ids.
     async fn pages(store: &SqliteStore, owner: &str, resource: Option<&str>) -> Vec<String> {
@@ -241,12 +225,31 @@ mod tests {
         }
     }
 
-    async fn indexed_rows(store: &SqliteStore) -> i64 {
+    /// The number a query of one row and one column answers.
+    async fn number(store: &SqliteStore, sql: &'static str) -> i64 {
         store
             .readers
-            .run(|c| c.query_row("SELECT count(*) FROM decisions_by_owner", [], |r| r.get(0)))
+            .run(move |c| c.query_row(sql, [], |r| r.get(0)))
             .await
             .unwrap()
+    }
+
+    async fn indexed_rows(store: &SqliteStore) -> i64 {
+        number(store, "SELECT count(*) FROM decisions_by_owner").await
+    }
+
+    async fn mark(store: &SqliteStore) -> i64 {
+        number(store, "SELECT up_to FROM decisions_indexed").await
+    }
+
+    /// Puts the mark back to the start, as if no catch-up had finished.
+    async fn forget_the_mark(store: &SqliteStore) {
+        let reset = Write {
+            sql: "UPDATE decisions_indexed SET up_to = 0",
+            binds: vec![],
+            returning: false,
+        };
+        queue(&store.upkeep, vec![reset]).await.unwrap();
     }
 
     /// An owner's pages are the same whether their decisions are in the index, past it, or
@@ -262,7 +265,7 @@ mod tests {
             ("a3", "alice", 20, "r1"),
         ] {
             store
-                .put_decision(decision(id, owner, at, resource))
+                .put_decision(Decision::denied(id, owner, at, resource))
                 .await
                 .unwrap();
         }
@@ -272,7 +275,7 @@ mod tests {
         assert_eq!(indexed_rows(&store).await, 4);
         for (id, at, resource) in [("a4", 20, "r1"), ("a5", 30, "r2")] {
             store
-                .put_decision(decision(id, "alice", at, resource))
+                .put_decision(Decision::denied(id, "alice", at, resource))
                 .await
                 .unwrap();
         }
@@ -282,29 +285,11 @@ mod tests {
         assert_eq!(pages(&store, "bob", None).await, ["b1"]);
 
         // Cut short: every decision in the index and past the mark as well.
-        queue(
-            &store.upkeep,
-            vec![Write {
-                sql: "UPDATE decisions_indexed SET up_to = 0",
-                binds: vec![],
-                returning: false,
-            }],
-        )
-        .await
-        .unwrap();
+        forget_the_mark(&store).await;
         catch_up(&store.readers, &store.upkeep, MOST_AT_ONCE)
             .await
             .unwrap();
-        queue(
-            &store.upkeep,
-            vec![Write {
-                sql: "UPDATE decisions_indexed SET up_to = 0",
-                binds: vec![],
-                returning: false,
-            }],
-        )
-        .await
-        .unwrap();
+        forget_the_mark(&store).await;
         assert_eq!(indexed_rows(&store).await, 6);
         assert_eq!(pages(&store, "alice", None).await, newest_first);
         assert_eq!(pages(&store, "alice", Some("r2")).await, ["a5", "a2"]);
@@ -317,11 +302,11 @@ mod tests {
         let db = TempDb::new();
         let store = SqliteStore::open(&db.path).await.unwrap();
         store
-            .put_decision(decision("a1", "alice", 10, "r1"))
+            .put_decision(Decision::denied("a1", "alice", 10, "r1"))
             .await
             .unwrap();
         store
-            .put_decision(decision("a2", "alice", 20, "r1"))
+            .put_decision(Decision::denied("a2", "alice", 20, "r1"))
             .await
             .unwrap();
         catch_up(&store.readers, &store.upkeep, MOST_AT_ONCE)
@@ -336,18 +321,10 @@ mod tests {
         assert_eq!(store.purge(0, 25, 100).await.unwrap(), 1);
         assert_eq!(indexed_rows(&store).await, 0);
         store
-            .put_decision(decision("a3", "alice", 30, "r1"))
+            .put_decision(Decision::denied("a3", "alice", 30, "r1"))
             .await
             .unwrap();
         assert_eq!(pages(&store, "alice", None).await, ["a3"]);
-    }
-
-    async fn mark(store: &SqliteStore) -> i64 {
-        store
-            .readers
-            .run(|c| c.query_row("SELECT up_to FROM decisions_indexed", [], |r| r.get(0)))
-            .await
-            .unwrap()
     }
 
     /// A backlog is taken the oldest first, a bounded batch at a time, and the mark never goes
@@ -359,7 +336,7 @@ mod tests {
         for n in 1..=5 {
             let owner = if n % 2 == 0 { "alice" } else { "bob" };
             store
-                .put_decision(decision(&format!("d{n}"), owner, n, "r1"))
+                .put_decision(Decision::denied(&format!("d{n}"), owner, n, "r1"))
                 .await
                 .unwrap();
         }
@@ -385,7 +362,7 @@ mod tests {
             .put_rpt(
                 (crate::secret::TokenHash::of("rpt"), rpt),
                 None,
-                Some(decision("d0", "alice", 10, "r1")),
+                Some(Decision::denied("d0", "alice", 10, "r1")),
                 None,
             )
             .await
@@ -394,7 +371,7 @@ mod tests {
         for n in 1..CATCH_UP_EVERY - 1 {
             let owner = if n % 2 == 0 { "alice" } else { "bob" };
             store
-                .put_decision(decision(&format!("d{n}"), owner, 10, "r1"))
+                .put_decision(Decision::denied(&format!("d{n}"), owner, 10, "r1"))
                 .await
                 .unwrap();
         }
