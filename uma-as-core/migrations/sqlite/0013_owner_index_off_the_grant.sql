@@ -20,6 +20,11 @@ CREATE TABLE decisions_by_owner (
 ) WITHOUT ROWID;
 INSERT INTO decisions_by_owner (owner, at, id) SELECT owner, at, id FROM decisions;
 
+-- A decision deleted (by the purge, or anything else) takes its index row with it.
+CREATE TRIGGER decisions_leave_the_owners_index AFTER DELETE ON decisions BEGIN
+    DELETE FROM decisions_by_owner WHERE owner = old.owner AND at = old.at AND id = old.id;
+END;
+
 -- Every decision numbered up to here is in decisions_by_owner.
 CREATE TABLE decisions_indexed (up_to INTEGER NOT NULL);
 INSERT INTO decisions_indexed (up_to) SELECT COALESCE(MAX(id), 0) FROM decisions;

@@ -58,9 +58,6 @@ pub struct SqliteStore {
     owner_index: Arc<OwnerIndex>,
 }
 
-/// Which of the purge's writes deletes rows of the owner's index (not records: not counted).
-const PURGED_INDEX_ROWS: usize = 2;
-
 /// Free pages (of 4 KiB) kept for reuse, whatever the file's size.
 const VACUUM_ABOVE_PAGES: i64 = 256;
 
@@ -700,13 +697,7 @@ impl Store for SqliteStore {
                  WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
                 now,
             ),
-            // The owner's index first, for the same decisions (their ids are never reused, so
-            // one left behind would only point at nothing).
-            up_to(
-                "DELETE FROM decisions_by_owner WHERE (owner, at, id) IN
-                 (SELECT owner, at, id FROM decisions WHERE at < ?1 ORDER BY at LIMIT ?2)",
-                kept_since,
-            ),
+            // Each takes its row of the owner's index with it (a trigger, migration 0013).
             up_to(
                 "DELETE FROM decisions WHERE id IN (SELECT id FROM decisions
                  WHERE at < ?1 ORDER BY at LIMIT ?2)",
@@ -722,9 +713,7 @@ impl Store for SqliteStore {
         let purged: u64 = queue(&self.upkeep, writes)
             .await?
             .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != PURGED_INDEX_ROWS)
-            .map(|(_, outcome)| outcome.rows_affected)
+            .map(|outcome| outcome.rows_affected)
             .sum();
         // Give freed pages back to the file system, a few at a time (each moves pages), once
         // there are more than new rows will soon reuse: at a steady state the file keeps its

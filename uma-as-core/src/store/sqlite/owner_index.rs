@@ -12,7 +12,7 @@
 //! A catch-up goes through the upkeep lane in pieces, each for one range of owners (so one
 //! range of the index's pages), so that no piece holds the writer long; the last piece moves
 //! the mark. A crash in between leaves the mark where it was, and the next catch-up adds what is
-//! missing (`INSERT OR IGNORE`).
+//! missing (`INSERT OR IGNORE`). A decision deleted takes its index row with it (a trigger).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -212,7 +212,7 @@ mod tests {
     use crate::store::tests::TempDb;
     use crate::store::{Decision, DecisionCursor, Store};
 
-    /// Every page of `owner`'s decisions, `per_page` at a time, as ids.
+    /// Every page of `owner`'s decisions, two at a time, as ids.
     async fn pages(store: &SqliteStore, owner: &str, resource: Option<&str>) -> Vec<String> {
         let (mut all, mut from) = (Vec::new(), None::<DecisionCursor>);
         loop {
